@@ -1,0 +1,261 @@
+//! Who is calling: JWT issue and verification, password and secret hashing, and the `Actor`
+//! every service function receives.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::{
+    authz::Scope,
+    config::Config,
+    domain::Role,
+    error::{AppError, AppResult},
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    ServiceAccount,
+    /// The operator at the command line (`xiezuo create-user`).
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::ServiceAccount => "service_account",
+            Self::System => "system",
+        }
+    }
+}
+
+/// The authenticated caller, as the token states it, plus the request it acts through.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: Uuid,
+    pub kind: ActorKind,
+    pub role: Role,
+    pub org_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    /// What this actor may read, resolved on first use and kept for the rest of the request
+    /// (a GraphQL query asks for it from many resolvers).
+    scope: Arc<OnceCell<Scope>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: Uuid,
+    pub typ: ActorKind,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<Uuid>,
+}
+
+/// Signing and verification keys with the validation rules that go with them.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    pub ttl_seconds: i64,
+}
+
+impl JwtKeys {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let secret = match &config.jwt_secret {
+            Some(secret) => {
+                anyhow::ensure!(
+                    secret.expose().len() >= 32,
+                    "XIEZUO_JWT_SECRET must be at least 32 bytes"
+                );
+                secret.expose().as_bytes().to_vec()
+            }
+            None => {
+                tracing::warn!(
+                    "XIEZUO_JWT_SECRET is not set: using a random key, so tokens die with this \
+                     process and are not shared between replicas"
+                );
+                random_bytes(32)?
+            }
+        };
+        Self::new(&secret, config)
+    }
+
+    pub fn new(secret: &[u8], config: &Config) -> anyhow::Result<Self> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[config.jwt_issuer.as_str()]);
+        validation.set_audience(&[config.jwt_audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            ttl_seconds: config.token_ttl_seconds,
+        })
+    }
+
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        typ: ActorKind,
+        role: Role,
+        org: Option<Uuid>,
+    ) -> AppResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub,
+            exp: now + self.ttl_seconds,
+            iat: now,
+            jti: Uuid::now_v7(),
+            typ,
+            role,
+            org,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(e.into()))
+    }
+
+    /// Any failure is a 401: an invalid token never degrades to anonymous access.
+    pub fn verify(&self, token: &str) -> AppResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let detail = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    _ => "the token is not valid",
+                };
+                AppError::Unauthenticated {
+                    code: "invalid_token",
+                    detail,
+                }
+            })
+    }
+}
+
+impl Actor {
+    pub fn new(
+        id: Uuid,
+        kind: ActorKind,
+        role: Role,
+        org_id: Option<Uuid>,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            role,
+            org_id,
+            request_id,
+            scope: Arc::default(),
+        }
+    }
+
+    pub fn from_claims(claims: Claims, request_id: Option<String>) -> Self {
+        Self::new(claims.sub, claims.typ, claims.role, claims.org, request_id)
+    }
+
+    /// The operator running a command-line task, acting as admin.
+    pub fn system(task: &str) -> Self {
+        Self::new(
+            Uuid::nil(),
+            ActorKind::System,
+            Role::Admin,
+            None,
+            Some(task.to_string()),
+        )
+    }
+
+    /// The actor's read scope, loaded once per request.
+    pub async fn scope(&self, db: &impl ConnectionTrait) -> AppResult<&Scope> {
+        self.scope
+            .get_or_try_init(|| crate::service::scope::load(db, self))
+            .await
+    }
+}
+
+pub fn random_bytes(n: usize) -> anyhow::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(buf)
+}
+
+/// A URL-safe random secret of `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> AppResult<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(bytes)?))
+}
+
+/// argon2id with the crate's defaults (19 MiB, t=2, p=1), a fresh salt each time. Runs on the
+/// blocking pool: hashing takes tens of milliseconds and must not stall the async workers.
+pub async fn hash_secret(secret: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(secret.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| AppError::internal(format!("hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+}
+
+/// Verifies `secret` against a PHC string. With no stored hash (unknown user) it still runs a
+/// verification against a fixed dummy hash, so both failures take the same time.
+pub async fn verify_secret(secret: String, stored: Option<String>) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let phc = match stored {
+            Some(phc) => phc,
+            None => dummy_hash()?.to_string(),
+        };
+        let ok = PasswordHash::new(&phc)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(secret.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        Ok(known && ok)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+}
+
+fn dummy_hash() -> AppResult<&'static str> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash);
+    }
+    let hash = Argon2::default()
+        .hash_password(b"xiezuo-dummy-password")
+        .map_err(|e| AppError::internal(format!("hashing failed: {e}")))?
+        .to_string();
+    Ok(DUMMY.get_or_init(|| hash))
+}
+
+/// A new password for a first admin nobody configured: 24 URL-safe characters.
+pub fn generate_password() -> AppResult<String> {
+    random_token(18)
+}

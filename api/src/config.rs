@@ -1,0 +1,151 @@
+//! Configuration from the environment. Names are part of the contract (DESIGN §7); secrets are
+//! wrapped in [`Secret`] so that no `Debug` or log line can print them.
+
+use std::{fmt, path::PathBuf};
+
+use anyhow::Context;
+
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `XIEZUO_BIND`, default `127.0.0.1:8080`.
+    pub bind: String,
+    /// `DATABASE_URL`; `None` means an SQLite file under the data directory.
+    pub database_url: Option<String>,
+    /// `XIEZUO_DATA_DIR`, default `./data`.
+    pub data_dir: PathBuf,
+    /// `XIEZUO_ADMIN_PASSWORD`: the first admin's password; generated and printed once if unset.
+    pub admin_password: Option<Secret>,
+    /// `XIEZUO_JWT_SECRET` (HS256). Generated per process if unset, which only suits one replica.
+    pub jwt_secret: Option<Secret>,
+    /// `XIEZUO_JWT_ISSUER`, default `xiezuo`.
+    pub jwt_issuer: String,
+    /// `XIEZUO_JWT_AUDIENCE`, default `xiezuo-api`.
+    pub jwt_audience: String,
+    /// `XIEZUO_TOKEN_TTL_SECONDS`, default 900.
+    pub token_ttl_seconds: i64,
+    /// `XIEZUO_DB_MAX_CONNECTIONS`, default 16 for PostgreSQL, 4 for an SQLite file.
+    pub db_max_connections: Option<u32>,
+    /// `XIEZUO_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `XIEZUO_MAX_BODY_BYTES`, default 1 MiB: the largest JSON or form body accepted.
+    pub max_body_bytes: usize,
+    /// `XIEZUO_GRAPHIQL_ASSETS_URL`: where the GraphiQL page loads React and GraphiQL from,
+    /// default `https://unpkg.com`. An offline site points it at its own mirror of those packages.
+    pub graphiql_assets_url: String,
+    /// `XIEZUO_SEED`: load the 2019 structure on start (default true).
+    pub seed_on_start: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    var(name)
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .with_context(|| format!("{name} is not valid"))
+        })
+        .transpose()
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let log_format = match var("XIEZUO_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => anyhow::bail!("XIEZUO_LOG_FORMAT must be text or json, not {other}"),
+        };
+        Ok(Self {
+            bind: var("XIEZUO_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: var("DATABASE_URL"),
+            data_dir: var("XIEZUO_DATA_DIR")
+                .unwrap_or_else(|| "./data".into())
+                .into(),
+            admin_password: var("XIEZUO_ADMIN_PASSWORD").map(Secret::new),
+            jwt_secret: var("XIEZUO_JWT_SECRET").map(Secret::new),
+            jwt_issuer: var("XIEZUO_JWT_ISSUER").unwrap_or_else(|| "xiezuo".into()),
+            jwt_audience: var("XIEZUO_JWT_AUDIENCE").unwrap_or_else(|| "xiezuo-api".into()),
+            token_ttl_seconds: parse_var("XIEZUO_TOKEN_TTL_SECONDS")?.unwrap_or(900),
+            db_max_connections: parse_var("XIEZUO_DB_MAX_CONNECTIONS")?,
+            log_format,
+            max_body_bytes: parse_var("XIEZUO_MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
+            graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL")
+                .unwrap_or_else(|| "https://unpkg.com".into()),
+            seed_on_start: parse_var("XIEZUO_SEED")?.unwrap_or(true),
+        })
+    }
+
+    /// The database URL in effect: `DATABASE_URL`, or an SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("xiezuo.sqlite3").display()
+            ),
+        }
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret([redacted])"
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/xiezuo"),
+            "postgres://app:***@db:5432/xiezuo"
+        );
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

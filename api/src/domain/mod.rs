@@ -1,0 +1,308 @@
+//! Values that parse, never re-validate: once one exists, it is valid. Input DTOs carry plain
+//! strings so that every bad field can be reported at once; services turn them into these types
+//! through a [`Fields`] collector.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult, FieldError};
+
+/// Declares a closed set of snake_case names shared by REST (serde, OpenAPI), GraphQL and the
+/// database (stored as the same text).
+macro_rules! names {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
+        #[serde(rename_all = "snake_case")]
+        #[graphql(rename_items = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// For values read back from the database, where anything else is corruption.
+            pub fn from_db(text: &str) -> AppResult<Self> {
+                Self::parse(text).ok_or_else(|| {
+                    AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
+                })
+            }
+        }
+    };
+}
+
+names!(
+    /// East (the assisting cities and provinces) or west (Guizhou).
+    Region { East => "east", West => "west" }
+);
+names!(OrgLevel { Province => "province", Prefecture => "prefecture", County => "county" });
+names!(OrgKind {
+    Federation => "federation",
+    Department => "department",
+    Institution => "institution",
+    Agency => "agency",
+});
+names!(PairingLevel { CityPrefecture => "city_prefecture", CountyCounty => "county_county" });
+names!(Role {
+    Admin => "admin",
+    Coordinator => "coordinator",
+    Editor => "editor",
+    Partner => "partner",
+    Auditor => "auditor",
+});
+
+/// A GB/T 2260 administrative division code: six digits, the first two a province (11–82).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DivisionCode(String);
+
+impl DivisionCode {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.len() != 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be six digits (GB/T 2260), e.g. 520300".into());
+        }
+        let province: u8 = text[..2]
+            .parse()
+            .map_err(|_| "must be six digits".to_string())?;
+        if !(11..=82).contains(&province) {
+            return Err("does not start with a province code (11–82)".into());
+        }
+        Ok(Self(text.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A short text identifier: 1–`max` characters of letters, digits, `.`, `_`, `-`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Code(String);
+
+impl Code {
+    pub fn parse(text: &str, max: usize) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > max {
+            return Err(format!("must be 1–{max} characters"));
+        }
+        if !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err("may hold only letters, digits, '.', '_' and '-'".into());
+        }
+        Ok(Self(text.to_string()))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Free text with surrounding space trimmed, non-empty, at most `max` characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(text: &str, max: usize) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if text.chars().count() > max {
+            return Err(format!("must be at most {max} characters"));
+        }
+        if text.chars().any(|c| c.is_control()) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(text.to_string()))
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A password to be set: 12–256 characters.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.chars().count() {
+            0..12 => Err("must be at least 12 characters".into()),
+            257.. => Err("must be at most 256 characters".into()),
+            _ => Ok(Self(text.to_string())),
+        }
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Page size: default 50, 1..=500.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit(u64);
+
+impl Limit {
+    pub const DEFAULT: u64 = 50;
+    pub const MAX: u64 = 500;
+
+    pub fn parse(value: Option<i64>) -> Result<Self, String> {
+        match value {
+            None => Ok(Self(Self::DEFAULT)),
+            Some(n) if (1..=Self::MAX as i64).contains(&n) => Ok(Self(n as u64)),
+            Some(_) => Err(format!("must be between 1 and {}", Self::MAX)),
+        }
+    }
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// An opaque keyset cursor: the id of the last row of the previous page. Rows are ordered by
+/// their UUID v7 id, which is time-ordered and unique, so the order is total and stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor(Uuid);
+
+impl Cursor {
+    pub fn after(id: Uuid) -> Self {
+        Self(id)
+    }
+    pub fn id(self) -> Uuid {
+        self.0
+    }
+    pub fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0.as_bytes())
+    }
+    pub fn parse(text: &str) -> Result<Self, String> {
+        URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .ok()
+            .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+            .map(Self)
+            .ok_or_else(|| "is not a cursor this service issued".to_string())
+    }
+}
+
+/// Collects field errors so that one response names every bad field.
+#[derive(Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value, or records the error under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.0.push(FieldError::new(field, message));
+                None
+            }
+        }
+    }
+
+    /// An optional input: absent stays absent, present must parse.
+    pub fn check_opt<T, I>(
+        &mut self,
+        field: &str,
+        input: Option<I>,
+        parse: impl FnOnce(I) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match input {
+            None => Some(None),
+            Some(raw) => self.check(field, parse(raw)).map(Some),
+        }
+    }
+
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Err(Validation)` when anything was recorded.
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
+/// Unwraps values a [`Fields`] collector has vouched for; call only after `finish()` succeeded.
+pub fn checked<T>(value: Option<T>) -> AppResult<T> {
+    value.ok_or_else(|| AppError::internal("a checked field was missing after validation"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_codes() {
+        assert!(DivisionCode::parse("520300").is_ok());
+        assert!(DivisionCode::parse("310000").is_ok());
+        for bad in ["52030", "5203000", "52030a", "000000", "990000", ""] {
+            assert!(DivisionCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_junk() {
+        let id = Uuid::now_v7();
+        let c = Cursor::after(id);
+        assert_eq!(Cursor::parse(&c.encode()), Ok(c));
+        assert!(Cursor::parse("not-a-cursor").is_err());
+        assert!(Cursor::parse("").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(Limit::parse(None).map(Limit::get), Ok(50));
+        assert_eq!(Limit::parse(Some(500)).map(Limit::get), Ok(500));
+        assert!(Limit::parse(Some(0)).is_err());
+        assert!(Limit::parse(Some(501)).is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(*role));
+        }
+        assert_eq!(
+            PairingLevel::parse("city_prefecture"),
+            Some(PairingLevel::CityPrefecture)
+        );
+        assert_eq!(Region::parse("north"), None);
+    }
+
+    #[test]
+    fn fields_collects_every_error() {
+        let mut f = Fields::new();
+        f.check("a", Code::parse("", 10));
+        f.check("b", Text::parse("  ", 10));
+        f.check("c", Text::parse("ok", 10));
+        match f.finish() {
+            Err(AppError::Validation(errors)) => {
+                let names: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(names, ["a", "b"]);
+            }
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The one error type of the service layer. REST renders it as RFC 9457 problem+json
+//! (`rest::problem`), GraphQL as an error with the same `code` in `extensions`
+//! (`graphql::gql_error`).
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql converts anything that
+//! does into an error without extensions, so a stray `?` in a resolver would silently drop the
+//! `code`. Without `Display` that mistake does not compile.
+
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// One invalid input field. `field` is the JSON path of the field (`items[0].quantity`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    /// Input that parsed but broke a rule; one entry per field.
+    Validation(Vec<FieldError>),
+    /// A body that could not be read at all (not JSON, wrong content type, ...).
+    BadRequest {
+        code: &'static str,
+        detail: String,
+    },
+    PayloadTooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType {
+        detail: String,
+    },
+    /// No credentials, or credentials that do not check out.
+    Unauthenticated {
+        code: &'static str,
+        detail: &'static str,
+    },
+    /// Authenticated, allowed to see the record, but not to do this with it.
+    Forbidden,
+    /// Absent, deleted, or not readable by the caller (never tell those apart).
+    NotFound,
+    /// A unique field already taken, or a state that forbids the change.
+    Conflict {
+        field: Option<String>,
+        detail: String,
+    },
+    /// `If-Match` / `expected_version` does not match the stored version.
+    PreconditionFailed {
+        current_version: i32,
+    },
+    /// SQLite busy beyond its timeout; the client should retry.
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: Some(field.into()),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(anyhow::anyhow!(message.into()))
+    }
+
+    /// Stable, snake_case; clients switch on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::BadRequest { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::Unauthenticated { code, .. } => code,
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::PreconditionFailed { .. } => "precondition_failed",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 422,
+            Self::BadRequest { .. } => 400,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType { .. } => 415,
+            Self::Unauthenticated { .. } => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict { .. } => 409,
+            Self::PreconditionFailed { .. } => 412,
+            Self::Unavailable => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "Invalid input",
+            Self::BadRequest { .. } => "Malformed request",
+            Self::PayloadTooLarge { .. } => "Request body too large",
+            Self::UnsupportedMediaType { .. } => "Unsupported media type",
+            Self::Unauthenticated { .. } => "Authentication required",
+            Self::Forbidden => "Not allowed",
+            Self::NotFound => "Not found",
+            Self::Conflict { .. } => "Conflict",
+            Self::PreconditionFailed { .. } => "Version mismatch",
+            Self::Unavailable => "Temporarily unavailable",
+            Self::Internal(_) => "Internal error",
+        }
+    }
+
+    /// What the client may be told. Internal causes stay in the logs.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => format!("{} fields are invalid", errors.len()),
+            },
+            Self::BadRequest { detail, .. }
+            | Self::UnsupportedMediaType { detail }
+            | Self::Conflict { detail, .. } => detail.clone(),
+            Self::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
+            Self::Unauthenticated { detail, .. } => (*detail).to_string(),
+            Self::Forbidden => "your role may not do this".into(),
+            Self::NotFound => "no such record".into(),
+            Self::PreconditionFailed { current_version } => {
+                format!("the record has changed; its current version is {current_version}")
+            }
+            Self::Unavailable => "the database is busy; retry shortly".into(),
+            Self::Internal(_) => "an internal error occurred".into(),
+        }
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Self::Validation(errors) => errors,
+            _ => &[],
+        }
+    }
+
+    pub fn conflict_field(&self) -> Option<&str> {
+        match self {
+            Self::Conflict { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            let field = unique_field(&message);
+            return Self::Conflict {
+                detail: match &field {
+                    Some(f) => format!("{f} is already taken"),
+                    None => "a unique value is already taken".into(),
+                },
+                field,
+            };
+        }
+        let text = err.to_string();
+        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
+            return Self::Unavailable;
+        }
+        Self::Internal(err.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+/// The column behind a unique violation, from either database's message:
+/// SQLite says `UNIQUE constraint failed: organizations.code`, PostgreSQL names the constraint
+/// (`organizations_code_key`, or our `uq_<table>_external` indexes).
+fn unique_field(message: &str) -> Option<String> {
+    if let Some(rest) = message.split("UNIQUE constraint failed:").nth(1) {
+        let cols: Vec<&str> = rest
+            .split(',')
+            .filter_map(|c| c.trim().split('.').nth(1))
+            .collect();
+        return cols.last().map(|c| c.to_string());
+    }
+    let name = message.split('"').nth(1)?;
+    if name.starts_with("uq_") && name.ends_with("_external") {
+        return Some("external_id".into());
+    }
+    let name = name.strip_suffix("_key")?;
+    for column in ["external_id", "client_id", "username", "code"] {
+        if name.ends_with(column) {
+            return Some(column.into());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_field;
+
+    #[test]
+    fn unique_field_from_sqlite_and_postgres() {
+        assert_eq!(
+            unique_field("UNIQUE constraint failed: organizations.code").as_deref(),
+            Some("code")
+        );
+        assert_eq!(
+            unique_field(
+                "UNIQUE constraint failed: organizations.owner_org_id, organizations.external_id"
+            )
+            .as_deref(),
+            Some("external_id")
+        );
+        assert_eq!(
+            unique_field(
+                r#"duplicate key value violates unique constraint "organizations_code_key""#
+            )
+            .as_deref(),
+            Some("code")
+        );
+        assert_eq!(
+            unique_field(r#"violates unique constraint "uq_pairings_external""#).as_deref(),
+            Some("external_id")
+        );
+    }
+}

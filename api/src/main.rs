@@ -1,0 +1,156 @@
+use std::{io::Read, net::TcpListener, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use xiezuo::{
+    auth::Actor,
+    config::Config,
+    db,
+    domain::Role,
+    render_graphql_sdl, render_openapi, seed,
+    service::users::{self, NewUser},
+    startup::{self, error_to_anyhow},
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "xiezuo",
+    version,
+    about = "东西部扶贫协作 ledger service (REST + GraphQL)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate, load the 2019 structure, create the first admin if none, and serve HTTP.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load the 2019 organizations and pairings (idempotent) and exit.
+    Seed,
+    /// Create a user. The password is read from standard input, or generated and printed.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The organization's code, e.g. 520300.
+        #[arg(long)]
+        org_code: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Write schema/openapi.json and schema/schema.graphql from the code.
+    ExportSchema {
+        #[arg(long, default_value = "schema")]
+        dir: PathBuf,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "admin, coordinator, editor, partner or auditor".into())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve => {
+            let listener = TcpListener::bind(&config.bind)
+                .with_context(|| format!("cannot listen on {}", config.bind))?;
+            let ctx = startup::prepare(config).await?;
+            tracing::info!(address = %listener.local_addr()?, "xiezuo is serving");
+            startup::run(listener, ctx)?.await?;
+        }
+        Command::Migrate => {
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            println!("migrations applied");
+        }
+        Command::Seed => {
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let seeded = seed::load(&conn).await.map_err(error_to_anyhow)?;
+            println!(
+                "added {} organizations and {} pairings",
+                seeded.organizations, seeded.pairings
+            );
+        }
+        Command::CreateUser {
+            username,
+            role,
+            org_code,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                text.trim_end_matches(['\r', '\n']).to_string()
+            } else {
+                let generated = xiezuo::auth::generate_password().map_err(error_to_anyhow)?;
+                println!("password: {generated}");
+                generated
+            };
+            let ctx = startup::prepare(Config {
+                seed_on_start: false,
+                ..config
+            })
+            .await?;
+            let org_id = match org_code {
+                Some(code) => Some(
+                    xiezuo::service::organizations::list(
+                        &ctx,
+                        &Actor::system("create-user"),
+                        xiezuo::service::organizations::OrganizationQuery {
+                            code: Some(code.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(error_to_anyhow)?
+                    .items
+                    .first()
+                    .map(|o| o.id)
+                    .with_context(|| format!("no organization with code {code}"))?,
+                ),
+                None => None,
+            };
+            let user = users::create(
+                &ctx,
+                &Actor::system("create-user"),
+                NewUser {
+                    username,
+                    password,
+                    role,
+                    org_id,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                xiezuo::error::AppError::Validation(errors) => anyhow::anyhow!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, f.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => error_to_anyhow(other),
+            })?;
+            println!("created user {} ({})", user.username, user.id);
+        }
+        Command::ExportSchema { dir } => {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("openapi.json"), render_openapi()?)?;
+            std::fs::write(dir.join("schema.graphql"), render_graphql_sdl())?;
+            println!("wrote {}/openapi.json and schema.graphql", dir.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Token issue, users and service accounts.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
+use uuid::Uuid;
+
+use super::{
+    extract::{IfMatch, Json, Query, RawBody, etag, parse_json, parse_urlencoded},
+    problem::{Problem, ProblemBody},
+};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx, Page, auth,
+        service_accounts::{
+            self, CreatedServiceAccount, NewServiceAccount, ServiceAccountQuery, ServiceAccountView,
+        },
+        users::{self, NewUser, UserPatch, UserQuery, UserView},
+    },
+};
+
+type Ctx = web::Data<AppCtx>;
+
+/// Issue an access token: `grant_type=password` (`username`, `password`) or
+/// `grant_type=client_credentials` (`client_id`, `client_secret`), form-encoded or JSON.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content(
+        (auth::TokenRequest = "application/x-www-form-urlencoded"),
+        (auth::TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, body = auth::TokenResponse),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "unknown account or wrong secret (one answer for both)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn token(ctx: Ctx, req: HttpRequest, body: RawBody) -> Result<HttpResponse, Problem> {
+    let mime = req.content_type().to_ascii_lowercase();
+    let body = body.0;
+    let request: auth::TokenRequest = if mime == "application/x-www-form-urlencoded" {
+        parse_urlencoded(&body, "body")?
+    } else if mime == "application/json" {
+        parse_json(&body)?
+    } else {
+        return Err(AppError::UnsupportedMediaType {
+            detail: "send application/x-www-form-urlencoded or application/json".into(),
+        }
+        .into());
+    };
+    let response = auth::issue(&ctx, request).await?;
+    // RFC 6749 §5.1: token responses must not be cached.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(response))
+}
+
+use actix_web::HttpMessage;
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    /// `user` or `service_account`.
+    pub kind: String,
+    pub role: crate::domain::Role,
+    pub org_id: Option<Uuid>,
+}
+
+/// Who the token belongs to.
+#[utoipa::path(tag = "auth", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[get("/me")]
+pub async fn me(actor: Actor) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        id: actor.id,
+        kind: actor.kind.as_str().into(),
+        role: actor.role,
+        org_id: actor.org_id,
+    })
+}
+
+/// List users (admin).
+#[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, body = Page<UserView>)), security(("bearer" = [])))]
+#[get("/users")]
+pub async fn list_users(
+    ctx: Ctx,
+    actor: Actor,
+    q: Query<UserQuery>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(users::list(&ctx, &actor, q.0).await?))
+}
+
+/// Create a user (admin). Editors need a western organization, partners an eastern one.
+#[utoipa::path(
+    tag = "users",
+    request_body = NewUser,
+    responses(
+        (status = 201, body = UserView),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create_user(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<NewUser>,
+) -> Result<HttpResponse, Problem> {
+    let view = users::create(&ctx, &actor, body.0).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// One user (admin, or the user themself).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let view = users::get(&ctx, &actor, *id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Change a user's role, organization, password or disabled flag (admin).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UserPatch,
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<UserPatch>,
+) -> Result<HttpResponse, Problem> {
+    let view = users::update(&ctx, &actor, *id, if_match.0, body.0).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Delete a user (admin).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/users/{id}")]
+pub async fn delete_user(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, Problem> {
+    users::delete(&ctx, &actor, *id, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List service accounts (admin). Secrets are never listed.
+#[utoipa::path(
+    tag = "service-accounts",
+    params(ServiceAccountQuery),
+    responses((status = 200, body = Page<ServiceAccountView>)),
+    security(("bearer" = []))
+)]
+#[get("/service-accounts")]
+pub async fn list_service_accounts(
+    ctx: Ctx,
+    actor: Actor,
+    q: Query<ServiceAccountQuery>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(service_accounts::list(&ctx, &actor, q.0).await?))
+}
+
+/// Create a service account (admin). The `client_secret` is in this response only.
+#[utoipa::path(
+    tag = "service-accounts",
+    request_body = NewServiceAccount,
+    responses((status = 201, body = CreatedServiceAccount)),
+    security(("bearer" = []))
+)]
+#[post("/service-accounts")]
+pub async fn create_service_account(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<NewServiceAccount>,
+) -> Result<HttpResponse, Problem> {
+    let created = service_accounts::create(&ctx, &actor, body.0).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(created))
+}
+
+/// One service account (admin).
+#[utoipa::path(
+    tag = "service-accounts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServiceAccountView), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/service-accounts/{id}")]
+pub async fn get_service_account(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(service_accounts::get(&ctx, &actor, *id).await?))
+}
+
+/// Delete a service account (admin); its tokens stop being issued at once.
+#[utoipa::path(
+    tag = "service-accounts",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/service-accounts/{id}")]
+pub async fn delete_service_account(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, Problem> {
+    service_accounts::delete(&ctx, &actor, *id, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

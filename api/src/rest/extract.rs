@@ -1,0 +1,244 @@
+//! Extractors that turn every kind of bad input into a problem naming the field: JSON bodies,
+//! query strings, `If-Match`, and the bearer token.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    dev::Payload,
+    http::header,
+    web::{self, Bytes},
+};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::problem::Problem;
+use crate::{
+    auth::Actor,
+    error::{AppError, FieldError},
+    service::AppCtx,
+};
+
+/// The path of a serde error, or `body` when the error is about the document as a whole.
+fn path_of(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    if text == "." || text.is_empty() {
+        String::new()
+    } else {
+        text
+    }
+}
+
+/// serde says "unknown field `x`, expected one of ...": name `x` itself as the field.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+fn field_error(parent: String, message: String, fallback: &str) -> AppError {
+    let field = match unknown_field(&message) {
+        Some(name) if parent.is_empty() => name.to_string(),
+        Some(name) => format!("{parent}.{name}"),
+        None if parent.is_empty() => fallback.to_string(),
+        None => parent,
+    };
+    // serde appends " at line 1 column 7": the field name says more.
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    AppError::Validation(vec![FieldError::new(field, message)])
+}
+
+/// Deserializes JSON, naming the failing field. Syntax errors are a 400, shape errors a 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = path_of(err.path());
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                AppError::BadRequest {
+                    code: "malformed_json",
+                    detail: format!("the body is not valid JSON: {inner}"),
+                }
+            }
+            _ => field_error(path, inner.to_string(), "body"),
+        }
+    })
+}
+
+/// Deserializes a query string or form body, naming the failing field.
+pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8], what: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = path_of(err.path());
+        field_error(path, err.into_inner().to_string(), what)
+    })
+}
+
+/// Reads the body up to the configured limit (413 beyond it), streaming, so an oversize body is
+/// refused without being held in memory.
+pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, AppError> {
+    let limit = req
+        .app_data::<web::Data<AppCtx>>()
+        .map(|ctx| ctx.config.max_body_bytes)
+        .unwrap_or(1024 * 1024);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest {
+            code: "malformed_body",
+            detail: format!("the body could not be read: {e}"),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let mime = req.content_type().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, Problem>>>>;
+
+/// A JSON request body of type `T`.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = Problem;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(AppError::UnsupportedMediaType {
+                    detail: "send the body as application/json".into(),
+                }
+                .into());
+            }
+            let body = read_body(&req, &mut payload).await?;
+            Ok(Json(parse_json(&body)?))
+        })
+    }
+}
+
+/// The raw body, read within the configured limit.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest for RawBody {
+    type Error = Problem;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move { Ok(RawBody(read_body(&req, &mut payload).await?)) })
+    }
+}
+
+/// A query string of type `T`; unknown parameters are refused.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            parse_urlencoded(req.query_string().as_bytes(), "query")
+                .map(Query)
+                .map_err(Problem),
+        )
+    }
+}
+
+/// The version named by `If-Match` (`"3"` or `W/"3"`); absent or `*` means any version.
+pub struct IfMatch(pub Option<i32>);
+
+impl FromRequest for IfMatch {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(header::IF_MATCH) {
+            None => Ok(None),
+            Some(value) => {
+                let text = value.to_str().unwrap_or("").trim();
+                if text == "*" {
+                    Ok(None)
+                } else {
+                    text.trim_start_matches("W/")
+                        .trim_matches('"')
+                        .parse::<i32>()
+                        .map(Some)
+                        .map_err(|_| {
+                            AppError::field("If-Match", "must be an ETag this service issued")
+                        })
+                }
+            }
+        };
+        std::future::ready(parsed.map(IfMatch).map_err(Problem))
+    }
+}
+
+/// The ETag of a record version.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+impl FromRequest for Actor {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(actor_from_request(req).map_err(Problem))
+    }
+}
+
+/// The bearer token's actor. Missing credentials and bad tokens are both 401s: a request with
+/// an invalid token is never treated as anonymous.
+pub fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
+    let ctx = req
+        .app_data::<web::Data<AppCtx>>()
+        .ok_or_else(|| AppError::internal("application context missing"))?;
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(AppError::Unauthenticated {
+            code: "unauthenticated",
+            detail: "send a bearer token from POST /api/v1/auth/token",
+        });
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::Unauthenticated {
+            code: "invalid_token",
+            detail: "the Authorization header must be `Bearer <token>`",
+        })?;
+    let claims = ctx.jwt.verify(token)?;
+    Ok(Actor::from_claims(claims, request_id(req)))
+}
+
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string())
+}

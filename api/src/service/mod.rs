@@ -1,0 +1,129 @@
+//! The business rules. Every function takes the context, the acting `Actor` and parsed input;
+//! authorization first, then rules, then storage, each write in one transaction together with its
+//! audit entry. REST handlers and GraphQL resolvers call these and nothing below them.
+
+pub mod audit;
+pub mod auth;
+pub mod organizations;
+pub mod pairings;
+pub mod scope;
+pub mod service_accounts;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{auth::JwtKeys, config::Config, domain::Cursor, error::AppError};
+
+/// Shared by every request: the database pool, configuration and keys.
+#[derive(Clone)]
+pub struct AppCtx {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub jwt: Arc<JwtKeys>,
+}
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched in id order: the extra row only says
+    /// that another page exists.
+    pub fn from_rows(mut rows: Vec<T>, limit: u64, id_of: impl Fn(&T) -> uuid::Uuid) -> Self {
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|last| Cursor::after(id_of(last)).encode())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// Checks a client's expected version (`If-Match`, `expected_version`) against the stored one.
+pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), AppError> {
+    match expected {
+        Some(v) if v != current => Err(AppError::PreconditionFailed {
+            current_version: current,
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    // Microsecond precision: what PostgreSQL stores, so a value read back equals the one written.
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// Writes `model` only if the stored version is still `version`, bumping it and `updated_at`:
+/// the compare-and-set that makes concurrent writers lose cleanly (412) instead of overwriting
+/// each other. `cols` are the entity's id, version and updated_at columns.
+pub async fn save_versioned<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    mut model: E::ActiveModel,
+    id: uuid::Uuid,
+    version: i32,
+    [id_col, version_col, updated_col]: [E::Column; 3],
+) -> Result<E::Model, AppError>
+where
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    model.set(version_col, (version + 1).into());
+    model.set(updated_col, now().into());
+    let result = E::update_many()
+        .set(model)
+        .filter(id_col.eq(id))
+        .filter(version_col.eq(version))
+        .exec(tx)
+        .await?;
+    let stored = E::find().filter(id_col.eq(id)).one(tx).await?;
+    if result.rows_affected == 0 {
+        return Err(match stored {
+            Some(_) => AppError::PreconditionFailed {
+                // The winner's version: ours plus at least one.
+                current_version: current_version::<E>(tx, id, id_col, version_col).await?,
+            },
+            None => AppError::NotFound,
+        });
+    }
+    stored.ok_or(AppError::NotFound)
+}
+
+async fn current_version<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    id: uuid::Uuid,
+    id_col: E::Column,
+    version_col: E::Column,
+) -> Result<i32, AppError> {
+    use sea_orm::QuerySelect;
+    let v: Option<i32> = E::find()
+        .select_only()
+        .column(version_col)
+        .filter(id_col.eq(id))
+        .into_tuple()
+        .one(tx)
+        .await?;
+    Ok(v.unwrap_or_default())
+}

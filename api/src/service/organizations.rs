@@ -1,0 +1,601 @@
+//! Organizations: the federations, their departments and institutions, east and west.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use entity::{organization, pairing, user};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait, LikeExpr},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{AppCtx, Page, audit, check_version, now, scope};
+use crate::{
+    auth::Actor,
+    authz::{Owner, RecordKind, ensure_write},
+    domain::{Code, Cursor, DivisionCode, Fields, Limit, OrgKind, OrgLevel, Region, Text, checked},
+    error::{AppError, AppResult},
+};
+
+/// An organization as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Organization", complex)]
+pub struct OrganizationView {
+    pub id: Uuid,
+    /// Unique code, e.g. `520300`.
+    pub code: String,
+    /// Chinese name, e.g. 遵义市残疾人联合会.
+    pub name: String,
+    pub region: Region,
+    pub level: OrgLevel,
+    pub kind: OrgKind,
+    pub parent_id: Option<Uuid>,
+    /// GB/T 2260 administrative division code.
+    pub division_code: Option<String>,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl OrganizationView {
+    pub fn from_model(m: organization::Model) -> AppResult<Self> {
+        Ok(Self {
+            region: Region::from_db(&m.region)?,
+            level: OrgLevel::from_db(&m.level)?,
+            kind: OrgKind::from_db(&m.kind)?,
+            id: m.id,
+            code: m.code,
+            name: m.name,
+            parent_id: m.parent_id,
+            division_code: m.division_code,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewOrganizationInput")]
+pub struct NewOrganization {
+    pub code: String,
+    pub name: String,
+    pub region: Region,
+    pub level: OrgLevel,
+    pub kind: OrgKind,
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    #[serde(default)]
+    pub division_code: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// A partial update: absent fields stay, `null` clears a nullable field.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "OrganizationPatchInput")]
+pub struct OrganizationPatch {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub region: Option<Region>,
+    #[serde(default)]
+    pub level: Option<OrgLevel>,
+    #[serde(default)]
+    pub kind: Option<OrgKind>,
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: MaybeUndefined<Uuid>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub division_code: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "OrganizationFilter")]
+pub struct OrganizationQuery {
+    /// GB/T 2260 code, e.g. `520300`.
+    pub division_code: Option<String>,
+    pub region: Option<Region>,
+    pub level: Option<OrgLevel>,
+    pub kind: Option<OrgKind>,
+    pub parent_id: Option<Uuid>,
+    pub code: Option<String>,
+    pub external_id: Option<String>,
+    /// Part of the name, e.g. `遵义`.
+    pub q: Option<String>,
+    /// Only records changed at or after this instant (RFC 3339).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Page size, 1–500 (default 50).
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+const CODE_MAX: usize = 64;
+const NAME_MAX: usize = 200;
+const EXTERNAL_ID_MAX: usize = 200;
+
+fn level_rank(level: OrgLevel) -> u8 {
+    match level {
+        OrgLevel::Province => 0,
+        OrgLevel::Prefecture => 1,
+        OrgLevel::County => 2,
+    }
+}
+
+async fn live(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organization::Model>> {
+    Ok(organization::Entity::find_by_id(id)
+        .filter(organization::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// The live organization `id` if the actor may read it; `NotFound` otherwise.
+async fn readable(
+    ctx: &AppCtx,
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<organization::Model> {
+    let scope = actor.scope(&ctx.db).await?;
+    match live(db, id).await? {
+        Some(m) if scope.can_read_org(m.id) => Ok(m),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Owner facts for the write rules.
+pub async fn owner(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
+    let m = live(db, org_id)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("owner organization {org_id} is missing")))?;
+    Ok(Owner {
+        org_id,
+        region: Region::from_db(&m.region)?,
+    })
+}
+
+/// Checks parent, region and level together: a child sits in its parent's region, at its
+/// parent's level or below.
+async fn check_parent(
+    db: &impl ConnectionTrait,
+    f: &mut Fields,
+    parent_id: Option<Uuid>,
+    region: Region,
+    level: OrgLevel,
+) -> AppResult<()> {
+    let Some(parent_id) = parent_id else {
+        return Ok(());
+    };
+    match live(db, parent_id).await? {
+        None => f.push("parent_id", "no such organization"),
+        Some(parent) => {
+            if Region::from_db(&parent.region)? != region {
+                f.push("region", "must be the parent's region");
+            }
+            if level_rank(level) < level_rank(OrgLevel::from_db(&parent.level)?) {
+                f.push("level", "must not be above the parent's level");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<OrganizationView> {
+    OrganizationView::from_model(readable(ctx, &ctx.db, actor, id).await?)
+}
+
+pub async fn list(
+    ctx: &AppCtx,
+    actor: &Actor,
+    q: OrganizationQuery,
+) -> AppResult<Page<OrganizationView>> {
+    let mut f = Fields::new();
+    let limit = f.check("limit", Limit::parse(q.limit));
+    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let division = f.check_opt(
+        "division_code",
+        q.division_code.as_deref(),
+        DivisionCode::parse,
+    );
+    f.finish()?;
+    let (limit, cursor, division) = (checked(limit)?, checked(cursor)?, checked(division)?);
+    let scope = actor.scope(&ctx.db).await?;
+
+    let mut select = organization::Entity::find().filter(organization::Column::DeletedAt.is_null());
+    if !scope.all {
+        select = select.filter(organization::Column::Id.is_in(scope.orgs.iter().copied()));
+    }
+    if let Some(d) = division {
+        select = select.filter(organization::Column::DivisionCode.eq(d.into_inner()));
+    }
+    if let Some(r) = q.region {
+        select = select.filter(organization::Column::Region.eq(r.as_str()));
+    }
+    if let Some(l) = q.level {
+        select = select.filter(organization::Column::Level.eq(l.as_str()));
+    }
+    if let Some(k) = q.kind {
+        select = select.filter(organization::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(p) = q.parent_id {
+        select = select.filter(organization::Column::ParentId.eq(p));
+    }
+    if let Some(c) = q.code {
+        select = select.filter(organization::Column::Code.eq(c));
+    }
+    if let Some(e) = q.external_id {
+        select = select.filter(organization::Column::ExternalId.eq(e));
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            Expr::col(organization::Column::Name)
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(since) = q.updated_since {
+        select = select.filter(organization::Column::UpdatedAt.gte(since));
+    }
+    if let Some(c) = cursor {
+        select = select.filter(organization::Column::Id.gt(c.id()));
+    }
+    let rows = select
+        .order_by_asc(organization::Column::Id)
+        .limit(limit.get() + 1)
+        .all(&ctx.db)
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(OrganizationView::from_model)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+}
+
+/// The parents of `id`, nearest first, as far as the actor may read them.
+pub async fn ancestors(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<Vec<OrganizationView>> {
+    readable(ctx, &ctx.db, actor, id).await?;
+    let chain = scope::ancestors(&ctx.db, id).await?;
+    let mut found = get_many(ctx, actor, &chain).await?;
+    Ok(chain.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// Batch read for GraphQL loaders: the readable, live organizations among `ids`.
+pub async fn get_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, OrganizationView>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let wanted: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| scope.can_read_org(*id))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    organization::Entity::find()
+        .filter(organization::Column::Id.is_in(wanted))
+        .filter(organization::Column::DeletedAt.is_null())
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|m| OrganizationView::from_model(m).map(|v| (v.id, v)))
+        .collect()
+}
+
+/// Batch read for GraphQL loaders: readable children of each of `parent_ids`, in id order.
+pub async fn children_of_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    parent_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<OrganizationView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let rows = organization::Entity::find()
+        .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()))
+        .filter(organization::Column::DeletedAt.is_null())
+        .order_by_asc(organization::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<OrganizationView>> = HashMap::new();
+    for m in rows.into_iter().filter(|m| scope.can_read_org(m.id)) {
+        let view = OrganizationView::from_model(m)?;
+        if let Some(parent) = view.parent_id {
+            out.entry(parent).or_default().push(view);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn create(
+    ctx: &AppCtx,
+    actor: &Actor,
+    input: NewOrganization,
+) -> AppResult<OrganizationView> {
+    let scope = actor.scope(&ctx.db).await?;
+    // Organizations are the admin's: check the role before looking at the input.
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Organization,
+        Owner {
+            org_id: actor.org_id.unwrap_or_default(),
+            region: input.region,
+        },
+    )?;
+    let tx = ctx.db.begin().await?;
+    let mut f = Fields::new();
+    let code = f.check("code", Code::parse(&input.code, CODE_MAX));
+    let name = f.check("name", Text::parse(&input.name, NAME_MAX));
+    let division = f.check_opt(
+        "division_code",
+        input.division_code.as_deref(),
+        DivisionCode::parse,
+    );
+    let external = f.check_opt("external_id", input.external_id.as_deref(), |e| {
+        Text::parse(e, EXTERNAL_ID_MAX)
+    });
+    check_parent(&tx, &mut f, input.parent_id, input.region, input.level).await?;
+    f.finish()?;
+    let code = checked(code)?.into_inner();
+    if organization::Entity::find()
+        .filter(organization::Column::Code.eq(code.as_str()))
+        .count(&tx)
+        .await?
+        > 0
+    {
+        return Err(AppError::conflict(
+            "code",
+            format!("code {code} is already taken"),
+        ));
+    }
+
+    let id = Uuid::now_v7();
+    let at = now();
+    let model = organization::ActiveModel {
+        id: Set(id),
+        code: Set(code),
+        name: Set(checked(name)?.into_inner()),
+        region: Set(input.region.as_str().into()),
+        level: Set(input.level.as_str().into()),
+        kind: Set(input.kind.as_str().into()),
+        parent_id: Set(input.parent_id),
+        division_code: Set(checked(division)?.map(DivisionCode::into_inner)),
+        version: Set(1),
+        owner_org_id: Set(actor.org_id.unwrap_or(id)),
+        external_id: Set(checked(external)?.map(Text::into_inner)),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    };
+    let inserted = organization::Entity::insert(model)
+        .exec_with_returning(&tx)
+        .await?;
+    let view = OrganizationView::from_model(inserted)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::Organization,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: OrganizationPatch,
+) -> AppResult<OrganizationView> {
+    let tx = ctx.db.begin().await?;
+    let current = readable(ctx, &tx, actor, id).await?;
+    let scope = actor.scope(&ctx.db).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Organization,
+        owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = OrganizationView::from_model(current.clone())?;
+
+    let mut f = Fields::new();
+    let code = f.check_opt("code", patch.code.as_deref(), |c| Code::parse(c, CODE_MAX));
+    let name = f.check_opt("name", patch.name.as_deref(), |n| Text::parse(n, NAME_MAX));
+    let division = match &patch.division_code {
+        MaybeUndefined::Value(d) => f
+            .check("division_code", DivisionCode::parse(d))
+            .map(|d| MaybeUndefined::Value(d.into_inner())),
+        MaybeUndefined::Null => Some(MaybeUndefined::Null),
+        MaybeUndefined::Undefined => Some(MaybeUndefined::Undefined),
+    };
+    let external = match &patch.external_id {
+        MaybeUndefined::Value(e) => f
+            .check("external_id", Text::parse(e, EXTERNAL_ID_MAX))
+            .map(|e| MaybeUndefined::Value(e.into_inner())),
+        MaybeUndefined::Null => Some(MaybeUndefined::Null),
+        MaybeUndefined::Undefined => Some(MaybeUndefined::Undefined),
+    };
+    let region = patch.region.unwrap_or(before.region);
+    let level = patch.level.unwrap_or(before.level);
+    let parent_id = match patch.parent_id {
+        MaybeUndefined::Value(p) => Some(p),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Undefined => before.parent_id,
+    };
+    if let Some(p) = parent_id
+        && (p == id || scope::subtree(&tx, id).await?.contains(&p))
+    {
+        f.push("parent_id", "would put the organization under itself");
+    }
+    check_parent(&tx, &mut f, parent_id, region, level).await?;
+    f.finish()?;
+
+    let mut model: organization::ActiveModel = current.clone().into();
+    if let Some(code) = checked(code)? {
+        let code = code.into_inner();
+        if code != current.code
+            && organization::Entity::find()
+                .filter(organization::Column::Code.eq(code.as_str()))
+                .count(&tx)
+                .await?
+                > 0
+        {
+            return Err(AppError::conflict(
+                "code",
+                format!("code {code} is already taken"),
+            ));
+        }
+        model.code = Set(code);
+    }
+    if let Some(name) = checked(name)? {
+        model.name = Set(name.into_inner());
+    }
+    if let Some(r) = patch.region {
+        model.region = Set(r.as_str().into());
+    }
+    if let Some(l) = patch.level {
+        model.level = Set(l.as_str().into());
+    }
+    if let Some(k) = patch.kind {
+        model.kind = Set(k.as_str().into());
+    }
+    model.parent_id = Set(parent_id);
+    match checked(division)? {
+        MaybeUndefined::Value(d) => model.division_code = Set(Some(d)),
+        MaybeUndefined::Null => model.division_code = Set(None),
+        MaybeUndefined::Undefined => {}
+    }
+    match checked(external)? {
+        MaybeUndefined::Value(e) => model.external_id = Set(Some(e)),
+        MaybeUndefined::Null => model.external_id = Set(None),
+        MaybeUndefined::Undefined => {}
+    }
+    let after = save_versioned(&tx, model, id, current.version).await?;
+    let view = OrganizationView::from_model(after)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::Organization,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let tx = ctx.db.begin().await?;
+    let current = readable(ctx, &tx, actor, id).await?;
+    let scope = actor.scope(&ctx.db).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Organization,
+        owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let children = organization::Entity::find()
+        .filter(organization::Column::ParentId.eq(id))
+        .filter(organization::Column::DeletedAt.is_null())
+        .count(&tx)
+        .await?;
+    let pairings = pairing::Entity::find()
+        .filter(pairing::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(pairing::Column::EastOrgId.eq(id))
+                .add(pairing::Column::WestOrgId.eq(id)),
+        )
+        .count(&tx)
+        .await?;
+    let users = user::Entity::find()
+        .filter(user::Column::DeletedAt.is_null())
+        .filter(user::Column::OrgId.eq(id))
+        .count(&tx)
+        .await?;
+    if children + pairings + users > 0 {
+        return Err(AppError::Conflict {
+            field: None,
+            detail: format!(
+                "the organization still has {children} sub-organizations, {pairings} pairings \
+                 and {users} users"
+            ),
+        });
+    }
+    let before = OrganizationView::from_model(current.clone())?;
+    let mut model: organization::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_versioned(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::Organization,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn save_versioned(
+    tx: &impl ConnectionTrait,
+    model: organization::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<organization::Model> {
+    super::save_versioned::<organization::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [
+            organization::Column::Id,
+            organization::Column::Version,
+            organization::Column::UpdatedAt,
+        ],
+    )
+    .await
+}

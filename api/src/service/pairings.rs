@@ -1,0 +1,455 @@
+//! Pairings (结对): an eastern city with a western prefecture, or district with county.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::NaiveDate;
+use entity::{organization, pairing};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{AppCtx, Page, audit, check_version, now, organizations};
+use crate::{
+    auth::Actor,
+    authz::{Owner, RecordKind, ensure_write},
+    domain::{Cursor, Fields, Limit, OrgLevel, PairingLevel, Region, Text, checked},
+    error::{AppError, AppResult},
+};
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Pairing", complex)]
+pub struct PairingView {
+    pub id: Uuid,
+    pub east_org_id: Uuid,
+    pub west_org_id: Uuid,
+    pub level: PairingLevel,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+    /// Computed: started and not yet ended, by today's date in Asia/Shanghai.
+    pub active: bool,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Today's date where the federations work (UTC+8 all year: China has no daylight saving).
+pub fn today_in_china() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+impl PairingView {
+    pub fn from_model(m: pairing::Model) -> AppResult<Self> {
+        let today = today_in_china();
+        Ok(Self {
+            level: PairingLevel::from_db(&m.level)?,
+            active: m.started_on <= today && m.ended_on.is_none_or(|end| end >= today),
+            id: m.id,
+            east_org_id: m.east_org_id,
+            west_org_id: m.west_org_id,
+            started_on: m.started_on,
+            ended_on: m.ended_on,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewPairingInput")]
+pub struct NewPairing {
+    pub east_org_id: Uuid,
+    pub west_org_id: Uuid,
+    pub level: PairingLevel,
+    pub started_on: NaiveDate,
+    #[serde(default)]
+    pub ended_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "PairingPatchInput")]
+pub struct PairingPatch {
+    #[serde(default)]
+    pub started_on: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub ended_on: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "PairingFilter")]
+pub struct PairingQuery {
+    /// Either side.
+    pub org_id: Option<Uuid>,
+    pub east_org_id: Option<Uuid>,
+    pub west_org_id: Option<Uuid>,
+    pub level: Option<PairingLevel>,
+    pub external_id: Option<String>,
+    /// Only records changed at or after this instant (RFC 3339).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Page size, 1–500 (default 50).
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+async fn readable(
+    ctx: &AppCtx,
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<pairing::Model> {
+    let scope = actor.scope(&ctx.db).await?;
+    let found = pairing::Entity::find_by_id(id)
+        .filter(pairing::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    match found {
+        Some(m) if scope.can_read_pairing(m.id) => Ok(m),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView> {
+    PairingView::from_model(readable(ctx, &ctx.db, actor, id).await?)
+}
+
+pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
+    let mut f = Fields::new();
+    let limit = f.check("limit", Limit::parse(q.limit));
+    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    f.finish()?;
+    let (limit, cursor) = (checked(limit)?, checked(cursor)?);
+    let scope = actor.scope(&ctx.db).await?;
+
+    let mut select = pairing::Entity::find().filter(pairing::Column::DeletedAt.is_null());
+    if !scope.all {
+        select = select.filter(pairing::Column::Id.is_in(scope.pairings.iter().copied()));
+    }
+    if let Some(org) = q.org_id {
+        select = select.filter(
+            Condition::any()
+                .add(pairing::Column::EastOrgId.eq(org))
+                .add(pairing::Column::WestOrgId.eq(org)),
+        );
+    }
+    if let Some(org) = q.east_org_id {
+        select = select.filter(pairing::Column::EastOrgId.eq(org));
+    }
+    if let Some(org) = q.west_org_id {
+        select = select.filter(pairing::Column::WestOrgId.eq(org));
+    }
+    if let Some(level) = q.level {
+        select = select.filter(pairing::Column::Level.eq(level.as_str()));
+    }
+    if let Some(e) = q.external_id {
+        select = select.filter(pairing::Column::ExternalId.eq(e));
+    }
+    if let Some(since) = q.updated_since {
+        select = select.filter(pairing::Column::UpdatedAt.gte(since));
+    }
+    if let Some(c) = cursor {
+        select = select.filter(pairing::Column::Id.gt(c.id()));
+    }
+    let rows = select
+        .order_by_asc(pairing::Column::Id)
+        .limit(limit.get() + 1)
+        .all(&ctx.db)
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(PairingView::from_model)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+}
+
+/// Batch read for GraphQL loaders: readable pairings in which each of `org_ids` takes part.
+pub async fn of_orgs(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<PairingView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let ids: Vec<Uuid> = org_ids.to_vec();
+    let rows = pairing::Entity::find()
+        .filter(pairing::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(pairing::Column::EastOrgId.is_in(ids.clone()))
+                .add(pairing::Column::WestOrgId.is_in(ids)),
+        )
+        .order_by_asc(pairing::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<PairingView>> = HashMap::new();
+    for m in rows.into_iter().filter(|m| scope.can_read_pairing(m.id)) {
+        let view = PairingView::from_model(m)?;
+        for side in [view.east_org_id, view.west_org_id] {
+            if org_ids.contains(&side) {
+                out.entry(side).or_default().push(view.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Both sides must exist, be on their side of the country and fit the pairing level.
+async fn check_sides(
+    db: &impl ConnectionTrait,
+    f: &mut Fields,
+    east: Uuid,
+    west: Uuid,
+    level: PairingLevel,
+) -> AppResult<()> {
+    let orgs: HashMap<Uuid, organization::Model> = organization::Entity::find()
+        .filter(organization::Column::Id.is_in([east, west]))
+        .filter(organization::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    for (field, id, region) in [
+        ("east_org_id", east, Region::East),
+        ("west_org_id", west, Region::West),
+    ] {
+        let Some(org) = orgs.get(&id) else {
+            f.push(field, "no such organization");
+            continue;
+        };
+        if Region::from_db(&org.region)? != region {
+            f.push(
+                field,
+                format!("must be an organization of the {} region", region.as_str()),
+            );
+            continue;
+        }
+        let org_level = OrgLevel::from_db(&org.level)?;
+        let fits = match level {
+            // 上海 is a province-level city paired with a prefecture.
+            PairingLevel::CityPrefecture => {
+                org_level != OrgLevel::County
+                    && (region == Region::East || org_level == OrgLevel::Prefecture)
+            }
+            PairingLevel::CountyCounty => org_level == OrgLevel::County,
+        };
+        if !fits {
+            f.push(
+                field,
+                format!(
+                    "a {} pairing cannot include a {} organization",
+                    level.as_str(),
+                    org_level.as_str()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_dates(f: &mut Fields, started: NaiveDate, ended: Option<NaiveDate>) {
+    if ended.is_some_and(|end| end < started) {
+        f.push("ended_on", "must not be before started_on");
+    }
+}
+
+pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult<PairingView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let owner_org = actor.org_id.unwrap_or(input.west_org_id);
+    let owner = match organizations::owner(&tx, owner_org).await {
+        Ok(owner) => owner,
+        // The west org named in the input may not exist: report that as a field error below.
+        Err(_) => Owner {
+            org_id: owner_org,
+            region: Region::West,
+        },
+    };
+    ensure_write(actor, scope, RecordKind::Pairing, owner)?;
+    let mut f = Fields::new();
+    check_sides(
+        &tx,
+        &mut f,
+        input.east_org_id,
+        input.west_org_id,
+        input.level,
+    )
+    .await?;
+    check_dates(&mut f, input.started_on, input.ended_on);
+    let external = f.check_opt("external_id", input.external_id.as_deref(), |e| {
+        Text::parse(e, 200)
+    });
+    f.finish()?;
+    let duplicate = pairing::Entity::find()
+        .filter(pairing::Column::DeletedAt.is_null())
+        .filter(pairing::Column::EastOrgId.eq(input.east_org_id))
+        .filter(pairing::Column::WestOrgId.eq(input.west_org_id))
+        .filter(pairing::Column::Level.eq(input.level.as_str()))
+        .count(&tx)
+        .await?;
+    if duplicate > 0 {
+        return Err(AppError::conflict(
+            "west_org_id",
+            "these two organizations are already paired",
+        ));
+    }
+    let id = Uuid::now_v7();
+    let at = now();
+    let inserted = pairing::Entity::insert(pairing::ActiveModel {
+        id: Set(id),
+        east_org_id: Set(input.east_org_id),
+        west_org_id: Set(input.west_org_id),
+        level: Set(input.level.as_str().into()),
+        started_on: Set(input.started_on),
+        ended_on: Set(input.ended_on),
+        version: Set(1),
+        owner_org_id: Set(owner_org),
+        external_id: Set(checked(external)?.map(Text::into_inner)),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    let view = PairingView::from_model(inserted)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::Pairing,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: PairingPatch,
+) -> AppResult<PairingView> {
+    let tx = ctx.db.begin().await?;
+    let current = readable(ctx, &tx, actor, id).await?;
+    let scope = actor.scope(&ctx.db).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Pairing,
+        organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = PairingView::from_model(current.clone())?;
+
+    let mut f = Fields::new();
+    let started = patch.started_on.unwrap_or(current.started_on);
+    let ended = match patch.ended_on {
+        MaybeUndefined::Value(d) => Some(d),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Undefined => current.ended_on,
+    };
+    check_dates(&mut f, started, ended);
+    let external = match &patch.external_id {
+        MaybeUndefined::Value(e) => f
+            .check("external_id", Text::parse(e, 200))
+            .map(|t| Some(t.into_inner())),
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Undefined => Some(current.external_id.clone()),
+    };
+    f.finish()?;
+    let mut model: pairing::ActiveModel = current.clone().into();
+    model.started_on = Set(started);
+    model.ended_on = Set(ended);
+    model.external_id = Set(checked(external)?);
+    let after = save_versioned(&tx, model, id, current.version).await?;
+    let view = PairingView::from_model(after)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::Pairing,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let tx = ctx.db.begin().await?;
+    let current = readable(ctx, &tx, actor, id).await?;
+    let scope = actor.scope(&ctx.db).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Pairing,
+        organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = PairingView::from_model(current.clone())?;
+    let mut model: pairing::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_versioned(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::Pairing,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn save_versioned(
+    tx: &impl ConnectionTrait,
+    model: pairing::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<pairing::Model> {
+    super::save_versioned::<pairing::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [
+            pairing::Column::Id,
+            pairing::Column::Version,
+            pairing::Column::UpdatedAt,
+        ],
+    )
+    .await
+}

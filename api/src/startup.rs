@@ -1,0 +1,132 @@
+//! Building the application state and the HTTP server.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{
+    App, HttpMessage, HttpResponse, HttpServer,
+    body::MessageBody,
+    dev::{Server, ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    web,
+};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    auth::JwtKeys,
+    config::Config,
+    db,
+    error::AppError,
+    graphql,
+    rest::{self, problem::Problem},
+    seed,
+    service::{AppCtx, users},
+};
+
+/// Connects, migrates, loads the 2019 structure and makes sure an admin exists.
+pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    if config.seed_on_start {
+        let seeded = seed::load(&db).await.map_err(error_to_anyhow)?;
+        if seeded != seed::Seeded::default() {
+            tracing::info!(
+                organizations = seeded.organizations,
+                pairings = seeded.pairings,
+                "loaded the 2019 structure"
+            );
+        }
+    }
+    let jwt = JwtKeys::from_config(&config)?;
+    let ctx = AppCtx {
+        db,
+        config: Arc::new(config),
+        jwt: Arc::new(jwt),
+    };
+    match users::ensure_admin(&ctx, &ctx.config)
+        .await
+        .map_err(error_to_anyhow)?
+    {
+        users::FirstAdmin::AlreadyThere => {}
+        users::FirstAdmin::Created {
+            generated_password: Some(password),
+        } => {
+            // Printed once to the terminal, never to the log stream.
+            println!(
+                "\n  Created the first admin.\n  username: admin\n  password: {password}\n  \
+                 (shown once; set XIEZUO_ADMIN_PASSWORD to choose it)\n"
+            );
+        }
+        users::FirstAdmin::Created { .. } => {
+            tracing::info!("created the first admin from XIEZUO_ADMIN_PASSWORD");
+        }
+    }
+    Ok(ctx)
+}
+
+pub fn error_to_anyhow(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Internal(e) => e,
+        other => anyhow::anyhow!("{}: {}", other.code(), other.detail()),
+    }
+}
+
+/// Echoes the request id tracing-actix-web assigned as `x-request-id`.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut res = next.call(req).await?;
+    if let Some(id) = id
+        && let Ok(value) = HeaderValue::from_str(&id.to_string())
+    {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+async fn not_found() -> Result<HttpResponse, Problem> {
+    Err(Problem(AppError::NotFound))
+}
+
+/// Starts serving on `listener`. SIGTERM and SIGINT stop accepting, let in-flight requests
+/// finish (up to 30 s) and then exit.
+pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
+    let openapi = rest::openapi();
+    let schema = web::Data::new(graphql::schema());
+    let data = web::Data::new(ctx);
+    let max_body = data.config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            // Before the /api/v1 scope, which would otherwise swallow /api/v1/openapi.json.
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
+            .into_utoipa_app()
+            .configure(rest::api_v1)
+            .into_app()
+            .wrap(actix_web::middleware::from_fn(request_id_header))
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(schema.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                Problem(AppError::field("id", format!("is not a valid id: {err}"))).into()
+            }))
+            .service(rest::healthz)
+            .service(rest::readyz)
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(graphql::handle))
+                    .route(web::get().to(graphql::graphiql)),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

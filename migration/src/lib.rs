@@ -1,0 +1,15 @@
+//! One migration set for SQLite and PostgreSQL. One file per change, named
+//! `mYYYYMMDD_NNNNNN_what.rs`; migrations hold structure only, never seed data.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_foundation::Migration)]
+    }
+}
