@@ -1,1 +1,320 @@
+//! Test harness: `spawn_app()` starts the real server on port 0 over a fresh database — SQLite
+//! in memory by default, a fresh PostgreSQL database when `TEST_DATABASE_URL` is set (dropped
+//! when the `TestApp` is dropped) — migrated and seeded through the same code as `serve`.
 
+use std::{collections::HashMap, net::TcpListener, path::PathBuf};
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xiezuo::{
+    auth::ActorKind,
+    config::{Config, LogFormat, Secret},
+    domain::Role,
+    service::AppCtx,
+};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+pub struct TestApp {
+    /// Organization ids by code, as seeded.
+    orgs: HashMap<String, Uuid>,
+    pub address: String,
+    pub client: reqwest::Client,
+    pub ctx: AppCtx,
+    pub config: Config,
+    pg: Option<PgDatabase>,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some(pg) = self.pg.take() else { return };
+        // Drop runs inside the test's runtime: clean up on a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(db) = Database::connect(pg.admin_url.as_str()).await {
+                    let _ = db
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                            pg.name
+                        ))
+                        .await;
+                    let _ = db.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn base_config(database_url: String) -> Config {
+    Config {
+        bind: "127.0.0.1:0".into(),
+        database_url: Some(database_url),
+        data_dir: std::env::temp_dir().join("xiezuo-tests"),
+        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        jwt_secret: Some(Secret::new(JWT_SECRET)),
+        jwt_issuer: "xiezuo".into(),
+        jwt_audience: "xiezuo-api".into(),
+        token_ttl_seconds: 900,
+        db_max_connections: Some(8),
+        log_format: LogFormat::Text,
+        max_body_bytes: 64 * 1024,
+        graphiql_assets_url: "https://unpkg.com".into(),
+        seed_on_start: true,
+    }
+}
+
+/// A fresh database URL, and the PostgreSQL database to drop afterwards if any.
+async fn fresh_database() -> (String, Option<PgDatabase>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.trim().is_empty() => {
+            let name = format!("xiezuo_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("TEST_DATABASE_URL is not reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("cannot create a test database");
+            let _ = admin.close().await;
+            // postgres://user@host:port/dbname?params → same URL naming the new database.
+            let (without_query, query) = match admin_url.split_once('?') {
+                Some((u, q)) => (u.to_string(), format!("?{q}")),
+                None => (admin_url.clone(), String::new()),
+            };
+            let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+            let base = match without_query[scheme_end..].find('/') {
+                Some(i) => without_query[..scheme_end + i].to_string(),
+                None => without_query.clone(),
+            };
+            (
+                format!("{base}/{name}{query}"),
+                Some(PgDatabase { admin_url, name }),
+            )
+        }
+        _ => ("sqlite::memory:".to_string(), None),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with a chance to change the configuration first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        xiezuo::telemetry::init(LogFormat::Text);
+    }
+    let (url, pg) = fresh_database().await;
+    let mut config = base_config(url);
+    adjust(&mut config);
+    let ctx = xiezuo::startup::prepare(config.clone())
+        .await
+        .expect("prepare failed");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = xiezuo::startup::run(listener, ctx.clone()).expect("server");
+    tokio::spawn(server);
+    let orgs = {
+        use sea_orm::EntityTrait;
+        entity::organization::Entity::find()
+            .all(&ctx.db)
+            .await
+            .expect("organizations")
+            .into_iter()
+            .map(|o| (o.code, o.id))
+            .collect()
+    };
+    TestApp {
+        orgs,
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        ctx,
+        config,
+        pg,
+    }
+}
+
+/// The response status and JSON body (Null when the body is empty or not JSON).
+pub async fn parts(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: &str,
+        if_match: Option<i32>,
+        body: &Value,
+    ) -> Response {
+        let mut req = self.request(Method::PATCH, path, Some(token)).json(body);
+        if let Some(v) = if_match {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        req.send().await.expect("request failed")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, if_match: Option<i32>) -> Response {
+        let mut req = self.request(Method::DELETE, path, Some(token));
+        if let Some(v) = if_match {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        req.send().await.expect("request failed")
+    }
+
+    /// POST /graphql; returns the whole response body (`data`, `errors`).
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self
+            .post_json(
+                "/graphql",
+                token,
+                &json!({"query": query, "variables": variables}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "GraphQL transport status"
+        );
+        response.json().await.expect("GraphQL body")
+    }
+
+    /// A token for an actor with `role` in the organization with `org_code`, signed with the
+    /// test key. It stands for a user that need not exist: authorization reads the claims.
+    pub fn token(&self, role: Role, org_code: Option<&str>) -> String {
+        self.token_for_org(role, org_code.map(|c| self.seeded_org(c)))
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.token(Role::Admin, Some("520000"))
+    }
+
+    /// Logs in through the token endpoint (password grant, JSON).
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({"grant_type": "password", "username": username, "password": password}))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// A seeded organization's id.
+    pub fn seeded_org(&self, code: &str) -> Uuid {
+        *self
+            .orgs
+            .get(code)
+            .unwrap_or_else(|| panic!("no seeded organization {code}"))
+    }
+
+    /// A token for any organization id (for organizations a test created).
+    pub fn token_for_org(&self, role: Role, org: Option<Uuid>) -> String {
+        self.ctx
+            .jwt
+            .issue(Uuid::now_v7(), ActorKind::User, role, org)
+            .expect("issue token")
+    }
+
+    pub async fn org_id(&self, code: &str) -> Uuid {
+        org_id(&self.ctx, code).await
+    }
+
+    /// The id of the pairing between two organizations, by code.
+    pub async fn pairing_id(&self, east_code: &str, west_code: &str) -> Uuid {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let east = self.org_id(east_code).await;
+        let west = self.org_id(west_code).await;
+        entity_pairing::Entity::find()
+            .filter(entity_pairing::Column::EastOrgId.eq(east))
+            .filter(entity_pairing::Column::WestOrgId.eq(west))
+            .one(&self.ctx.db)
+            .await
+            .expect("query")
+            .expect("no such pairing")
+            .id
+    }
+}
+
+use entity::pairing as entity_pairing;
+
+async fn org_id(ctx: &AppCtx, code: &str) -> Uuid {
+    use entity::organization;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    organization::Entity::find()
+        .filter(organization::Column::Code.eq(code))
+        .one(&ctx.db)
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("no organization {code}"))
+        .id
+}
+
+/// The repository's `schema/` directory.
+pub fn schema_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("schema")
+}
+
+/// Problem+json checks shared by the error tests: content type, status, code.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (actual, body) = parts(response).await;
+    assert_eq!(actual.as_u16(), status, "status; body: {body}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type; body: {body}"
+    );
+    assert_eq!(body["code"], code, "code; body: {body}");
+    assert_eq!(body["status"], status, "status in body");
+    body
+}

@@ -1,0 +1,165 @@
+use reqwest::StatusCode;
+use tests::{assert_problem, parts, spawn_app};
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) = parts(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_a_migration_is_missing() {
+    use migration::MigratorTrait;
+    let app = spawn_app().await;
+    migration::Migrator::down(&app.ctx.db, Some(1))
+        .await
+        .expect("roll back");
+    let (status, body) = parts(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "not_ready");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let ok = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    let a = ok
+        .headers()
+        .get("x-request-id")
+        .cloned()
+        .expect("request id on 200");
+    let missing = app
+        .client
+        .get(app.url("/api/v1/organizations"))
+        .send()
+        .await
+        .expect("request");
+    let b = missing
+        .headers()
+        .get("x-request-id")
+        .cloned()
+        .expect("request id on 401");
+    assert_ne!(a, b, "each request gets its own id");
+}
+
+#[tokio::test]
+async fn audit_entries_carry_the_request_id_of_the_change() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let response = app
+        .post_json(
+            "/api/v1/organizations",
+            &token,
+            &serde_json::json!({"code": "ops-1", "name": "测试残联", "region": "west",
+                                "level": "county", "kind": "federation"}),
+        )
+        .await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let (status, created) = parts(response).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, log) = parts(
+        app.get(
+            &format!(
+                "/api/v1/audit-log?record_id={}",
+                created["id"].as_str().unwrap_or("")
+            ),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(log["items"][0]["request_id"], request_id.as_str());
+}
+
+#[tokio::test]
+async fn unknown_routes_are_problem_404s() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .expect("request");
+    assert_problem(response, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn docs_and_openapi_are_served_without_the_internet() {
+    let app = spawn_app().await;
+    let (status, doc) = parts(
+        app.client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3.1"));
+
+    let page = app
+        .client
+        .get(app.url("/docs/"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    // Every script and stylesheet the page loads is served by us.
+    for attr in ["src=\"", "href=\""] {
+        for part in html.split(attr).skip(1) {
+            let target = part.split('"').next().unwrap_or("");
+            assert!(
+                !target.starts_with("http") && !target.starts_with("//"),
+                "external asset {target}"
+            );
+        }
+    }
+    let initializer = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(initializer.status(), StatusCode::OK);
+    let js = initializer.text().await.expect("js");
+    assert!(js.contains("/api/v1/openapi.json"));
+    let bundle = app
+        .client
+        .get(app.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bundle.status(), StatusCode::OK);
+}
