@@ -53,14 +53,24 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
         {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "never became ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never became ready"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(dir.join("xiezuo.sqlite3").exists(), "SQLite file under XIEZUO_DATA_DIR");
+    assert!(
+        dir.join("xiezuo.sqlite3").exists(),
+        "SQLite file under XIEZUO_DATA_DIR"
+    );
 
     let token: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/token"))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", admin_password)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", admin_password),
+        ])
         .send()
         .await
         .expect("token")
@@ -80,7 +90,10 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
     assert_eq!(zunyi["items"][0]["name"], "遵义市残疾人联合会");
 
     let pid = server.0.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
@@ -101,6 +114,9 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
     }
     assert!(logs.contains("xiezuo is serving"), "{logs}");
     assert!(!logs.contains(jwt_secret), "the JWT secret was logged");
-    assert!(!logs.contains(admin_password), "the admin password was logged");
+    assert!(
+        !logs.contains(admin_password),
+        "the admin password was logged"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,1 +1,848 @@
+//! GraphQL at /graphql: nested relations over the seeded 2019 structure, Relay pagination,
+//! filters, mutations with versions, errors that carry the REST `code`, authentication, the
+//! depth and complexity limits, and the GraphiQL page.
 
+use std::collections::HashSet;
+
+use reqwest::{Method, header};
+use serde_json::{Value, json};
+use tests::{TestApp, assert_problem, parts, spawn_app, spawn_app_with};
+use uuid::Uuid;
+use xiezuo::{
+    auth::ActorKind,
+    domain::Role,
+    graphql::{MAX_COMPLEXITY, MAX_DEPTH},
+};
+
+const ZUNYI: &str = "遵义市残疾人联合会";
+const PROVINCE: &str = "贵州省残疾人联合会";
+const SHANGHAI: &str = "上海市残疾人联合会";
+
+/// A token for `role` in the organization `org_code`. Issued here, awaiting the id lookup: the
+/// harness's blocking `TestApp::token` loses the single in-memory SQLite connection.
+async fn token_for(app: &TestApp, role: Role, org_code: &str) -> String {
+    let org = app.org_id(org_code).await;
+    app.ctx
+        .jwt
+        .issue(Uuid::now_v7(), ActorKind::User, role, Some(org))
+        .expect("issue token")
+}
+
+async fn admin(app: &TestApp) -> String {
+    token_for(app, Role::Admin, "520000").await
+}
+
+/// The response's `data`, after checking that there are no errors.
+fn data(response: &Value) -> &Value {
+    assert!(
+        response.get("errors").is_none_or(Value::is_null),
+        "unexpected errors: {response}"
+    );
+    &response["data"]
+}
+
+/// The first error of a response that must have failed, after checking its `extensions.code`
+/// and `extensions.status`.
+fn error_with_code<'a>(response: &'a Value, code: &str, status: u16) -> &'a Value {
+    let error = &response["errors"][0];
+    assert_eq!(error["extensions"]["code"], code, "{response}");
+    assert_eq!(error["extensions"]["status"], status, "{response}");
+    assert!(error["message"].is_string(), "{response}");
+    error
+}
+
+/// The `field` of each entry of an error's `extensions.errors`, sorted.
+fn error_fields(error: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = error["extensions"]["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
+
+/// The nodes of a connection.
+fn nodes(connection: &Value) -> Vec<&Value> {
+    connection["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| &e["node"]).collect())
+        .unwrap_or_default()
+}
+
+/// A string field of each node, in order.
+fn strings<'a>(items: impl IntoIterator<Item = &'a Value>, key: &str) -> Vec<String> {
+    items
+        .into_iter()
+        .map(|item| item[key].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Every organization REST lists for `token` (one page of 500 holds them all).
+async fn rest_org_ids(app: &TestApp, token: &str) -> HashSet<String> {
+    let (status, body) = parts(app.get("/api/v1/organizations?limit=500", token).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["next_cursor"].is_null());
+    body["items"]
+        .as_array()
+        .map(|items| strings(items, "id").into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The organization with `code`, as REST shows it, or None when it is gone.
+async fn rest_org(app: &TestApp, token: &str, code: &str) -> Option<Value> {
+    let (status, body) = parts(
+        app.get(&format!("/api/v1/organizations?code={code}"), token)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].get(0).cloned()
+}
+
+const ORGS_BY_FILTER: &str = r#"
+    query($filter: OrganizationFilter, $first: Int, $after: String) {
+        organizations(filter: $filter, first: $first, after: $after) {
+            edges { cursor node { id code name region divisionCode } }
+            pageInfo { hasNextPage endCursor }
+        }
+    }"#;
+
+/// Codes of the organizations matching `filter`, in one page.
+async fn codes_where(app: &TestApp, token: &str, filter: Value) -> Vec<String> {
+    let response = app
+        .gql(
+            token,
+            ORGS_BY_FILTER,
+            json!({"filter": filter, "first": 500}),
+        )
+        .await;
+    let mut codes = strings(nodes(&data(&response)["organizations"]), "code");
+    codes.sort();
+    codes
+}
+
+const CREATE: &str = r#"
+    mutation($input: NewOrganizationInput!) {
+        createOrganization(input: $input) { id code name version divisionCode parent { code } }
+    }"#;
+
+const UPDATE: &str = r#"
+    mutation($id: UUID!, $input: OrganizationPatchInput!, $version: Int) {
+        updateOrganization(id: $id, input: $input, expectedVersion: $version) {
+            id name version divisionCode
+        }
+    }"#;
+
+const DELETE: &str = r#"
+    mutation($id: UUID!, $version: Int) { deleteOrganization(id: $id, expectedVersion: $version) }"#;
+
+/// A county under 遵义 for the mutation tests.
+async fn county_input(app: &TestApp, code: &str) -> Value {
+    json!({
+        "code": code,
+        "name": "汇川区残疾人联合会",
+        "region": "west",
+        "level": "county",
+        "kind": "federation",
+        "parentId": app.org_id("520300").await,
+        "divisionCode": "520303",
+    })
+}
+
+#[tokio::test]
+async fn nested_queries_follow_parents_children_and_pairings() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+
+    let query = r#"
+        query($filter: OrganizationFilter) {
+            organizations(filter: $filter) {
+                edges { node {
+                    code name region level kind
+                    parent { code name parent { code } }
+                    children { code name parent { code } }
+                    pairings { level active east { code name } west { code name } }
+                } }
+            }
+        }"#;
+    let response = app
+        .gql(&token, query, json!({"filter": {"divisionCode": "520300"}}))
+        .await;
+    let zunyi = nodes(&data(&response)["organizations"]);
+    assert_eq!(zunyi.len(), 1, "{response}");
+    let zunyi = zunyi[0];
+    assert_eq!(
+        (
+            &zunyi["code"],
+            &zunyi["name"],
+            &zunyi["region"],
+            &zunyi["level"],
+            &zunyi["kind"]
+        ),
+        (
+            &json!("520300"),
+            &json!(ZUNYI),
+            &json!("west"),
+            &json!("prefecture"),
+            &json!("federation")
+        )
+    );
+    assert_eq!(zunyi["parent"]["code"], "520000");
+    assert_eq!(zunyi["parent"]["name"], PROVINCE);
+    assert_eq!(
+        zunyi["parent"]["parent"],
+        Value::Null,
+        "the province is the root"
+    );
+    assert_eq!(
+        zunyi["children"],
+        json!([{"code": "520382", "name": "仁怀市残疾人联合会", "parent": {"code": "520300"}}])
+    );
+    assert_eq!(
+        zunyi["pairings"],
+        json!([{
+            "level": "city_prefecture",
+            "active": true,
+            "east": {"code": "310000", "name": SHANGHAI},
+            "west": {"code": "520300", "name": ZUNYI},
+        }])
+    );
+
+    // 广州 is paired twice; the province's children are every prefecture, department and
+    // institution REST lists under it; 仁怀's grandparent is the province.
+    let query = r#"
+        query($guangzhou: UUID!, $province: UUID!, $renhuai: UUID!) {
+            guangzhou: organization(id: $guangzhou) {
+                name parent { name } pairings { west { code } east { name } }
+            }
+            province: organization(id: $province) { children { id } }
+            renhuai: organization(id: $renhuai) { parent { name parent { name } } }
+        }"#;
+    let province = app.org_id("520000").await;
+    let variables = json!({
+        "guangzhou": app.org_id("440100").await,
+        "province": province,
+        "renhuai": app.org_id("520382").await,
+    });
+    let response = app.gql(&token, query, variables).await;
+    let found = data(&response);
+    assert_eq!(found["guangzhou"]["name"], "广州市残疾人联合会");
+    assert_eq!(found["guangzhou"]["parent"]["name"], "广东省残疾人联合会");
+    let pairings = found["guangzhou"]["pairings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut wests: Vec<String> = pairings
+        .iter()
+        .map(|p| p["west"]["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    wests.sort();
+    assert_eq!(wests, ["520500", "522700"], "{response}");
+    assert!(
+        pairings
+            .iter()
+            .all(|p| p["east"]["name"] == "广州市残疾人联合会")
+    );
+    let (_, rest_children) = parts(
+        app.get(
+            &format!("/api/v1/organizations/{province}/children?limit=500"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    let expected: HashSet<String> = strings(
+        rest_children["items"].as_array().into_iter().flatten(),
+        "id",
+    )
+    .into_iter()
+    .collect();
+    let children: HashSet<String> = strings(
+        found["province"]["children"]
+            .as_array()
+            .into_iter()
+            .flatten(),
+        "id",
+    )
+    .into_iter()
+    .collect();
+    assert!(
+        children.len() >= 20,
+        "9 prefectures, 贵安, 10 units: {response}"
+    );
+    assert_eq!(children, expected);
+    assert_eq!(found["renhuai"]["parent"]["name"], ZUNYI);
+    assert_eq!(found["renhuai"]["parent"]["parent"]["name"], PROVINCE);
+
+    // Every seeded pairing, with both sides resolved.
+    let query = r#"{ pairings(first: 500) { edges { node {
+        east { code name } west { code name } } } } }"#;
+    let response = app.gql(&token, query, json!({})).await;
+    let mut pairs: Vec<String> = nodes(&data(&response)["pairings"])
+        .into_iter()
+        .map(|p| {
+            format!(
+                "{}-{}",
+                p["east"]["code"].as_str().unwrap_or("?"),
+                p["west"]["code"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            "210200-520200",
+            "310000-520300",
+            "320500-520600",
+            "330100-522600",
+            "330200-522300",
+            "370200-520400",
+            "440100-520500",
+            "440100-522700",
+        ]
+    );
+    assert!(
+        nodes(&data(&response)["pairings"])
+            .iter()
+            .any(|p| p["east"]["name"] == "苏州市残疾人联合会"
+                && p["west"]["name"] == "铜仁市残疾人联合会"),
+        "{response}"
+    );
+
+    // A record that does not exist is null, not an error.
+    let response = app
+        .gql(
+            &token,
+            "query($id: UUID!) { organization(id: $id) { code } pairing(id: $id) { id } }",
+            json!({"id": Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(
+        data(&response),
+        &json!({"organization": null, "pairing": null})
+    );
+}
+
+#[tokio::test]
+async fn relay_pagination_visits_every_organization_once() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+    let expected = rest_org_ids(&app, &token).await;
+    assert!(
+        expected.len() > 30,
+        "the seeded structure: {}",
+        expected.len()
+    );
+
+    let page_size = 7;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let response = app
+            .gql(
+                &token,
+                ORGS_BY_FILTER,
+                json!({"first": page_size, "after": after}),
+            )
+            .await;
+        let connection = &data(&response)["organizations"];
+        let edges = connection["edges"].as_array().cloned().unwrap_or_default();
+        assert!(!edges.is_empty() && edges.len() <= page_size, "{response}");
+        let last_cursor = edges.last().map(|e| e["cursor"].clone());
+        assert_eq!(
+            Some(connection["pageInfo"]["endCursor"].clone()),
+            last_cursor,
+            "endCursor is the last edge's cursor"
+        );
+        seen.extend(strings(edges.iter().map(|e| &e["node"]), "id"));
+        pages += 1;
+        assert!(pages <= expected.len(), "pagination does not end");
+        if connection["pageInfo"]["hasNextPage"] != true {
+            assert!(edges.len() <= page_size);
+            break;
+        }
+        assert_eq!(edges.len(), page_size, "a page before the last is full");
+        after = connection["pageInfo"]["endCursor"]
+            .as_str()
+            .map(String::from);
+    }
+    let unique: HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "an organization was listed twice");
+    assert_eq!(unique, expected, "every organization, and only those");
+    assert_eq!(pages, expected.len().div_ceil(page_size));
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "a stable id order");
+
+    // Page sizes and cursors are checked like REST's `limit` and `cursor`.
+    for variables in [
+        json!({"first": 0}),
+        json!({"first": 501}),
+        json!({"after": "junk"}),
+    ] {
+        let response = app.gql(&token, ORGS_BY_FILTER, variables).await;
+        error_with_code(&response, "validation_failed", 422);
+        assert!(response["data"].is_null(), "{response}");
+    }
+}
+
+#[tokio::test]
+async fn filters_narrow_the_connection() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+
+    let response = app
+        .gql(
+            &token,
+            ORGS_BY_FILTER,
+            json!({"filter": {"divisionCode": "520300"}}),
+        )
+        .await;
+    let found = nodes(&data(&response)["organizations"]);
+    assert_eq!(found.len(), 1, "{response}");
+    assert_eq!(
+        (
+            &found[0]["code"],
+            &found[0]["name"],
+            &found[0]["divisionCode"]
+        ),
+        (&json!("520300"), &json!(ZUNYI), &json!("520300"))
+    );
+    assert_eq!(
+        data(&response)["organizations"]["pageInfo"]["hasNextPage"],
+        false
+    );
+
+    assert_eq!(
+        codes_where(
+            &app,
+            &token,
+            json!({"parentId": app.org_id("520300").await})
+        )
+        .await,
+        ["520382"]
+    );
+    assert_eq!(
+        codes_where(&app, &token, json!({"q": "遵义"})).await,
+        ["520300"]
+    );
+    assert_eq!(
+        codes_where(&app, &token, json!({"code": "520526"})).await,
+        ["520526"]
+    );
+    assert_eq!(
+        codes_where(&app, &token, json!({"level": "county"})).await,
+        ["520382", "520526"]
+    );
+    assert_eq!(
+        codes_where(&app, &token, json!({"region": "east", "level": "province"})).await,
+        ["210000", "310000", "320000", "330000", "370000", "440000"]
+    );
+    assert_eq!(
+        codes_where(&app, &token, json!({"kind": "agency"})).await,
+        ["guian"]
+    );
+    let eastern = codes_where(&app, &token, json!({"region": "east"})).await;
+    assert_eq!(eastern.len(), 12, "{eastern:?}");
+    assert!(eastern.iter().all(|c| !c.starts_with("52")), "{eastern:?}");
+    assert!(
+        codes_where(&app, &token, json!({"divisionCode": "110000"}))
+            .await
+            .is_empty()
+    );
+
+    let west_of_guangzhou = app
+        .gql(
+            &token,
+            "query($f: PairingFilter) { pairings(filter: $f) { edges { node { west { code } } } } }",
+            json!({"f": {"eastOrgId": app.org_id("440100").await}}),
+        )
+        .await;
+    let mut wests: Vec<String> = nodes(&data(&west_of_guangzhou)["pairings"])
+        .iter()
+        .map(|p| p["west"]["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    wests.sort();
+    assert_eq!(wests, ["520500", "522700"]);
+
+    // A bad filter value is a validation error naming the field.
+    let response = app
+        .gql(
+            &token,
+            ORGS_BY_FILTER,
+            json!({"filter": {"divisionCode": "12"}}),
+        )
+        .await;
+    let error = error_with_code(&response, "validation_failed", 422);
+    assert_eq!(error_fields(error), ["division_code"]);
+}
+
+#[tokio::test]
+async fn mutations_create_update_and_delete_with_expected_versions() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+
+    // Create.
+    let response = app
+        .gql(
+            &token,
+            CREATE,
+            json!({"input": county_input(&app, "520303").await}),
+        )
+        .await;
+    let created = data(&response)["createOrganization"].clone();
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["parent"]["code"], "520300");
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let stored = rest_org(&app, &token, "520303").await.unwrap_or_default();
+    assert_eq!(stored["id"], id.as_str(), "REST sees what GraphQL created");
+    assert_eq!(stored["name"], "汇川区残疾人联合会");
+    assert_eq!(stored["division_code"], "520303");
+
+    // The same code again is a conflict naming it.
+    let response = app
+        .gql(
+            &token,
+            CREATE,
+            json!({"input": county_input(&app, "520303").await}),
+        )
+        .await;
+    let error = error_with_code(&response, "conflict", 409);
+    assert_eq!(error["extensions"]["field"], "code", "{response}");
+    assert!(response["data"].is_null());
+
+    // Update with the current version; `null` clears a nullable field.
+    let response = app
+        .gql(
+            &token,
+            UPDATE,
+            json!({"id": id, "input": {"name": "汇川区残联", "divisionCode": null}, "version": 1}),
+        )
+        .await;
+    assert_eq!(
+        data(&response)["updateOrganization"],
+        json!({"id": id, "name": "汇川区残联", "version": 2, "divisionCode": null})
+    );
+
+    // A stale version is refused with the current one, and changes nothing.
+    let response = app
+        .gql(
+            &token,
+            UPDATE,
+            json!({"id": id, "input": {"name": "过期的改动"}, "version": 1}),
+        )
+        .await;
+    let error = error_with_code(&response, "precondition_failed", 412);
+    assert_eq!(error["extensions"]["current_version"], 2, "{response}");
+    assert!(response["data"].is_null(), "{response}");
+    let stored = rest_org(&app, &token, "520303").await.unwrap_or_default();
+    assert_eq!(
+        (&stored["name"], &stored["version"]),
+        (&json!("汇川区残联"), &json!(2))
+    );
+
+    // Without a version the update applies to whatever is current.
+    let response = app
+        .gql(
+            &token,
+            UPDATE,
+            json!({"id": id, "input": {"divisionCode": "520303"}}),
+        )
+        .await;
+    assert_eq!(data(&response)["updateOrganization"]["version"], 3);
+
+    // Delete: a stale version is refused, the current one removes it.
+    let response = app
+        .gql(&token, DELETE, json!({"id": id, "version": 2}))
+        .await;
+    let error = error_with_code(&response, "precondition_failed", 412);
+    assert_eq!(error["extensions"]["current_version"], 3);
+    assert!(
+        rest_org(&app, &token, "520303").await.is_some(),
+        "still there"
+    );
+    let response = app
+        .gql(&token, DELETE, json!({"id": id, "version": 3}))
+        .await;
+    assert_eq!(data(&response)["deleteOrganization"], true);
+    assert!(rest_org(&app, &token, "520303").await.is_none(), "deleted");
+    let response = app
+        .gql(
+            &token,
+            "query($id: UUID!) { organization(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(data(&response)["organization"], Value::Null);
+
+    // Deleting it again: not found. Deleting an organization with children: a conflict.
+    let response = app.gql(&token, DELETE, json!({"id": id})).await;
+    error_with_code(&response, "not_found", 404);
+    let response = app
+        .gql(&token, DELETE, json!({"id": app.org_id("520300").await}))
+        .await;
+    error_with_code(&response, "conflict", 409);
+    assert!(rest_org(&app, &token, "520300").await.is_some());
+}
+
+#[tokio::test]
+async fn validation_and_forbidden_errors_carry_their_codes() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+
+    // Several invalid fields, all named in `extensions.errors`; nothing written.
+    let mut input = county_input(&app, "").await;
+    input["divisionCode"] = json!("12");
+    input["name"] = json!("  ");
+    let response = app.gql(&token, CREATE, json!({"input": input})).await;
+    let error = error_with_code(&response, "validation_failed", 422);
+    assert_eq!(error_fields(error), ["code", "division_code", "name"]);
+    for entry in error["extensions"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert!(entry["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(response["data"].is_null());
+    assert!(rest_org(&app, &token, "").await.is_none());
+
+    let zunyi = app.org_id("520300").await;
+    let response = app
+        .gql(
+            &token,
+            UPDATE,
+            json!({"id": zunyi, "input": {"parentId": zunyi}}),
+        )
+        .await;
+    let error = error_with_code(&response, "validation_failed", 422);
+    assert_eq!(error_fields(error), ["parent_id"]);
+
+    // Roles that may not write organizations: forbidden, and nothing changes.
+    let editor = token_for(&app, Role::Editor, "520300").await;
+    let auditor = token_for(&app, Role::Auditor, "520000").await;
+    let coordinator = token_for(&app, Role::Coordinator, "520000").await;
+    for who in [&editor, &auditor, &coordinator] {
+        let response = app
+            .gql(
+                who,
+                CREATE,
+                json!({"input": county_input(&app, "520304").await}),
+            )
+            .await;
+        error_with_code(&response, "forbidden", 403);
+        assert!(response["data"].is_null());
+        let response = app
+            .gql(
+                who,
+                UPDATE,
+                json!({"id": zunyi, "input": {"name": "改名"}, "version": 1}),
+            )
+            .await;
+        error_with_code(&response, "forbidden", 403);
+        let response = app
+            .gql(who, DELETE, json!({"id": zunyi, "version": 1}))
+            .await;
+        error_with_code(&response, "forbidden", 403);
+    }
+    assert!(rest_org(&app, &token, "520304").await.is_none());
+    let stored = rest_org(&app, &token, "520300").await.unwrap_or_default();
+    assert_eq!(
+        (&stored["name"], &stored["version"]),
+        (&json!(ZUNYI), &json!(1))
+    );
+
+    // An editor of 遵义 sees its own subtree, its ancestors and its partner, not the rest.
+    let response = app
+        .gql(&editor, ORGS_BY_FILTER, json!({"first": 500}))
+        .await;
+    let visible: HashSet<String> = strings(nodes(&data(&response)["organizations"]), "code")
+        .into_iter()
+        .collect();
+    for code in ["520300", "520382", "520000", "310000"] {
+        assert!(
+            visible.contains(code),
+            "{code} hidden from 遵义's editor: {visible:?}"
+        );
+    }
+    for code in ["520600", "320500", "520526"] {
+        assert!(
+            !visible.contains(code),
+            "{code} shown to 遵义's editor: {visible:?}"
+        );
+    }
+    let response = app
+        .gql(
+            &editor,
+            "query($id: UUID!) { organization(id: $id) { code } }",
+            json!({"id": app.org_id("520600").await}),
+        )
+        .await;
+    assert_eq!(data(&response)["organization"], Value::Null);
+}
+
+#[tokio::test]
+async fn post_without_a_valid_token_is_a_401_problem() {
+    let app = spawn_app().await;
+    let body = json!({"query": "{ organizations { edges { node { code } } } }"});
+
+    let response = app
+        .request(Method::POST, "/graphql", None)
+        .json(&body)
+        .send()
+        .await
+        .expect("request failed");
+    assert_eq!(
+        response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    let problem = assert_problem(response, 401, "unauthenticated").await;
+    assert!(
+        problem.get("data").is_none(),
+        "no data without a token: {problem}"
+    );
+
+    for bad in ["not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"] {
+        let response = app
+            .request(Method::POST, "/graphql", Some(bad))
+            .json(&body)
+            .send()
+            .await
+            .expect("request failed");
+        assert_problem(response, 401, "invalid_token").await;
+    }
+    let response = app
+        .request(Method::POST, "/graphql", None)
+        .header(header::AUTHORIZATION, "Basic YWRtaW46YWRtaW4=")
+        .json(&body)
+        .send()
+        .await
+        .expect("request failed");
+    assert_problem(response, 401, "invalid_token").await;
+}
+
+/// `{ organization(id: ...) { parent { ... { code } } } }` nested `depth` levels deep.
+fn nested_query(id: Uuid, depth: usize) -> String {
+    let parents = depth - 2;
+    format!(
+        "{{ organization(id: \"{id}\") {{ {}code{} }} }}",
+        "parent { ".repeat(parents),
+        " }".repeat(parents)
+    )
+}
+
+#[tokio::test]
+async fn queries_beyond_the_depth_and_complexity_limits_are_refused() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+    let renhuai = app.org_id("520382").await;
+    assert_eq!(MAX_DEPTH, 12);
+
+    // At the limit the query runs (仁怀 → 遵义 → 贵州 → null).
+    let response = app
+        .gql(&token, &nested_query(renhuai, MAX_DEPTH), json!({}))
+        .await;
+    let found = &data(&response)["organization"];
+    assert_eq!(
+        found["parent"]["parent"]["parent"],
+        Value::Null,
+        "{response}"
+    );
+    assert!(found["parent"]["parent"].is_object(), "{response}");
+
+    // One level deeper, through parents or through children: refused before it runs.
+    let children = format!(
+        "{{ organizations {{ edges {{ node {{ {}code{} }} }} }} }}",
+        "children { ".repeat(MAX_DEPTH - 3),
+        " }".repeat(MAX_DEPTH - 3)
+    );
+    for query in [nested_query(renhuai, MAX_DEPTH + 1), children] {
+        let response = app.gql(&token, &query, json!({})).await;
+        let errors = response["errors"].as_array().cloned().unwrap_or_default();
+        assert!(!errors.is_empty(), "a too-deep query ran: {response}");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("nested too deep")),
+            "{response}"
+        );
+        assert!(
+            response["data"].is_null(),
+            "no data for a refused query: {response}"
+        );
+    }
+
+    // Too many fields at once: refused by the complexity limit.
+    let fields: String = (0..=MAX_COMPLEXITY)
+        .map(|i| format!("f{i}: code "))
+        .collect();
+    let wide = format!("{{ organization(id: \"{renhuai}\") {{ {fields}}} }}");
+    let response = app.gql(&token, &wide, json!({})).await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("complex")),
+        "{response}"
+    );
+    assert!(response["data"].is_null(), "{response}");
+}
+
+/// The `src`/`href` URLs of the page's scripts and stylesheets.
+fn asset_urls(html: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for piece in html.split(attribute).skip(1) {
+            if let Some(url) = piece.split('"').next() {
+                urls.push(url.to_string());
+            }
+        }
+    }
+    urls
+}
+
+#[tokio::test]
+async fn graphiql_loads_its_assets_from_the_configured_url() {
+    for configured in ["http://assets.example/cdn", "http://assets.example/cdn/"] {
+        let app = spawn_app_with(|config| config.graphiql_assets_url = configured.into()).await;
+        let response = app
+            .request(Method::GET, "/graphql", None)
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 200);
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let html = response.text().await.unwrap_or_default();
+
+        assert!(
+            !html.contains("unpkg.com"),
+            "a script still comes from unpkg.com"
+        );
+        assert!(html.contains("<script"), "{html}");
+        assert!(html.contains("/graphql"), "the page talks to /graphql");
+        let urls = asset_urls(&html);
+        let scripts: Vec<&String> = urls.iter().filter(|u| u.ends_with(".js")).collect();
+        assert!(!scripts.is_empty(), "no script URLs in {html}");
+        for url in urls.iter().filter(|u| u.starts_with("http")) {
+            assert!(
+                url.starts_with("http://assets.example/cdn/") && !url.contains("cdn//"),
+                "{url} is not under the configured assets URL"
+            );
+        }
+    }
+}

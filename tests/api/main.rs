@@ -2,6 +2,7 @@
 
 mod auth;
 mod authz_matrix;
+mod batching;
 mod errors;
 mod graphql;
 mod operations;

@@ -2,7 +2,15 @@
 //! in memory by default, a fresh PostgreSQL database when `TEST_DATABASE_URL` is set (dropped
 //! when the `TestApp` is dropped) — migrated and seeded through the same code as `serve`.
 
-use std::{collections::HashMap, net::TcpListener, path::PathBuf};
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
@@ -25,6 +33,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub ctx: AppCtx,
     pub config: Config,
+    /// SQL statements the server has run so far (see `statements_during`).
+    pub sql_statements: Arc<AtomicUsize>,
     pg: Option<PgDatabase>,
 }
 
@@ -122,9 +132,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (url, pg) = fresh_database().await;
     let mut config = base_config(url);
     adjust(&mut config);
-    let ctx = xiezuo::startup::prepare(config.clone())
+    let mut ctx = xiezuo::startup::prepare(config.clone())
         .await
         .expect("prepare failed");
+    let sql_statements = Arc::new(AtomicUsize::new(0));
+    let counter = sql_statements.clone();
+    ctx.db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = xiezuo::startup::run(listener, ctx.clone()).expect("server");
@@ -145,6 +160,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         ctx,
         config,
+        sql_statements,
         pg,
     }
 }
@@ -157,6 +173,17 @@ pub async fn parts(response: Response) -> (StatusCode, Value) {
 }
 
 impl TestApp {
+    /// Runs `work` and returns its result with the number of SQL statements the server ran
+    /// meanwhile. Only meaningful while nothing else talks to this app.
+    pub async fn statements_during<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, usize) {
+        let before = self.sql_statements.load(Ordering::SeqCst);
+        let out = work.await;
+        (out, self.sql_statements.load(Ordering::SeqCst) - before)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
