@@ -38,6 +38,7 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
         .env("XIEZUO_JWT_SECRET", jwt_secret)
         .env("XIEZUO_ADMIN_PASSWORD", admin_password)
         .env("RUST_LOG", "debug")
+        .env("XIEZUO_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -112,7 +113,12 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
     if let Some(mut err) = server.0.stderr.take() {
         err.read_to_string(&mut logs).expect("stderr");
     }
-    assert!(logs.contains("xiezuo is serving"), "{logs}");
+    // XIEZUO_LOG_FORMAT=json: one JSON object per line.
+    let serving = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|entry| entry["message"] == "xiezuo is serving");
+    assert!(serving.is_some_and(|e| e["level"] == "INFO"), "{logs}");
     assert!(!logs.contains(jwt_secret), "the JWT secret was logged");
     assert!(
         !logs.contains(admin_password),

@@ -163,3 +163,17 @@ async fn docs_and_openapi_are_served_without_the_internet() {
         .expect("request");
     assert_eq!(bundle.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn graphql_transport_errors_are_problems() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let malformed = app
+        .request(reqwest::Method::POST, "/graphql", Some(&token))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_problem(malformed, 400, "malformed_graphql_request").await;
+}

@@ -297,9 +297,13 @@ pub async fn handle(
     schema: web::Data<XiezuoSchema>,
     app: web::Data<AppCtx>,
     req: HttpRequest,
-    gql_request: GraphQLRequest,
+    gql_request: Result<GraphQLRequest, actix_web::Error>,
 ) -> Result<GraphQLResponse, Problem> {
     let actor = actor_from_request(&req)?;
+    let gql_request = gql_request.map_err(|e| AppError::BadRequest {
+        code: "malformed_graphql_request",
+        detail: format!("not a GraphQL request: {e}"),
+    })?;
     let ctx = app.get_ref().clone();
     let request = gql_request
         .into_inner()
