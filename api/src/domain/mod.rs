@@ -306,3 +306,58 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn division_code_accepts_exactly_six_digits_of_a_province(s in "\\PC{0,8}") {
+            let ok = s.trim().len() == 6
+                && s.trim().bytes().all(|b| b.is_ascii_digit())
+                && (11..=82).contains(&s.trim()[..2].parse::<u8>().unwrap_or(0));
+            prop_assert_eq!(DivisionCode::parse(&s).is_ok(), ok);
+        }
+
+        #[test]
+        fn six_digit_codes_depend_on_their_province(s in "[0-9]{6}") {
+            let province: u8 = s[..2].parse().unwrap_or(0);
+            prop_assert_eq!(DivisionCode::parse(&s).is_ok(), (11..=82).contains(&province));
+        }
+
+        #[test]
+        fn parsed_codes_hold_their_invariant(s in "\\PC{0,80}") {
+            if let Ok(code) = Code::parse(&s, 64) {
+                let inner = code.into_inner();
+                prop_assert!(!inner.is_empty() && inner.chars().count() <= 64);
+                prop_assert!(inner.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)));
+            }
+        }
+
+        #[test]
+        fn parsed_text_is_trimmed_bounded_and_clean(s in "\\PC{0,300}") {
+            if let Ok(text) = Text::parse(&s, 200) {
+                let inner = text.into_inner();
+                prop_assert_eq!(inner.trim(), inner.as_str());
+                prop_assert!(!inner.is_empty() && inner.chars().count() <= 200);
+            }
+        }
+
+        #[test]
+        fn cursors_round_trip(bytes in any::<[u8; 16]>()) {
+            let cursor = Cursor::after(Uuid::from_bytes(bytes));
+            prop_assert_eq!(Cursor::parse(&cursor.encode()), Ok(cursor));
+        }
+
+        #[test]
+        fn limits_are_within_bounds(n in any::<i64>()) {
+            match Limit::parse(Some(n)) {
+                Ok(limit) => prop_assert!((1..=500).contains(&limit.get()) && limit.get() as i64 == n),
+                Err(_) => prop_assert!(!(1..=500).contains(&n)),
+            }
+        }
+    }
+}
