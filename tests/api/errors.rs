@@ -8,20 +8,10 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app};
 use uuid::Uuid;
-use xiezuo::{auth::ActorKind, domain::Role};
+use xiezuo::domain::Role;
 
 const ORGS: &str = "/api/v1/organizations";
 const PAIRINGS: &str = "/api/v1/pairings";
-
-/// An admin token of the provincial federation. Issued here, awaiting the id lookup: the
-/// harness's blocking `TestApp::admin_token` loses the single in-memory SQLite connection.
-async fn admin_token(app: &TestApp) -> String {
-    let province = app.org_id("520000").await;
-    app.ctx
-        .jwt
-        .issue(Uuid::now_v7(), ActorKind::User, Role::Admin, Some(province))
-        .expect("issue token")
-}
 
 /// A valid organization body; tests break one thing in it at a time.
 fn new_org(code: &str) -> Value {
@@ -141,7 +131,7 @@ async fn create_org(app: &TestApp, token: &str, code: &str) -> Value {
 #[tokio::test]
 async fn bad_json_bodies_are_problems_and_write_nothing() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
     let json = Some("application/json");
 
@@ -198,8 +188,9 @@ async fn bad_json_bodies_are_problems_and_write_nothing() {
     let problem = assert_invalid(response, &["code", "name", "division_code"]).await;
     assert_eq!(problem["detail"], "3 fields are invalid");
 
-    // A parent that does not exist, and a child placed above its parent's level.
+    // A parent that does not exist; a child in another region than its parent, or above it.
     let province = app.org_id("520000").await;
+    let zunyi = app.org_id("520300").await;
     let body = with(
         new_org("bad-7"),
         json!({"parent_id": Uuid::now_v7(), "division_code": "990000"}),
@@ -214,8 +205,14 @@ async fn bad_json_bodies_are_problems_and_write_nothing() {
         json!({"parent_id": province, "region": "east"}),
     );
     assert_invalid(app.post_json(ORGS, &token, &body).await, &["region"]).await;
-    assert_no_org(&app, &token, "bad-7").await;
-    assert_no_org(&app, &token, "bad-8").await;
+    let body = with(
+        new_org("bad-9"),
+        json!({"parent_id": zunyi, "level": "province"}),
+    );
+    assert_invalid(app.post_json(ORGS, &token, &body).await, &["level"]).await;
+    for code in ["bad-7", "bad-8", "bad-9"] {
+        assert_no_org(&app, &token, code).await;
+    }
 
     assert_eq!(
         counts(&app).await,
@@ -229,7 +226,7 @@ async fn bad_json_bodies_are_problems_and_write_nothing() {
 #[tokio::test]
 async fn unknown_fields_and_parameters_are_named_exactly() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let zunyi = app.org_id("520300").await;
     let before = counts(&app).await;
 
@@ -257,7 +254,7 @@ async fn unknown_fields_and_parameters_are_named_exactly() {
 #[tokio::test]
 async fn a_wrongly_typed_enum_is_a_422_naming_it() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
 
     for (changes, field) in [
@@ -277,7 +274,7 @@ async fn a_wrongly_typed_enum_is_a_422_naming_it() {
 #[tokio::test]
 async fn a_missing_required_field_is_named() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
 
     let body = with(new_org("bad-9"), json!({"kind": null}));
@@ -289,7 +286,7 @@ async fn a_missing_required_field_is_named() {
 #[tokio::test]
 async fn bad_patch_bodies_leave_the_record_unchanged() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let zunyi = app.org_id("520300").await.to_string();
     let path = format!("{ORGS}/{zunyi}");
     let stored = fetch_org(&app, &token, &zunyi).await;
@@ -331,7 +328,7 @@ async fn bad_patch_bodies_leave_the_record_unchanged() {
 #[tokio::test]
 async fn oversize_bodies_and_wrong_content_types_are_refused() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
     let limit = app.config.max_body_bytes;
     assert_eq!(limit, 64 * 1024, "the test config's limit");
@@ -380,30 +377,28 @@ async fn oversize_bodies_and_wrong_content_types_are_refused() {
     }
     assert_no_org(&app, &token, "plain-1").await;
 
-    // A `+json` media type and a charset parameter are JSON.
-    let response = send_raw(
-        &app,
-        Method::POST,
-        ORGS,
-        &token,
-        Some("application/json; charset=utf-8"),
-        serde_json::to_vec(&new_org("json-1")).expect("serialize"),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
+    // A charset parameter and a `+json` media type are JSON.
+    for (code, content_type) in [
+        ("json-1", "application/json; charset=utf-8"),
+        ("json-2", "application/merge-patch+json"),
+    ] {
+        let body = serde_json::to_vec(&new_org(code)).expect("serialize");
+        let response = send_raw(&app, Method::POST, ORGS, &token, Some(content_type), body).await;
+        assert_eq!(response.status(), 201, "{content_type}");
+    }
 
     let after = counts(&app).await;
     assert_eq!(
         after.organizations,
-        before.organizations + 1,
-        "only json-1 was written"
+        before.organizations + 2,
+        "only json-1 and json-2 were written"
     );
 }
 
 #[tokio::test]
 async fn bad_path_and_query_parameters_name_the_parameter() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
 
     // A path id that is not a UUID, for every method and resource.
@@ -483,7 +478,7 @@ async fn bad_path_and_query_parameters_name_the_parameter() {
 #[tokio::test]
 async fn a_taken_code_is_a_conflict_naming_code() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let before = counts(&app).await;
 
     // Creating with a seeded code.
@@ -544,7 +539,7 @@ async fn a_taken_code_is_a_conflict_naming_code() {
 #[tokio::test]
 async fn pairing_inputs_are_checked_field_by_field() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let shanghai = app.org_id("310000").await;
     let tongren = app.org_id("520600").await;
     let renhuai = app.org_id("520382").await;
@@ -591,7 +586,7 @@ async fn pairing_inputs_are_checked_field_by_field() {
 #[tokio::test]
 async fn if_match_guards_every_change() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let created = create_org(&app, &token, "etag-1").await;
     let id = created["id"].as_str().unwrap_or_default().to_string();
     let path = format!("{ORGS}/{id}");
@@ -682,10 +677,30 @@ async fn if_match_guards_every_change() {
     assert_eq!(app.delete(&path, &token, Some(2)).await.status(), 204);
 }
 
+/// A role that may read a record but not change it gets a 403 problem, never a 500.
+#[tokio::test]
+async fn a_forbidden_change_is_a_403_not_a_500() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let zunyi = app.org_id("520300").await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let path = format!("{ORGS}/{zunyi}");
+    let stored = fetch_org(&app, &admin, &zunyi.to_string()).await;
+    let before = counts(&app).await;
+
+    let response = app
+        .patch_json(&path, &editor, Some(1), &json!({"name": "改名"}))
+        .await;
+    assert_problem(response, 403, "forbidden").await;
+
+    assert_eq!(fetch_org(&app, &admin, &zunyi.to_string()).await, stored);
+    assert_eq!(counts(&app).await, before);
+}
+
 #[tokio::test]
 async fn unknown_routes_and_records_are_404_problems() {
     let app = spawn_app().await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token();
     let zunyi = app.org_id("520300").await;
     let missing = Uuid::now_v7();
 

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app, spawn_app_with};
 use uuid::Uuid;
 use xiezuo::{
-    auth::ActorKind,
     domain::Role,
     graphql::{MAX_COMPLEXITY, MAX_DEPTH},
 };
@@ -17,20 +16,6 @@ use xiezuo::{
 const ZUNYI: &str = "遵义市残疾人联合会";
 const PROVINCE: &str = "贵州省残疾人联合会";
 const SHANGHAI: &str = "上海市残疾人联合会";
-
-/// A token for `role` in the organization `org_code`. Issued here, awaiting the id lookup: the
-/// harness's blocking `TestApp::token` loses the single in-memory SQLite connection.
-async fn token_for(app: &TestApp, role: Role, org_code: &str) -> String {
-    let org = app.org_id(org_code).await;
-    app.ctx
-        .jwt
-        .issue(Uuid::now_v7(), ActorKind::User, role, Some(org))
-        .expect("issue token")
-}
-
-async fn admin(app: &TestApp) -> String {
-    token_for(app, Role::Admin, "520000").await
-}
 
 /// The response's `data`, after checking that there are no errors.
 fn data(response: &Value) -> &Value {
@@ -157,7 +142,7 @@ async fn county_input(app: &TestApp, code: &str) -> Value {
 #[tokio::test]
 async fn nested_queries_follow_parents_children_and_pairings() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
 
     let query = r#"
         query($filter: OrganizationFilter) {
@@ -271,10 +256,7 @@ async fn nested_queries_follow_parents_children_and_pairings() {
     )
     .into_iter()
     .collect();
-    assert!(
-        children.len() >= 20,
-        "9 prefectures, 贵安, 10 units: {response}"
-    );
+    assert_eq!(children.len(), 20, "9 prefectures, 贵安, 10 units");
     assert_eq!(children, expected);
     assert_eq!(found["renhuai"]["parent"]["name"], ZUNYI);
     assert_eq!(found["renhuai"]["parent"]["parent"]["name"], PROVINCE);
@@ -329,10 +311,44 @@ async fn nested_queries_follow_parents_children_and_pairings() {
     );
 }
 
+/// DataLoaders batch each level of relations: a nested query costs at most one statement per
+/// relation in it (plus the list), however many organizations it covers.
+#[tokio::test]
+async fn nested_queries_cost_a_bounded_number_of_statements() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let all = rest_org_ids(&app, &token).await.len();
+    let query = r#"
+        query($first: Int) {
+            organizations(first: $first) { edges { node {
+                code
+                parent { code parent { code } }
+                children { code children { code } pairings { id } }
+                pairings { east { code parent { code } } west { code children { code } } }
+            } } }
+        }"#;
+    let relations = 10;
+
+    for first in [5, 500] {
+        let (response, statements) = app
+            .statements_during(app.gql(&token, query, json!({"first": first})))
+            .await;
+        assert_eq!(
+            nodes(&data(&response)["organizations"]).len(),
+            first.min(all)
+        );
+        assert!(
+            statements <= relations + 1,
+            "{statements} statements for {} organizations",
+            first.min(all)
+        );
+    }
+}
+
 #[tokio::test]
 async fn relay_pagination_visits_every_organization_once() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
     let expected = rest_org_ids(&app, &token).await;
     assert!(
         expected.len() > 30,
@@ -396,7 +412,7 @@ async fn relay_pagination_visits_every_organization_once() {
 #[tokio::test]
 async fn filters_narrow_the_connection() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
 
     let response = app
         .gql(
@@ -487,7 +503,7 @@ async fn filters_narrow_the_connection() {
 #[tokio::test]
 async fn mutations_create_update_and_delete_with_expected_versions() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
 
     // Create.
     let response = app
@@ -595,7 +611,8 @@ async fn mutations_create_update_and_delete_with_expected_versions() {
 #[tokio::test]
 async fn validation_and_forbidden_errors_carry_their_codes() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
+    let organizations = rest_org_ids(&app, &token).await;
 
     // Several invalid fields, all named in `extensions.errors`; nothing written.
     let mut input = county_input(&app, "").await;
@@ -612,7 +629,6 @@ async fn validation_and_forbidden_errors_carry_their_codes() {
         assert!(entry["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     assert!(response["data"].is_null());
-    assert!(rest_org(&app, &token, "").await.is_none());
 
     let zunyi = app.org_id("520300").await;
     let response = app
@@ -626,33 +642,24 @@ async fn validation_and_forbidden_errors_carry_their_codes() {
     assert_eq!(error_fields(error), ["parent_id"]);
 
     // Roles that may not write organizations: forbidden, and nothing changes.
-    let editor = token_for(&app, Role::Editor, "520300").await;
-    let auditor = token_for(&app, Role::Auditor, "520000").await;
-    let coordinator = token_for(&app, Role::Coordinator, "520000").await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let auditor = app.token(Role::Auditor, Some("520000"));
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
     for who in [&editor, &auditor, &coordinator] {
-        let response = app
-            .gql(
-                who,
-                CREATE,
-                json!({"input": county_input(&app, "520304").await}),
-            )
-            .await;
+        let input = county_input(&app, "520304").await;
+        let response = app.gql(who, CREATE, json!({"input": input})).await;
         error_with_code(&response, "forbidden", 403);
         assert!(response["data"].is_null());
-        let response = app
-            .gql(
-                who,
-                UPDATE,
-                json!({"id": zunyi, "input": {"name": "改名"}, "version": 1}),
-            )
-            .await;
-        error_with_code(&response, "forbidden", 403);
-        let response = app
-            .gql(who, DELETE, json!({"id": zunyi, "version": 1}))
-            .await;
-        error_with_code(&response, "forbidden", 403);
     }
-    assert!(rest_org(&app, &token, "520304").await.is_none());
+    // (Editors' updates and deletes: `an_editor_may_not_change_organizations` below.)
+    for who in [&auditor, &coordinator] {
+        assert_forbidden_to_change(&app, who, zunyi).await;
+    }
+    assert_eq!(
+        rest_org_ids(&app, &token).await,
+        organizations,
+        "nothing was created"
+    );
     let stored = rest_org(&app, &token, "520300").await.unwrap_or_default();
     assert_eq!(
         (&stored["name"], &stored["version"]),
@@ -686,6 +693,34 @@ async fn validation_and_forbidden_errors_carry_their_codes() {
         )
         .await;
     assert_eq!(data(&response)["organization"], Value::Null);
+}
+
+/// `who` may neither update nor delete the organization `id`.
+async fn assert_forbidden_to_change(app: &TestApp, who: &str, id: Uuid) {
+    let variables = json!({"id": id, "input": {"name": "改名"}, "version": 1});
+    let response = app.gql(who, UPDATE, variables).await;
+    error_with_code(&response, "forbidden", 403);
+    assert!(response["data"].is_null());
+    let response = app.gql(who, DELETE, json!({"id": id, "version": 1})).await;
+    error_with_code(&response, "forbidden", 403);
+}
+
+/// An editor reads its own federation but may not change it: forbidden, like every other role
+/// but the admin's.
+#[tokio::test]
+async fn an_editor_may_not_change_organizations() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let editor = app.token(Role::Editor, Some("520300"));
+    let zunyi = app.org_id("520300").await;
+
+    assert_forbidden_to_change(&app, &editor, zunyi).await;
+
+    let stored = rest_org(&app, &admin, "520300").await.unwrap_or_default();
+    assert_eq!(
+        (&stored["name"], &stored["version"]),
+        (&json!(ZUNYI), &json!(1))
+    );
 }
 
 #[tokio::test]
@@ -731,6 +766,25 @@ async fn post_without_a_valid_token_is_a_401_problem() {
     assert_problem(response, 401, "invalid_token").await;
 }
 
+/// A GraphQL request is a JSON body like any other: beyond `max_body_bytes` it is refused with
+/// 413 before anything runs.
+#[tokio::test]
+async fn an_oversize_graphql_request_is_a_413_problem() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let limit = app.config.max_body_bytes;
+
+    // A valid mutation, padded past the limit with a comment.
+    let padded = format!("{CREATE}\n#{}", "x".repeat(limit));
+    let body = json!({"query": padded, "variables": {"input": county_input(&app, "520303").await}});
+    let response = app.post_json("/graphql", &token, &body).await;
+    assert_problem(response, 413, "payload_too_large").await;
+    assert!(
+        rest_org(&app, &token, "520303").await.is_none(),
+        "it ran anyway"
+    );
+}
+
 /// `{ organization(id: ...) { parent { ... { code } } } }` nested `depth` levels deep.
 fn nested_query(id: Uuid, depth: usize) -> String {
     let parents = depth - 2;
@@ -744,7 +798,7 @@ fn nested_query(id: Uuid, depth: usize) -> String {
 #[tokio::test]
 async fn queries_beyond_the_depth_and_complexity_limits_are_refused() {
     let app = spawn_app().await;
-    let token = admin(&app).await;
+    let token = app.admin_token();
     let renhuai = app.org_id("520382").await;
     assert_eq!(MAX_DEPTH, 12);
 

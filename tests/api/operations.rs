@@ -175,5 +175,10 @@ async fn graphql_transport_errors_are_problems() {
         .send()
         .await
         .expect("request");
-    assert_problem(malformed, 400, "malformed_graphql_request").await;
+    assert_problem(malformed, 400, "malformed_json").await;
+    let not_a_request = app
+        .post_json("/graphql", &token, &serde_json::json!({"query": 5}))
+        .await;
+    let body = assert_problem(not_a_request, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "query");
 }

@@ -12,7 +12,6 @@ use async_graphql::{
     dataloader::DataLoader,
     http::GraphiQLSource,
 };
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use uuid::Uuid;
 
 use self::loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader};
@@ -20,7 +19,10 @@ use crate::{
     auth::Actor,
     domain::Cursor,
     error::AppError,
-    rest::{extract::actor_from_request, problem::Problem},
+    rest::{
+        extract::{RawBody, actor_from_request, is_json, parse_json},
+        problem::Problem,
+    },
     service::{
         AppCtx, Page,
         organizations::{
@@ -84,6 +86,24 @@ fn gql(err: AppError) -> async_graphql::Error {
     err.extend()
 }
 
+/// The service names page arguments as REST does (`limit`, `cursor`); GraphQL calls them
+/// `first` and `after`.
+fn page_args(err: AppError) -> async_graphql::Error {
+    match err {
+        AppError::Validation(mut errors) => {
+            for e in &mut errors {
+                match e.field.as_str() {
+                    "limit" => e.field = "first".into(),
+                    "cursor" => e.field = "after".into(),
+                    _ => {}
+                }
+            }
+            gql(AppError::Validation(errors))
+        }
+        other => gql(other),
+    }
+}
+
 fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
     Ok((ctx.data::<AppCtx>()?, ctx.data::<Actor>()?))
 }
@@ -130,7 +150,9 @@ impl QueryRoot {
         let mut q = filter.unwrap_or_default();
         q.limit = first.map(i64::from);
         q.cursor = after;
-        let page = organizations::list(app, actor, q).await.map_err(gql)?;
+        let page = organizations::list(app, actor, q)
+            .await
+            .map_err(page_args)?;
         Ok(connection(page, |o| o.id))
     }
 
@@ -159,7 +181,7 @@ impl QueryRoot {
         let mut q = filter.unwrap_or_default();
         q.limit = first.map(i64::from);
         q.cursor = after;
-        let page = pairings::list(app, actor, q).await.map_err(gql)?;
+        let page = pairings::list(app, actor, q).await.map_err(page_args)?;
         Ok(connection(page, |p| p.id))
     }
 }
@@ -292,21 +314,24 @@ fn gql_shared(err: &Arc<AppError>) -> async_graphql::Error {
     err.as_ref().extend()
 }
 
-/// POST /graphql. Authentication is the same as REST's: no token or a bad one is a 401.
+/// POST /graphql. Authentication is the same as REST's (no token or a bad one is a 401), and so
+/// are the body rules: the size limit, JSON only, problem+json for a body that is not a request.
 pub async fn handle(
     schema: web::Data<XiezuoSchema>,
     app: web::Data<AppCtx>,
     req: HttpRequest,
-    gql_request: Result<GraphQLRequest, actix_web::Error>,
-) -> Result<GraphQLResponse, Problem> {
+    body: RawBody,
+) -> Result<HttpResponse, Problem> {
     let actor = actor_from_request(&req)?;
-    let gql_request = gql_request.map_err(|e| AppError::BadRequest {
-        code: "malformed_graphql_request",
-        detail: format!("not a GraphQL request: {e}"),
-    })?;
+    if !is_json(&req) {
+        return Err(AppError::UnsupportedMediaType {
+            detail: "send the GraphQL request as application/json".into(),
+        }
+        .into());
+    }
+    let request: async_graphql::Request = parse_json(&body.0)?;
     let ctx = app.get_ref().clone();
-    let request = gql_request
-        .into_inner()
+    let request = request
         .data(DataLoader::new(OrgLoader::new(&ctx, &actor), tokio::spawn))
         .data(DataLoader::new(
             ChildrenLoader::new(&ctx, &actor),
@@ -318,7 +343,7 @@ pub async fn handle(
         ))
         .data(ctx)
         .data(actor);
-    Ok(schema.execute(request).await.into())
+    Ok(HttpResponse::Ok().json(schema.execute(request).await))
 }
 
 /// GET /graphql: GraphiQL, with its scripts from `XIEZUO_GRAPHIQL_ASSETS_URL`.

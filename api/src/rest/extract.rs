@@ -29,18 +29,22 @@ fn path_of(path: &serde_path_to_error::Path) -> String {
     }
 }
 
-/// serde says "unknown field `x`, expected one of ...": name `x` itself as the field.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// The field a serde message names itself: "unknown field `x`, expected ..." or
+/// "missing field `x`".
+fn named_field(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
     rest.split('`').next()
 }
 
-fn field_error(parent: String, message: String, fallback: &str) -> AppError {
-    let field = match unknown_field(&message) {
-        Some(name) if parent.is_empty() => name.to_string(),
-        Some(name) => format!("{parent}.{name}"),
-        None if parent.is_empty() => fallback.to_string(),
-        None => parent,
+fn field_error(path: String, message: String, fallback: &str) -> AppError {
+    let field = match named_field(&message) {
+        // For an unknown field the path already ends at it; a missing one is below the path.
+        Some(name) if path.is_empty() => name.to_string(),
+        Some(name) if message.starts_with("missing") => format!("{path}.{name}"),
+        _ if path.is_empty() => fallback.to_string(),
+        _ => path,
     };
     // serde appends " at line 1 column 7": the field name says more.
     let message = match message.find(" at line ") {
@@ -50,21 +54,18 @@ fn field_error(parent: String, message: String, fallback: &str) -> AppError {
     AppError::Validation(vec![FieldError::new(field, message)])
 }
 
-/// Deserializes JSON, naming the failing field. Syntax errors are a 400, shape errors a 422.
+/// Deserializes JSON, naming the failing field. A body that is not JSON at all is a 400; JSON of
+/// the wrong shape is a 422. The two steps keep those apart: serde_json alone reports some type
+/// errors (a number where an enum's string belongs) as syntax errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| AppError::BadRequest {
+            code: "malformed_json",
+            detail: format!("the body is not valid JSON: {err}"),
+        })?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = path_of(err.path());
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                AppError::BadRequest {
-                    code: "malformed_json",
-                    detail: format!("the body is not valid JSON: {inner}"),
-                }
-            }
-            _ => field_error(path, inner.to_string(), "body"),
-        }
+        field_error(path, err.into_inner().to_string(), "body")
     })
 }
 
@@ -106,7 +107,7 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
     Ok(body.freeze())
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+pub fn is_json(req: &HttpRequest) -> bool {
     let mime = req.content_type().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }

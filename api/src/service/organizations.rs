@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{AppCtx, Page, audit, check_version, now, scope};
 use crate::{
     auth::Actor,
-    authz::{Owner, RecordKind, ensure_write},
+    authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Code, Cursor, DivisionCode, Fields, Limit, OrgKind, OrgLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -153,12 +153,10 @@ async fn live(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organizat
 
 /// The live organization `id` if the actor may read it; `NotFound` otherwise.
 async fn readable(
-    ctx: &AppCtx,
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    scope: &Scope,
     id: Uuid,
 ) -> AppResult<organization::Model> {
-    let scope = actor.scope(&ctx.db).await?;
     match live(db, id).await? {
         Some(m) if scope.can_read_org(m.id) => Ok(m),
         _ => Err(AppError::NotFound),
@@ -203,7 +201,7 @@ async fn check_parent(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<OrganizationView> {
-    OrganizationView::from_model(readable(ctx, &ctx.db, actor, id).await?)
+    OrganizationView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
 }
 
 pub async fn list(
@@ -278,7 +276,7 @@ pub async fn list(
 
 /// The parents of `id`, nearest first, as far as the actor may read them.
 pub async fn ancestors(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<Vec<OrganizationView>> {
-    readable(ctx, &ctx.db, actor, id).await?;
+    readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?;
     let chain = scope::ancestors(&ctx.db, id).await?;
     let mut found = get_many(ctx, actor, &chain).await?;
     Ok(chain.iter().filter_map(|id| found.remove(id)).collect())
@@ -418,9 +416,11 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: OrganizationPatch,
 ) -> AppResult<OrganizationView> {
-    let tx = ctx.db.begin().await?;
-    let current = readable(ctx, &tx, actor, id).await?;
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -524,9 +524,11 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let tx = ctx.db.begin().await?;
-    let current = readable(ctx, &tx, actor, id).await?;
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,

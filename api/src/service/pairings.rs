@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{AppCtx, Page, audit, check_version, now, organizations};
 use crate::{
     auth::Actor,
-    authz::{Owner, RecordKind, ensure_write},
+    authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Cursor, Fields, Limit, OrgLevel, PairingLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -112,13 +112,7 @@ pub struct PairingQuery {
     pub cursor: Option<String>,
 }
 
-async fn readable(
-    ctx: &AppCtx,
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    id: Uuid,
-) -> AppResult<pairing::Model> {
-    let scope = actor.scope(&ctx.db).await?;
+async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<pairing::Model> {
     let found = pairing::Entity::find_by_id(id)
         .filter(pairing::Column::DeletedAt.is_null())
         .one(db)
@@ -130,7 +124,7 @@ async fn readable(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView> {
-    PairingView::from_model(readable(ctx, &ctx.db, actor, id).await?)
+    PairingView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
@@ -352,9 +346,11 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: PairingPatch,
 ) -> AppResult<PairingView> {
-    let tx = ctx.db.begin().await?;
-    let current = readable(ctx, &tx, actor, id).await?;
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -406,9 +402,11 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let tx = ctx.db.begin().await?;
-    let current = readable(ctx, &tx, actor, id).await?;
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
