@@ -20,6 +20,14 @@ pub enum RecordKind {
     User,
     ServiceAccount,
     AuditLog,
+    Contact,
+    WorkingGroup,
+    Plan,
+    PlanTask,
+    Project,
+    FundTransaction,
+    Exchange,
+    Agreement,
 }
 
 impl RecordKind {
@@ -30,6 +38,14 @@ impl RecordKind {
             Self::User => "user",
             Self::ServiceAccount => "service_account",
             Self::AuditLog => "audit_log",
+            Self::Contact => "contact",
+            Self::WorkingGroup => "working_group",
+            Self::Plan => "plan",
+            Self::PlanTask => "plan_task",
+            Self::Project => "project",
+            Self::FundTransaction => "fund_transaction",
+            Self::Exchange => "exchange",
+            Self::Agreement => "agreement",
         }
     }
 }
@@ -62,6 +78,14 @@ impl Scope {
     pub fn can_read_pairing(&self, id: Uuid) -> bool {
         self.all || self.pairings.contains(&id)
     }
+
+    /// A ledger record: readable when its owner is in the actor's subtree, or when it belongs to
+    /// one of the actor's pairings (the partner's records on those pairings).
+    pub fn can_read_record(&self, owner_org_id: Uuid, pairing_id: Option<Uuid>) -> bool {
+        self.all
+            || self.subtree.contains(&owner_org_id)
+            || pairing_id.is_some_and(|p| self.pairings.contains(&p))
+    }
 }
 
 /// Roles that read every record.
@@ -87,11 +111,11 @@ pub fn can_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -
         // The province office keeps the pairing register.
         (Role::Coordinator, Pairing) => owner.region == Region::West,
         (Role::Editor | Role::Partner, Pairing) => false,
-        #[allow(unreachable_patterns)]
+        // The province office runs plans and working groups everywhere, and may correct any
+        // western record.
+        (Role::Coordinator, Plan | PlanTask | WorkingGroup) => true,
         (Role::Coordinator, _) => owner.region == Region::West,
-        #[allow(unreachable_patterns)]
         (Role::Editor, _) => scope.subtree.contains(&owner.org_id),
-        #[allow(unreachable_patterns)]
         (Role::Partner, _) => actor.org_id == Some(owner.org_id),
     }
 }

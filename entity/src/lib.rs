@@ -2,8 +2,19 @@
 //! API types live in `xiezuo::service` and are mapped from these, so a new column never becomes
 //! public API by accident.
 
+pub mod agreement;
+pub mod agreement_project;
 pub mod audit_log;
+pub mod contact;
+pub mod exchange;
+pub mod exchange_visiting_org;
+pub mod fund_transaction;
+pub mod idempotency_key;
 pub mod organization;
 pub mod pairing;
+pub mod plan;
+pub mod plan_task;
+pub mod project;
 pub mod service_account;
 pub mod user;
+pub mod working_group;

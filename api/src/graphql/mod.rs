@@ -1,13 +1,21 @@
 //! The GraphQL adapter: the same service functions as REST, with relations loaded through
 //! DataLoaders so a nested query costs a bounded number of SQL statements.
 
+mod agreements;
+mod contacts;
+mod exchanges;
+mod fund_transactions;
 mod loaders;
+mod plans;
+mod projects;
+mod structure;
+mod working_groups;
 
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, ErrorExtensions, Object, Schema,
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Schema,
     connection::{Connection, Edge},
     dataloader::DataLoader,
     http::GraphiQLSource,
@@ -23,14 +31,33 @@ use crate::{
         extract::{RawBody, actor_from_request, is_json, parse_json},
         problem::Problem,
     },
-    service::{
-        AppCtx, Page,
-        organizations::{
-            self, NewOrganization, OrganizationPatch, OrganizationQuery, OrganizationView,
-        },
-        pairings::{self, NewPairing, PairingPatch, PairingQuery, PairingView},
-    },
+    service::{AppCtx, Page},
 };
+
+/// Each record family contributes its own query and mutation fields.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    structure::StructureQuery,
+    projects::ProjectQuery,
+    fund_transactions::FundTransactionQuery,
+    exchanges::ExchangeQuery,
+    agreements::AgreementQuery,
+    contacts::ContactQuery,
+    working_groups::WorkingGroupQuery,
+    plans::PlanQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    structure::StructureMutation,
+    projects::ProjectMutation,
+    fund_transactions::FundTransactionMutation,
+    exchanges::ExchangeMutation,
+    agreements::AgreementMutation,
+    contacts::ContactMutation,
+    working_groups::WorkingGroupMutation,
+    plans::PlanMutation,
+);
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -40,10 +67,14 @@ pub const MAX_COMPLEXITY: usize = 5000;
 
 /// Built without a database: request data (context, actor, loaders) is attached per request.
 pub fn schema() -> XiezuoSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// `AppError` → GraphQL error with the REST `code` (and field errors) in `extensions`.
@@ -82,13 +113,13 @@ impl ErrorExtensions for AppError {
 }
 
 /// Explicit conversion: see `error.rs` for why `?` alone does not compile here.
-fn gql(err: AppError) -> async_graphql::Error {
+pub(crate) fn gql(err: AppError) -> async_graphql::Error {
     err.extend()
 }
 
 /// The service names page arguments as REST does (`limit`, `cursor`); GraphQL calls them
 /// `first` and `after`.
-fn page_args(err: AppError) -> async_graphql::Error {
+pub(crate) fn page_args(err: AppError) -> async_graphql::Error {
     match err {
         AppError::Validation(mut errors) => {
             for e in &mut errors {
@@ -104,11 +135,11 @@ fn page_args(err: AppError) -> async_graphql::Error {
     }
 }
 
-fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
+pub(crate) fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
     Ok((ctx.data::<AppCtx>()?, ctx.data::<Actor>()?))
 }
 
-fn connection<T: async_graphql::OutputType>(
+pub(crate) fn connection<T: async_graphql::OutputType>(
     page: Page<T>,
     id_of: impl Fn(&T) -> Uuid,
 ) -> Connection<String, T> {
@@ -119,199 +150,6 @@ fn connection<T: async_graphql::OutputType>(
             .map(|item| Edge::new(Cursor::after(id_of(&item)).encode(), item)),
     );
     conn
-}
-
-pub struct QueryRoot;
-
-#[Object]
-impl QueryRoot {
-    async fn organization(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> async_graphql::Result<Option<OrganizationView>> {
-        let (app, actor) = parts(ctx)?;
-        match organizations::get(app, actor, id).await {
-            Ok(v) => Ok(Some(v)),
-            Err(AppError::NotFound) => Ok(None),
-            Err(e) => Err(gql(e)),
-        }
-    }
-
-    /// Organizations the caller may read, in id order (Relay connection; `first` ≤ 500).
-    async fn organizations(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<OrganizationQuery>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, OrganizationView>> {
-        let (app, actor) = parts(ctx)?;
-        let mut q = filter.unwrap_or_default();
-        q.limit = first.map(i64::from);
-        q.cursor = after;
-        let page = organizations::list(app, actor, q)
-            .await
-            .map_err(page_args)?;
-        Ok(connection(page, |o| o.id))
-    }
-
-    async fn pairing(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> async_graphql::Result<Option<PairingView>> {
-        let (app, actor) = parts(ctx)?;
-        match pairings::get(app, actor, id).await {
-            Ok(v) => Ok(Some(v)),
-            Err(AppError::NotFound) => Ok(None),
-            Err(e) => Err(gql(e)),
-        }
-    }
-
-    /// Pairings the caller may read (Relay connection; `first` ≤ 500).
-    async fn pairings(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<PairingQuery>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, PairingView>> {
-        let (app, actor) = parts(ctx)?;
-        let mut q = filter.unwrap_or_default();
-        q.limit = first.map(i64::from);
-        q.cursor = after;
-        let page = pairings::list(app, actor, q).await.map_err(page_args)?;
-        Ok(connection(page, |p| p.id))
-    }
-}
-
-pub struct MutationRoot;
-
-#[Object]
-impl MutationRoot {
-    async fn create_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: NewOrganization,
-    ) -> async_graphql::Result<OrganizationView> {
-        let (app, actor) = parts(ctx)?;
-        organizations::create(app, actor, input).await.map_err(gql)
-    }
-
-    /// `expected_version` works as REST's `If-Match`.
-    async fn update_organization(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        input: OrganizationPatch,
-        expected_version: Option<i32>,
-    ) -> async_graphql::Result<OrganizationView> {
-        let (app, actor) = parts(ctx)?;
-        organizations::update(app, actor, id, expected_version, input)
-            .await
-            .map_err(gql)
-    }
-
-    async fn delete_organization(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        expected_version: Option<i32>,
-    ) -> async_graphql::Result<bool> {
-        let (app, actor) = parts(ctx)?;
-        organizations::delete(app, actor, id, expected_version)
-            .await
-            .map_err(gql)?;
-        Ok(true)
-    }
-
-    async fn create_pairing(
-        &self,
-        ctx: &Context<'_>,
-        input: NewPairing,
-    ) -> async_graphql::Result<PairingView> {
-        let (app, actor) = parts(ctx)?;
-        pairings::create(app, actor, input).await.map_err(gql)
-    }
-
-    async fn update_pairing(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        input: PairingPatch,
-        expected_version: Option<i32>,
-    ) -> async_graphql::Result<PairingView> {
-        let (app, actor) = parts(ctx)?;
-        pairings::update(app, actor, id, expected_version, input)
-            .await
-            .map_err(gql)
-    }
-
-    async fn delete_pairing(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        expected_version: Option<i32>,
-    ) -> async_graphql::Result<bool> {
-        let (app, actor) = parts(ctx)?;
-        pairings::delete(app, actor, id, expected_version)
-            .await
-            .map_err(gql)?;
-        Ok(true)
-    }
-}
-
-#[ComplexObject]
-impl OrganizationView {
-    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        let Some(parent) = self.parent_id else {
-            return Ok(None);
-        };
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(parent)
-            .await
-            .map_err(|e| gql_shared(&e))
-    }
-
-    async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
-        Ok(ctx
-            .data::<DataLoader<ChildrenLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
-    }
-
-    async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
-        Ok(ctx
-            .data::<DataLoader<OrgPairingsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
-    }
-}
-
-#[ComplexObject]
-impl PairingView {
-    async fn east(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.east_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
-    }
-
-    async fn west(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.west_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
-    }
-}
-
-fn gql_shared(err: &Arc<AppError>) -> async_graphql::Error {
-    err.as_ref().extend()
 }
 
 /// POST /graphql. Authentication is the same as REST's (no token or a bad one is a 401), and so
@@ -340,9 +178,15 @@ pub async fn handle(
         .data(DataLoader::new(
             OrgPairingsLoader::new(&ctx, &actor),
             tokio::spawn,
-        ))
-        .data(ctx)
-        .data(actor);
+        ));
+    let request = projects::attach(request, &ctx, &actor);
+    let request = fund_transactions::attach(request, &ctx, &actor);
+    let request = exchanges::attach(request, &ctx, &actor);
+    let request = agreements::attach(request, &ctx, &actor);
+    let request = contacts::attach(request, &ctx, &actor);
+    let request = working_groups::attach(request, &ctx, &actor);
+    let request = plans::attach(request, &ctx, &actor);
+    let request = request.data(ctx).data(actor);
     Ok(HttpResponse::Ok().json(schema.execute(request).await))
 }
 
@@ -360,4 +204,8 @@ pub async fn graphiql(app: web::Data<AppCtx>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(html)
+}
+
+pub(crate) fn gql_shared(err: &Arc<AppError>) -> async_graphql::Error {
+    err.as_ref().extend()
 }

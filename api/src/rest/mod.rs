@@ -1,10 +1,17 @@
 //! The REST adapter: parse, call the service, map. No rule lives here.
 
 pub mod accounts;
+pub mod agreements;
+pub mod contacts;
+pub mod exchanges;
 pub mod extract;
+pub mod fund_transactions;
 pub mod organizations;
 pub mod pairings;
+pub mod plans;
 pub mod problem;
+pub mod projects;
+pub mod working_groups;
 
 use actix_web::{HttpResponse, get, web};
 use utoipa::{
@@ -56,7 +63,14 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .service(pairings::get)
             .service(pairings::update)
             .service(pairings::remove)
-            .service(audit_log),
+            .service(audit_log)
+            .configure(projects::routes)
+            .configure(fund_transactions::routes)
+            .configure(exchanges::routes)
+            .configure(agreements::routes)
+            .configure(contacts::routes)
+            .configure(working_groups::routes)
+            .configure(plans::routes),
     );
 }
 

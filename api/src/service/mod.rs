@@ -2,13 +2,21 @@
 //! authorization first, then rules, then storage, each write in one transaction together with its
 //! audit entry. REST handlers and GraphQL resolvers call these and nothing below them.
 
+pub mod agreements;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
+pub mod exchanges;
+pub mod fund_transactions;
 pub mod organizations;
 pub mod pairings;
+pub mod plans;
+pub mod projects;
+pub mod records;
 pub mod scope;
 pub mod service_accounts;
 pub mod users;
+pub mod working_groups;
 
 use std::sync::Arc;
 

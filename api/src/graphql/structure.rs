@@ -1,0 +1,212 @@
+//! Organizations and pairings.
+
+use async_graphql::{
+    ComplexObject, Context, Object, connection::Connection, dataloader::DataLoader,
+};
+use uuid::Uuid;
+
+use super::{
+    connection, gql, gql_shared,
+    loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader},
+    page_args, parts,
+};
+use crate::{
+    error::AppError,
+    service::{
+        organizations::{
+            self, NewOrganization, OrganizationPatch, OrganizationQuery, OrganizationView,
+        },
+        pairings::{self, NewPairing, PairingPatch, PairingQuery, PairingView},
+    },
+};
+
+#[derive(Default)]
+pub struct StructureQuery;
+
+#[Object]
+impl StructureQuery {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        let (app, actor) = parts(ctx)?;
+        match organizations::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Organizations the caller may read, in id order (Relay connection; `first` ≤ 500).
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganizationQuery>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, OrganizationView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = organizations::list(app, actor, q)
+            .await
+            .map_err(page_args)?;
+        Ok(connection(page, |o| o.id))
+    }
+
+    async fn pairing(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<PairingView>> {
+        let (app, actor) = parts(ctx)?;
+        match pairings::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Pairings the caller may read (Relay connection; `first` ≤ 500).
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PairingQuery>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, PairingView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = pairings::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |p| p.id))
+    }
+}
+
+#[derive(Default)]
+pub struct StructureMutation;
+
+#[Object]
+impl StructureMutation {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: NewOrganization,
+    ) -> async_graphql::Result<OrganizationView> {
+        let (app, actor) = parts(ctx)?;
+        organizations::create(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: OrganizationPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<OrganizationView> {
+        let (app, actor) = parts(ctx)?;
+        organizations::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        organizations::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    async fn create_pairing(
+        &self,
+        ctx: &Context<'_>,
+        input: NewPairing,
+    ) -> async_graphql::Result<PairingView> {
+        let (app, actor) = parts(ctx)?;
+        pairings::create(app, actor, input).await.map_err(gql)
+    }
+
+    async fn update_pairing(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: PairingPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<PairingView> {
+        let (app, actor) = parts(ctx)?;
+        pairings::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_pairing(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        pairings::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}
+
+#[ComplexObject]
+impl OrganizationView {
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
+        let Some(parent) = self.parent_id else {
+            return Ok(None);
+        };
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(parent)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
+        Ok(ctx
+            .data::<DataLoader<ChildrenLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
+        Ok(ctx
+            .data::<DataLoader<OrgPairingsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+}
+
+#[ComplexObject]
+impl PairingView {
+    async fn east(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(self.east_org_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    async fn west(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(self.west_org_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+}

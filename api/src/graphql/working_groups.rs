@@ -1,0 +1,32 @@
+//! WorkingGroup queries and mutations.
+
+use async_graphql::{Context, Object, Request};
+
+use crate::{auth::Actor, service::AppCtx};
+
+#[derive(Default)]
+pub struct WorkingGroupQuery;
+
+#[Object]
+impl WorkingGroupQuery {
+    /// Placeholder until the record family lands.
+    async fn _working_groups_pending(&self, _ctx: &Context<'_>) -> bool {
+        false
+    }
+}
+
+#[derive(Default)]
+pub struct WorkingGroupMutation;
+
+#[Object]
+impl WorkingGroupMutation {
+    /// Placeholder until the record family lands.
+    async fn _working_groups_pending(&self, _ctx: &Context<'_>) -> bool {
+        false
+    }
+}
+
+/// Attaches this family's DataLoaders to a request.
+pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
+    request
+}

@@ -1,0 +1,1 @@
+//! FundTransaction records.

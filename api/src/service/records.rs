@@ -1,0 +1,112 @@
+//! What every ledger record shares: keyset pages, scope filters, nullable patch fields, external
+//! ids. Record services use these instead of writing them again.
+
+use async_graphql::MaybeUndefined;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
+use crate::{
+    authz::Scope,
+    domain::{Cursor, Fields, Limit, Text},
+    error::AppResult,
+};
+
+pub const EXTERNAL_ID_MAX: usize = 200;
+
+/// `limit` and `cursor` of a list request, parsed.
+#[derive(Clone, Copy, Debug)]
+pub struct PageArgs {
+    pub limit: Limit,
+    pub cursor: Option<Cursor>,
+}
+
+impl PageArgs {
+    /// Parses into `f`; call `f.finish()` before [`PageArgs::done`].
+    pub fn parse(f: &mut Fields, limit: Option<i64>, cursor: Option<&str>) -> Option<Self> {
+        let limit = f.check("limit", Limit::parse(limit));
+        let cursor = f.check_opt("cursor", cursor, Cursor::parse);
+        Some(Self {
+            limit: limit?,
+            cursor: cursor?,
+        })
+    }
+}
+
+/// Runs `select` as one keyset page: rows after the cursor in id order, plus one row that only
+/// says whether another page exists (see `Page::from_rows`).
+pub async fn fetch_page<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    mut select: Select<E>,
+    id_col: E::Column,
+    args: PageArgs,
+) -> AppResult<Vec<E::Model>> {
+    if let Some(c) = args.cursor {
+        select = select.filter(id_col.gt(c.id()));
+    }
+    Ok(select
+        .order_by_asc(id_col)
+        .limit(args.limit.get() + 1)
+        .all(db)
+        .await?)
+}
+
+/// The SQL form of [`Scope::can_read_record`], or `None` when the actor reads everything.
+pub fn scope_condition<C: ColumnTrait>(
+    scope: &Scope,
+    owner_col: C,
+    pairing_col: Option<C>,
+) -> Option<Condition> {
+    if scope.all {
+        return None;
+    }
+    let mut any = Condition::any().add(owner_col.is_in(scope.subtree.iter().copied()));
+    if let Some(col) = pairing_col {
+        any = any.add(col.is_in(scope.pairings.iter().copied()));
+    }
+    Some(any)
+}
+
+/// An optional external id on create.
+pub fn external_id(f: &mut Fields, input: Option<&str>) -> Option<Option<String>> {
+    f.check_opt("external_id", input, |e| {
+        Text::parse(e, EXTERNAL_ID_MAX).map(Text::into_inner)
+    })
+}
+
+/// A nullable field of a patch: absent keeps `current`, `null` clears, a value must parse.
+pub fn patch_nullable<T: Clone, I>(
+    f: &mut Fields,
+    field: &str,
+    input: &MaybeUndefined<I>,
+    current: Option<T>,
+    parse: impl FnOnce(&I) -> Result<T, String>,
+) -> Option<Option<T>> {
+    match input {
+        MaybeUndefined::Undefined => Some(current),
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => f.check(field, parse(v)).map(Some),
+    }
+}
+
+/// Ids of live rows of `E` among `ids` (for references a record makes to others).
+pub async fn existing<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id_col: E::Column,
+    deleted_col: E::Column,
+    ids: Vec<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(E::find()
+        .select_only()
+        .column(id_col)
+        .filter(id_col.is_in(ids))
+        .filter(deleted_col.is_null())
+        .into_tuple()
+        .all(db)
+        .await?)
+}
