@@ -58,6 +58,9 @@ pub struct Config {
     pub graphiql_assets_url: String,
     /// `XIEZUO_SEED`: load the 2019 structure on start (default true).
     pub seed_on_start: bool,
+    /// `XIEZUO_DEMO`: with the structure, load the 2019 demo ledger of 上海–遵义 and 广州–毕节
+    /// (default true; once only).
+    pub demo_on_start: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -101,6 +104,7 @@ impl Config {
             graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL")
                 .unwrap_or_else(|| "https://unpkg.com".into()),
             seed_on_start: parse_var("XIEZUO_SEED")?.unwrap_or(true),
+            demo_on_start: parse_var("XIEZUO_DEMO")?.unwrap_or(true),
         })
     }
 

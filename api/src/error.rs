@@ -57,6 +57,10 @@ pub enum AppError {
         field: Option<String>,
         detail: String,
     },
+    /// A status change the lifecycle does not allow, or a change to a record that is closed.
+    InvalidTransition {
+        detail: String,
+    },
     /// `If-Match` / `expected_version` does not match the stored version.
     PreconditionFailed {
         current_version: i32,
@@ -93,6 +97,7 @@ impl AppError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::InvalidTransition { .. } => "invalid_transition",
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -108,7 +113,7 @@ impl AppError {
             Self::Unauthenticated { .. } => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::Conflict { .. } => 409,
+            Self::Conflict { .. } | Self::InvalidTransition { .. } => 409,
             Self::PreconditionFailed { .. } => 412,
             Self::Unavailable => 503,
             Self::Internal(_) => 500,
@@ -125,6 +130,7 @@ impl AppError {
             Self::Forbidden => "Not allowed",
             Self::NotFound => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::InvalidTransition { .. } => "Transition not allowed",
             Self::PreconditionFailed { .. } => "Version mismatch",
             Self::Unavailable => "Temporarily unavailable",
             Self::Internal(_) => "Internal error",
@@ -140,7 +146,8 @@ impl AppError {
             },
             Self::BadRequest { detail, .. }
             | Self::UnsupportedMediaType { detail }
-            | Self::Conflict { detail, .. } => detail.clone(),
+            | Self::Conflict { detail, .. }
+            | Self::InvalidTransition { detail } => detail.clone(),
             Self::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
             Self::Unauthenticated { detail, .. } => (*detail).to_string(),
             Self::Forbidden => "your role may not do this".into(),

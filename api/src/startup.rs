@@ -45,6 +45,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
         config: Arc::new(config),
         jwt: Arc::new(jwt),
     };
+    if ctx.config.seed_on_start && ctx.config.demo_on_start {
+        let added = crate::demo::load(&ctx).await.map_err(error_to_anyhow)?;
+        if added > 0 {
+            tracing::info!(projects = added, "loaded the 2019 demo ledger");
+        }
+    }
     match users::ensure_admin(&ctx, &ctx.config)
         .await
         .map_err(error_to_anyhow)?
@@ -107,6 +113,9 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .into_utoipa_app()
             .configure(rest::api_v1)
             .into_app()
+            .wrap(actix_web::middleware::from_fn(
+                rest::idempotency::middleware,
+            ))
             .wrap(actix_web::middleware::from_fn(request_id_header))
             .wrap(TracingLogger::default())
             .app_data(data.clone())

@@ -1,12 +1,15 @@
 //! The API tests: one binary, each test on its own fresh database.
 
+mod agreements;
 mod auth;
 mod authz_matrix;
 mod batching;
 mod errors;
+mod exchanges;
 mod graphql;
 mod operations;
 mod organizations;
 mod pairings;
+mod projects;
 mod schema_drift;
 mod seed;

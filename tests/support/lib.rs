@@ -85,6 +85,7 @@ pub fn base_config(database_url: String) -> Config {
         max_body_bytes: 64 * 1024,
         graphiql_assets_url: "https://unpkg.com".into(),
         seed_on_start: true,
+        demo_on_start: false,
     }
 }
 

@@ -60,6 +60,96 @@ names!(Role {
     Auditor => "auditor",
 });
 
+names!(
+    /// What a project does (帮扶清单 categories of the 2019 plan).
+    ProjectCategory {
+        CareFacility => "care_facility",
+        Incubator => "incubator",
+        EquityDividend => "equity_dividend",
+        AccessibilityRetrofit => "accessibility_retrofit",
+        Rehabilitation => "rehabilitation",
+        Industry => "industry",
+        LabourEmployment => "labour_employment",
+        CadreTraining => "cadre_training",
+        Other => "other",
+    }
+);
+names!(ProjectStatus {
+    Proposed => "proposed",
+    Agreed => "agreed",
+    Funded => "funded",
+    InProgress => "in_progress",
+    Completed => "completed",
+    Verified => "verified",
+    Cancelled => "cancelled",
+});
+names!(FundKind {
+    Pledge => "pledge",
+    Transfer => "transfer",
+    Arrival => "arrival",
+    Expenditure => "expenditure",
+    Refund => "refund",
+});
+
+impl FundKind {
+    /// The side that records this kind: the east pledges and transfers, the west receives,
+    /// spends and refunds.
+    pub fn recorded_by(self) -> Region {
+        match self {
+            Self::Pledge | Self::Transfer => Region::East,
+            Self::Arrival | Self::Expenditure | Self::Refund => Region::West,
+        }
+    }
+}
+
+impl ProjectStatus {
+    /// The lifecycle: proposed → agreed → funded → in_progress → completed → verified, with
+    /// cancellation before completion and a step back where a real project needs one.
+    pub fn can_become(self, next: Self) -> bool {
+        use ProjectStatus::*;
+        matches!(
+            (self, next),
+            (Proposed, Agreed | Cancelled)
+                | (Agreed, Proposed | Funded | Cancelled)
+                | (Funded, InProgress | Cancelled)
+                | (InProgress, Completed | Cancelled)
+                | (Completed, InProgress | Verified)
+        )
+    }
+}
+
+/// An amount of money in fen: a positive integer below 10^15 (ten trillion yuan), so that sums
+/// of many never overflow an i64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AmountFen(i64);
+
+impl AmountFen {
+    pub const MAX: i64 = 1_000_000_000_000_000;
+
+    pub fn parse(value: i64) -> Result<Self, String> {
+        if value <= 0 {
+            Err("must be a positive integer number of fen".into())
+        } else if value >= Self::MAX {
+            Err("is larger than any amount this service accepts".into())
+        } else {
+            Ok(Self(value))
+        }
+    }
+
+    /// Zero allowed (budgets, commitments, unit costs).
+    pub fn parse_non_negative(value: i64) -> Result<Self, String> {
+        if value == 0 {
+            Ok(Self(0))
+        } else {
+            Self::parse(value)
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// A GB/T 2260 administrative division code: six digits, the first two a province (11–82).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DivisionCode(String);
@@ -289,6 +379,29 @@ mod tests {
             Some(PairingLevel::CityPrefecture)
         );
         assert_eq!(Region::parse("north"), None);
+    }
+
+    #[test]
+    fn project_lifecycle() {
+        use ProjectStatus::*;
+        assert!(Proposed.can_become(Agreed));
+        assert!(Funded.can_become(InProgress));
+        assert!(!Proposed.can_become(InProgress));
+        assert!(!Verified.can_become(Completed));
+        assert!(!Cancelled.can_become(Proposed));
+        for s in ProjectStatus::ALL {
+            assert!(!s.can_become(*s), "{s:?} to itself is not a transition");
+            assert!(!Verified.can_become(*s));
+        }
+    }
+
+    #[test]
+    fn amounts() {
+        assert!(AmountFen::parse(1).is_ok());
+        assert!(AmountFen::parse(0).is_err());
+        assert!(AmountFen::parse(-5).is_err());
+        assert!(AmountFen::parse(AmountFen::MAX).is_err());
+        assert_eq!(AmountFen::parse_non_negative(0).map(AmountFen::get), Ok(0));
     }
 
     #[test]

@@ -1,17 +1,66 @@
-//! Agreement queries and mutations.
+//! Agreement queries and mutations, and the loader behind `Pairing.agreements`.
 
-use async_graphql::{Context, Object, Request};
+use async_graphql::{
+    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
+};
+use uuid::Uuid;
 
-use crate::{auth::Actor, service::AppCtx};
+use super::{
+    connection, gql, gql_shared,
+    loaders::{PairingLoader, loader},
+    page_args, parts,
+};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        agreements::{
+            self, AgreementPatch, AgreementQuery as AgreementFilter, AgreementView, NewAgreement,
+        },
+        pairings::PairingView,
+    },
+};
+
+loader!(
+    PairingAgreementsLoader,
+    Vec<AgreementView>,
+    agreements::of_pairings
+);
 
 #[derive(Default)]
 pub struct AgreementQuery;
 
 #[Object]
 impl AgreementQuery {
-    /// Placeholder until the record family lands.
-    async fn _agreements_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    /// One agreement, or `null` when it does not exist or the caller may not read it.
+    async fn agreement(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<AgreementView>> {
+        let (app, actor) = parts(ctx)?;
+        match agreements::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Agreements the caller may read, in id order (Relay connection; `first` ≤ 500).
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AgreementFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, AgreementView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = agreements::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |a| a.id))
     }
 }
 
@@ -20,13 +69,57 @@ pub struct AgreementMutation;
 
 #[Object]
 impl AgreementMutation {
-    /// Placeholder until the record family lands.
-    async fn _agreements_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn create_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: NewAgreement,
+    ) -> async_graphql::Result<AgreementView> {
+        let (app, actor) = parts(ctx)?;
+        agreements::create(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_agreement(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: AgreementPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<AgreementView> {
+        let (app, actor) = parts(ctx)?;
+        agreements::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_agreement(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        agreements::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}
+
+#[ComplexObject]
+impl AgreementView {
+    async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
+        ctx.data::<DataLoader<PairingLoader>>()?
+            .load_one(self.pairing_id)
+            .await
+            .map_err(|e| gql_shared(&e))
     }
 }
 
 /// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
-    request
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
+    request.data(DataLoader::new(
+        PairingAgreementsLoader::new(ctx, actor),
+        tokio::spawn,
+    ))
 }

@@ -1,17 +1,75 @@
-//! Contact queries and mutations.
+//! Contacts: `contact`, `contacts`, their mutations, and `Contact.organization`. Phone and email
+//! arrive masked from the service exactly as REST shows them.
 
-use async_graphql::{Context, Object, Request};
+use std::{collections::HashMap, sync::Arc};
 
-use crate::{auth::Actor, service::AppCtx};
+use async_graphql::{
+    ComplexObject, Context, Object, Request,
+    connection::Connection,
+    dataloader::{DataLoader, Loader},
+};
+use uuid::Uuid;
+
+use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        contacts::{self, ContactPatch, ContactQuery as ContactFilter, ContactView, NewContact},
+        organizations::OrganizationView,
+    },
+};
+
+/// Contacts by id, as the request's actor may see them (masked where the service masks).
+pub struct ContactLoader {
+    ctx: AppCtx,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for ContactLoader {
+    type Value = ContactView;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, ContactView>, Self::Error> {
+        contacts::get_many(&self.ctx, &self.actor, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
 
 #[derive(Default)]
 pub struct ContactQuery;
 
 #[Object]
 impl ContactQuery {
-    /// Placeholder until the record family lands.
-    async fn _contacts_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<ContactView>> {
+        let (app, actor) = parts(ctx)?;
+        match contacts::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Contacts of the organizations the caller may read (Relay connection; `first` ≤ 500).
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ContactFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ContactView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = contacts::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |c| c.id))
     }
 }
 
@@ -20,13 +78,63 @@ pub struct ContactMutation;
 
 #[Object]
 impl ContactMutation {
-    /// Placeholder until the record family lands.
-    async fn _contacts_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: NewContact,
+    ) -> async_graphql::Result<ContactView> {
+        let (app, actor) = parts(ctx)?;
+        contacts::create(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: ContactPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<ContactView> {
+        let (app, actor) = parts(ctx)?;
+        contacts::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        contacts::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}
+
+#[ComplexObject]
+impl ContactView {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(self.org_id)
+            .await
+            .map_err(|e| gql_shared(&e))
     }
 }
 
 /// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
-    request
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
+    request.data(DataLoader::new(
+        ContactLoader {
+            ctx: ctx.clone(),
+            actor: actor.clone(),
+        },
+        tokio::spawn,
+    ))
 }

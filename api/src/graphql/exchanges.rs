@@ -1,17 +1,67 @@
-//! Exchange queries and mutations.
+//! Exchange queries and mutations, and the loader behind `Pairing.exchanges`.
 
-use async_graphql::{Context, Object, Request};
+use async_graphql::{
+    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
+};
+use uuid::Uuid;
 
-use crate::{auth::Actor, service::AppCtx};
+use super::{
+    connection, gql, gql_shared,
+    loaders::{OrgLoader, PairingLoader, loader},
+    page_args, parts,
+};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        exchanges::{
+            self, ExchangePatch, ExchangeQuery as ExchangeFilter, ExchangeView, NewExchange,
+        },
+        organizations::OrganizationView,
+        pairings::PairingView,
+    },
+};
+
+loader!(
+    PairingExchangesLoader,
+    Vec<ExchangeView>,
+    exchanges::of_pairings
+);
 
 #[derive(Default)]
 pub struct ExchangeQuery;
 
 #[Object]
 impl ExchangeQuery {
-    /// Placeholder until the record family lands.
-    async fn _exchanges_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    /// One exchange, or `null` when it does not exist or the caller may not read it.
+    async fn exchange(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<ExchangeView>> {
+        let (app, actor) = parts(ctx)?;
+        match exchanges::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Exchanges the caller may read, in id order (Relay connection; `first` ≤ 500).
+    async fn exchanges(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ExchangeFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ExchangeView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = exchanges::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |e| e.id))
     }
 }
 
@@ -20,13 +70,91 @@ pub struct ExchangeMutation;
 
 #[Object]
 impl ExchangeMutation {
-    /// Placeholder until the record family lands.
-    async fn _exchanges_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn create_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: NewExchange,
+    ) -> async_graphql::Result<ExchangeView> {
+        let (app, actor) = parts(ctx)?;
+        exchanges::create(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_exchange(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: ExchangePatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<ExchangeView> {
+        let (app, actor) = parts(ctx)?;
+        exchanges::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_exchange(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        exchanges::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
     }
 }
 
-/// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
+#[ComplexObject]
+impl ExchangeView {
+    /// The host organization (`null` if the caller may not read it).
+    async fn host(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(self.host_org_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    /// The visiting organizations the caller may read, in id order.
+    async fn visiting_orgs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<OrganizationView>> {
+        let mut found = ctx
+            .data::<DataLoader<OrgLoader>>()?
+            .load_many(self.visiting_org_ids.iter().copied())
+            .await
+            .map_err(|e| gql_shared(&e))?;
+        Ok(self
+            .visiting_org_ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .collect())
+    }
+
+    async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
+        let Some(id) = self.pairing_id else {
+            return Ok(None);
+        };
+        ctx.data::<DataLoader<PairingLoader>>()?
+            .load_one(id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+}
+
+/// Attaches this family's DataLoaders to a request. `PairingLoader` serves `Agreement.pairing`
+/// too.
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
+        .data(DataLoader::new(
+            PairingLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            PairingExchangesLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
 }

@@ -1,17 +1,64 @@
-//! FundTransaction queries and mutations.
+//! Fund transactions.
 
-use async_graphql::{Context, Object, Request};
+use async_graphql::{
+    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
+};
+use uuid::Uuid;
 
-use crate::{auth::Actor, service::AppCtx};
+use super::{
+    connection, gql, gql_shared,
+    loaders::{PairingFundsLoader, PairingLoader, PairingTotalsLoader, ProjectLoader},
+    page_args, parts,
+};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        fund_transactions::{
+            self, FundTransactionPatch, FundTransactionQuery as Filter, FundTransactionView,
+            NewFundTransaction,
+        },
+        idempotency,
+        pairings::PairingView,
+        projects::ProjectView,
+    },
+};
 
 #[derive(Default)]
 pub struct FundTransactionQuery;
 
 #[Object]
 impl FundTransactionQuery {
-    /// Placeholder until the record family lands.
-    async fn _fund_transactions_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn fund_transaction(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<FundTransactionView>> {
+        let (app, actor) = parts(ctx)?;
+        match fund_transactions::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Fund transactions the caller may read (Relay connection; `first` ≤ 500).
+    async fn fund_transactions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<Filter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, FundTransactionView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = fund_transactions::list(app, actor, q)
+            .await
+            .map_err(page_args)?;
+        Ok(connection(page, |t| t.id))
     }
 }
 
@@ -20,13 +67,82 @@ pub struct FundTransactionMutation;
 
 #[Object]
 impl FundTransactionMutation {
-    /// Placeholder until the record family lands.
-    async fn _fund_transactions_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
+    async fn create_fund_transaction(
+        &self,
+        ctx: &Context<'_>,
+        input: NewFundTransaction,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<FundTransactionView> {
+        let (app, actor) = parts(ctx)?;
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "createFundTransaction",
+            &payload,
+            || fund_transactions::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
+    }
+
+    async fn update_fund_transaction(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: FundTransactionPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<FundTransactionView> {
+        let (app, actor) = parts(ctx)?;
+        fund_transactions::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_fund_transaction(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        fund_transactions::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
     }
 }
 
-/// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
+#[ComplexObject]
+impl FundTransactionView {
+    async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
+        ctx.data::<DataLoader<PairingLoader>>()?
+            .load_one(self.pairing_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProjectView>> {
+        let Some(id) = self.project_id else {
+            return Ok(None);
+        };
+        ctx.data::<DataLoader<ProjectLoader>>()?
+            .load_one(id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+}
+
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
+        .data(DataLoader::new(
+            PairingFundsLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            PairingTotalsLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
 }

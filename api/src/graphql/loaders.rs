@@ -1,28 +1,24 @@
 //! Per-request DataLoaders. Each holds the request's actor, so batching never widens what the
 //! caller may read: the service batch functions apply the same scope as single reads.
 
-use std::{collections::HashMap, sync::Arc};
-
-use async_graphql::dataloader::Loader;
-use uuid::Uuid;
-
-use crate::{
-    auth::Actor,
-    error::AppError,
-    service::{
-        AppCtx, organizations, organizations::OrganizationView, pairings, pairings::PairingView,
-    },
+use crate::service::{
+    fund_transactions::{self, FundTransactionView, Totals},
+    organizations::{self, OrganizationView},
+    pairings::{self, PairingView},
+    projects::{self, ProjectView},
 };
 
+/// `loader!(Name, Value, service::batch_fn)` declares a per-request loader over a service batch
+/// function `fn(&AppCtx, &Actor, &[Uuid]) -> AppResult<HashMap<Uuid, Value>>`.
 macro_rules! loader {
     ($name:ident, $value:ty, $fetch:path) => {
         pub struct $name {
-            ctx: AppCtx,
-            actor: Actor,
+            ctx: $crate::service::AppCtx,
+            actor: $crate::auth::Actor,
         }
 
         impl $name {
-            pub fn new(ctx: &AppCtx, actor: &Actor) -> Self {
+            pub fn new(ctx: &$crate::service::AppCtx, actor: &$crate::auth::Actor) -> Self {
                 Self {
                     ctx: ctx.clone(),
                     actor: actor.clone(),
@@ -30,16 +26,23 @@ macro_rules! loader {
             }
         }
 
-        impl Loader<Uuid> for $name {
+        impl ::async_graphql::dataloader::Loader<::uuid::Uuid> for $name {
             type Value = $value;
-            type Error = Arc<AppError>;
+            type Error = ::std::sync::Arc<$crate::error::AppError>;
 
-            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-                $fetch(&self.ctx, &self.actor, keys).await.map_err(Arc::new)
+            async fn load(
+                &self,
+                keys: &[::uuid::Uuid],
+            ) -> Result<::std::collections::HashMap<::uuid::Uuid, Self::Value>, Self::Error> {
+                $fetch(&self.ctx, &self.actor, keys)
+                    .await
+                    .map_err(::std::sync::Arc::new)
             }
         }
     };
 }
+
+pub(crate) use loader;
 
 loader!(OrgLoader, OrganizationView, organizations::get_many);
 loader!(
@@ -48,3 +51,26 @@ loader!(
     organizations::children_of_many
 );
 loader!(OrgPairingsLoader, Vec<PairingView>, pairings::of_orgs);
+loader!(PairingLoader, PairingView, pairings::get_many);
+loader!(ProjectLoader, ProjectView, projects::get_many);
+loader!(
+    PairingProjectsLoader,
+    Vec<ProjectView>,
+    projects::of_pairings
+);
+loader!(OwnerProjectsLoader, Vec<ProjectView>, projects::of_owners);
+loader!(
+    ProjectFundsLoader,
+    Vec<FundTransactionView>,
+    fund_transactions::of_projects
+);
+loader!(
+    PairingFundsLoader,
+    Vec<FundTransactionView>,
+    fund_transactions::of_pairings
+);
+loader!(
+    PairingTotalsLoader,
+    Totals,
+    fund_transactions::totals_of_pairings
+);

@@ -22,7 +22,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use self::loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader};
+use self::loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader, PairingLoader};
 use crate::{
     auth::Actor,
     domain::Cursor,
@@ -177,6 +177,10 @@ pub async fn handle(
         ))
         .data(DataLoader::new(
             OrgPairingsLoader::new(&ctx, &actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            PairingLoader::new(&ctx, &actor),
             tokio::spawn,
         ));
     let request = projects::attach(request, &ctx, &actor);

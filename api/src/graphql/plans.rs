@@ -1,17 +1,122 @@
-//! Plan queries and mutations.
+//! Plans and plan tasks: `plan`, `plans`, `planTask`, `planTasks`, their mutations, and the
+//! relations `Plan.tasks`, `PlanTask.plan` and the organizations, through DataLoaders: the tasks
+//! of every plan on a page, progress included, cost a fixed number of statements.
 
-use async_graphql::{Context, Object, Request};
+use std::{collections::HashMap, sync::Arc};
 
-use crate::{auth::Actor, service::AppCtx};
+use async_graphql::{
+    ComplexObject, Context, Object, Request,
+    connection::Connection,
+    dataloader::{DataLoader, Loader},
+};
+use uuid::Uuid;
+
+use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        organizations::OrganizationView,
+        plans::{
+            self, NewPlan, NewPlanTask, PlanPatch, PlanQuery as PlanFilter, PlanTaskPatch,
+            PlanTaskQuery as PlanTaskFilter, PlanTaskView, PlanView,
+        },
+    },
+};
+
+/// Plans by id.
+pub struct PlanLoader {
+    ctx: AppCtx,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for PlanLoader {
+    type Value = PlanView;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, PlanView>, Self::Error> {
+        plans::get_many(&self.ctx, &self.actor, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// The tasks of each plan, by plan id.
+pub struct PlanTasksLoader {
+    ctx: AppCtx,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for PlanTasksLoader {
+    type Value = Vec<PlanTaskView>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<PlanTaskView>>, Self::Error> {
+        plans::tasks_of_many(&self.ctx, &self.actor, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
 
 #[derive(Default)]
 pub struct PlanQuery;
 
 #[Object]
 impl PlanQuery {
-    /// Placeholder until the record family lands.
-    async fn _plans_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn plan(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<PlanView>> {
+        let (app, actor) = parts(ctx)?;
+        match plans::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Plans of the organizations the caller may read (Relay connection; `first` ≤ 500).
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PlanFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, PlanView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = plans::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |p| p.id))
+    }
+
+    async fn plan_task(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<PlanTaskView>> {
+        let (app, actor) = parts(ctx)?;
+        match plans::get_task(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Tasks of the plans the caller may read, with computed progress and status (Relay
+    /// connection; `first` ≤ 500).
+    async fn plan_tasks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PlanTaskFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, PlanTaskView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = plans::list_tasks(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |t| t.id))
     }
 }
 
@@ -20,13 +125,139 @@ pub struct PlanMutation;
 
 #[Object]
 impl PlanMutation {
-    /// Placeholder until the record family lands.
-    async fn _plans_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: NewPlan,
+    ) -> async_graphql::Result<PlanView> {
+        let (app, actor) = parts(ctx)?;
+        plans::create(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: PlanPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<PlanView> {
+        let (app, actor) = parts(ctx)?;
+        plans::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    /// Deletes the plan together with its tasks.
+    async fn delete_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        plans::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    async fn create_plan_task(
+        &self,
+        ctx: &Context<'_>,
+        input: NewPlanTask,
+    ) -> async_graphql::Result<PlanTaskView> {
+        let (app, actor) = parts(ctx)?;
+        plans::create_task(app, actor, input).await.map_err(gql)
+    }
+
+    /// `expected_version` works as REST's `If-Match`.
+    async fn update_plan_task(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: PlanTaskPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<PlanTaskView> {
+        let (app, actor) = parts(ctx)?;
+        plans::update_task(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_plan_task(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        plans::delete_task(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}
+
+async fn org(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<OrganizationView>> {
+    ctx.data::<DataLoader<OrgLoader>>()?
+        .load_one(id)
+        .await
+        .map_err(|e| gql_shared(&e))
+}
+
+#[ComplexObject]
+impl PlanView {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        org(ctx, self.org_id).await
+    }
+
+    /// In quarter, then due date order, progress computed.
+    async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanTaskView>> {
+        Ok(ctx
+            .data::<DataLoader<PlanTasksLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+}
+
+#[ComplexObject]
+impl PlanTaskView {
+    async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PlanView>> {
+        ctx.data::<DataLoader<PlanLoader>>()?
+            .load_one(self.plan_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    async fn responsible_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        org(ctx, self.responsible_org_id).await
     }
 }
 
 /// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
+        .data(DataLoader::new(
+            PlanLoader {
+                ctx: ctx.clone(),
+                actor: actor.clone(),
+            },
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            PlanTasksLoader {
+                ctx: ctx.clone(),
+                actor: actor.clone(),
+            },
+            tokio::spawn,
+        ))
 }

@@ -1,17 +1,63 @@
-//! Project queries and mutations.
+//! Projects.
 
-use async_graphql::{Context, Object, Request};
+use async_graphql::{
+    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
+};
+use uuid::Uuid;
 
-use crate::{auth::Actor, service::AppCtx};
+use super::{
+    connection, gql, gql_shared,
+    loaders::{
+        OrgLoader, OwnerProjectsLoader, PairingLoader, PairingProjectsLoader, ProjectFundsLoader,
+        ProjectLoader,
+    },
+    page_args, parts,
+};
+use crate::{
+    auth::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        fund_transactions::FundTransactionView,
+        idempotency,
+        organizations::OrganizationView,
+        pairings::PairingView,
+        projects::{self, NewProject, ProjectPatch, ProjectQuery as Filter, ProjectView},
+    },
+};
 
 #[derive(Default)]
 pub struct ProjectQuery;
 
 #[Object]
 impl ProjectQuery {
-    /// Placeholder until the record family lands.
-    async fn _projects_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<ProjectView>> {
+        let (app, actor) = parts(ctx)?;
+        match projects::get(app, actor, id).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Projects the caller may read, with money totals (Relay connection; `first` ≤ 500).
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<Filter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ProjectView>> {
+        let (app, actor) = parts(ctx)?;
+        let mut q = filter.unwrap_or_default();
+        q.limit = first.map(i64::from);
+        q.cursor = after;
+        let page = projects::list(app, actor, q).await.map_err(page_args)?;
+        Ok(connection(page, |p| p.id))
     }
 }
 
@@ -20,13 +66,104 @@ pub struct ProjectMutation;
 
 #[Object]
 impl ProjectMutation {
-    /// Placeholder until the record family lands.
-    async fn _projects_pending(&self, _ctx: &Context<'_>) -> bool {
-        false
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: NewProject,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<ProjectView> {
+        let (app, actor) = parts(ctx)?;
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "createProject",
+            &payload,
+            || projects::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
+    }
+
+    /// `status` in the input moves the lifecycle; `expectedVersion` works as `If-Match`.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: ProjectPatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<ProjectView> {
+        let (app, actor) = parts(ctx)?;
+        projects::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<bool> {
+        let (app, actor) = parts(ctx)?;
+        projects::delete(app, actor, id, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(true)
     }
 }
 
-/// Attaches this family's DataLoaders to a request.
-pub fn attach(request: Request, _ctx: &AppCtx, _actor: &Actor) -> Request {
+#[ComplexObject]
+impl ProjectView {
+    async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
+        ctx.data::<DataLoader<PairingLoader>>()?
+            .load_one(self.pairing_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    /// The organization that recorded the project.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        ctx.data::<DataLoader<OrgLoader>>()?
+            .load_one(self.owner_org_id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    async fn fund_transactions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<FundTransactionView>> {
+        Ok(ctx
+            .data::<DataLoader<ProjectFundsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+}
+
+pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
+        .data(DataLoader::new(
+            ProjectLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            PairingProjectsLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            OwnerProjectsLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            ProjectFundsLoader::new(ctx, actor),
+            tokio::spawn,
+        ))
 }

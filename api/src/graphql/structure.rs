@@ -7,16 +7,21 @@ use uuid::Uuid;
 
 use super::{
     connection, gql, gql_shared,
-    loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader},
+    loaders::{
+        ChildrenLoader, OrgLoader, OrgPairingsLoader, OwnerProjectsLoader, PairingFundsLoader,
+        PairingProjectsLoader, PairingTotalsLoader,
+    },
     page_args, parts,
 };
 use crate::{
     error::AppError,
     service::{
+        fund_transactions::{FundTransactionView, Totals},
         organizations::{
             self, NewOrganization, OrganizationPatch, OrganizationQuery, OrganizationView,
         },
         pairings::{self, NewPairing, PairingPatch, PairingQuery, PairingView},
+        projects::ProjectView,
     },
 };
 
@@ -184,6 +189,16 @@ impl OrganizationView {
             .unwrap_or_default())
     }
 
+    /// Projects this organization recorded.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
+        Ok(ctx
+            .data::<DataLoader<OwnerProjectsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
     async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
         Ok(ctx
             .data::<DataLoader<OrgPairingsLoader>>()?
@@ -201,6 +216,37 @@ impl PairingView {
             .load_one(self.east_org_id)
             .await
             .map_err(|e| gql_shared(&e))
+    }
+
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
+        Ok(ctx
+            .data::<DataLoader<PairingProjectsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    async fn fund_transactions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<FundTransactionView>> {
+        Ok(ctx
+            .data::<DataLoader<PairingFundsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    /// Money pledged, transferred, arrived, spent and refunded on this pairing.
+    async fn totals(&self, ctx: &Context<'_>) -> async_graphql::Result<Totals> {
+        Ok(ctx
+            .data::<DataLoader<PairingTotalsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
     }
 
     async fn west(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod exchanges;
 pub mod extract;
 pub mod fund_transactions;
+pub mod idempotency;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;

@@ -1,1 +1,863 @@
-//! Exchange records.
+//! Exchanges (交流对接): joint meetings, inspection visits, consultations, special and work
+//! meetings, agreement signings and trainings, with the host, the visiting organizations, the
+//! dates and the leaders who took part.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::NaiveDate;
+use entity::{exchange, exchange_visiting_org, organization, pairing};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page, audit, check_version, now,
+    records::{PageArgs, external_id, fetch_page, patch_nullable, scope_condition},
+};
+use crate::{
+    auth::Actor,
+    authz::{Owner, RecordKind, Scope, ensure_write},
+    domain::{Fields, Region, Text, checked},
+    error::{AppError, AppResult},
+};
+
+/// A closed set of snake_case names shared by REST, GraphQL and the database, declared as
+/// `domain::names!` declares them (that macro is private to `domain`).
+macro_rules! names {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
+        #[serde(rename_all = "snake_case")]
+        #[graphql(rename_items = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// For values read back from the database, where anything else is corruption.
+            pub fn from_db(text: &str) -> AppResult<Self> {
+                Self::parse(text).ok_or_else(|| {
+                    AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
+                })
+            }
+        }
+    };
+}
+
+names!(
+    /// What kind of exchange: 联席会议, 考察调研, 磋商, 专题会议, 工作会议, 协议签约, 培训.
+    ExchangeKind {
+        JointMeeting => "joint_meeting",
+        InspectionVisit => "inspection_visit",
+        Consultation => "consultation",
+        SpecialMeeting => "special_meeting",
+        WorkMeeting => "work_meeting",
+        AgreementSigning => "agreement_signing",
+        Training => "training",
+    }
+);
+names!(
+    /// Who travelled: eastern visitors to a western host, the reverse, or neither side.
+    ExchangeDirection {
+        EastToWest => "east_to_west",
+        WestToEast => "west_to_east",
+        Local => "local",
+    }
+);
+
+/// An exchange as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Exchange", complex)]
+pub struct ExchangeView {
+    pub id: Uuid,
+    pub kind: ExchangeKind,
+    pub direction: ExchangeDirection,
+    pub pairing_id: Option<Uuid>,
+    pub host_org_id: Uuid,
+    /// The visiting organizations, in id order.
+    pub visiting_org_ids: Vec<Uuid>,
+    pub start_on: NaiveDate,
+    pub end_on: NaiveDate,
+    /// Leaders who took part, e.g. `省残联理事长`.
+    pub leaders_present: Vec<String>,
+    /// Number of people who took part.
+    pub participants: Option<i32>,
+    /// What was discussed and agreed (成效).
+    pub summary: Option<String>,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ExchangeView {
+    fn from_model(m: exchange::Model, mut visiting_org_ids: Vec<Uuid>) -> AppResult<Self> {
+        visiting_org_ids.sort();
+        let leaders_present: Vec<String> = serde_json::from_value(m.leaders_present)
+            .map_err(|e| AppError::internal(format!("stored leaders_present of {}: {e}", m.id)))?;
+        Ok(Self {
+            kind: ExchangeKind::from_db(&m.kind)?,
+            direction: ExchangeDirection::from_db(&m.direction)?,
+            id: m.id,
+            pairing_id: m.pairing_id,
+            host_org_id: m.host_org_id,
+            visiting_org_ids,
+            start_on: m.start_on,
+            end_on: m.end_on,
+            leaders_present,
+            participants: m.participants,
+            summary: m.summary,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewExchangeInput")]
+pub struct NewExchange {
+    pub kind: ExchangeKind,
+    pub direction: ExchangeDirection,
+    #[serde(default)]
+    pub pairing_id: Option<Uuid>,
+    pub host_org_id: Uuid,
+    #[serde(default)]
+    #[graphql(default)]
+    pub visiting_org_ids: Vec<Uuid>,
+    pub start_on: NaiveDate,
+    pub end_on: NaiveDate,
+    #[serde(default)]
+    #[graphql(default)]
+    pub leaders_present: Vec<String>,
+    #[serde(default)]
+    pub participants: Option<i32>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// A partial update: absent fields stay, `null` clears a nullable field; `visiting_org_ids` and
+/// `leaders_present` replace the whole list.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "ExchangePatchInput")]
+pub struct ExchangePatch {
+    #[serde(default)]
+    pub kind: Option<ExchangeKind>,
+    #[serde(default)]
+    pub direction: Option<ExchangeDirection>,
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub pairing_id: MaybeUndefined<Uuid>,
+    #[serde(default)]
+    pub host_org_id: Option<Uuid>,
+    #[serde(default)]
+    pub visiting_org_ids: Option<Vec<Uuid>>,
+    #[serde(default)]
+    pub start_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub end_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub leaders_present: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>)]
+    pub participants: MaybeUndefined<i32>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub summary: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "ExchangeFilter")]
+pub struct ExchangeQuery {
+    /// The host, the owner or one of the visitors.
+    pub org_id: Option<Uuid>,
+    pub pairing_id: Option<Uuid>,
+    pub kind: Option<ExchangeKind>,
+    pub direction: Option<ExchangeDirection>,
+    /// Exchanges that started in this year.
+    pub year: Option<i32>,
+    /// With `year`: exchanges that started in this quarter (1–4).
+    pub quarter: Option<i32>,
+    pub external_id: Option<String>,
+    /// Only records changed at or after this instant (RFC 3339).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Page size, 1–500 (default 50).
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+const VISITORS_MAX: usize = 100;
+const LEADERS_MAX: usize = 100;
+const LEADER_MAX: usize = 200;
+pub(super) const SUMMARY_MAX: usize = 20_000;
+
+/// Multi-line free text: trimmed, non-empty, at most `max` characters, no control characters
+/// but line breaks and tabs.
+pub(super) fn long_text(text: &str, max: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(text.to_string())
+}
+
+/// The dates of `year`, or of one quarter of it, for list filters; `quarter` needs `year`.
+pub(super) fn period(
+    f: &mut Fields,
+    year: Option<i32>,
+    quarter: Option<i32>,
+) -> Option<Option<(NaiveDate, NaiveDate)>> {
+    let year = match year {
+        None => {
+            if quarter.is_some() {
+                f.push("quarter", "needs year");
+                return None;
+            }
+            return Some(None);
+        }
+        Some(y) if (1900..=9999).contains(&y) => y,
+        Some(_) => {
+            f.push("year", "must be between 1900 and 9999");
+            return None;
+        }
+    };
+    let (first_month, last_month) = match quarter {
+        None => (1, 12),
+        Some(q @ 1..=4) => ((q - 1) * 3 + 1, q * 3),
+        Some(_) => {
+            f.push("quarter", "must be 1, 2, 3 or 4");
+            return None;
+        }
+    };
+    let from = NaiveDate::from_ymd_opt(year, first_month as u32, 1)?;
+    let next = if last_month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, last_month as u32 + 1, 1)
+    }?;
+    Some(Some((from, next.pred_opt()?)))
+}
+
+/// The live pairing `id` if the actor may read it.
+pub(super) async fn readable_pairing(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<Option<pairing::Model>> {
+    if !scope.can_read_pairing(id) {
+        return Ok(None);
+    }
+    Ok(pairing::Entity::find_by_id(id)
+        .filter(pairing::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// The owner a new record will have. An organization named in the input that does not exist is
+/// reported as a field error later; until then it counts as western, so the write rule is
+/// checked before the input is.
+pub(super) async fn new_owner(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
+    let region: Option<String> = organization::Entity::find_by_id(org_id)
+        .select_only()
+        .column(organization::Column::Region)
+        .filter(organization::Column::DeletedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(Owner {
+        org_id,
+        region: match region {
+            Some(r) => Region::from_db(&r)?,
+            None => Region::West,
+        },
+    })
+}
+
+/// Views of `rows`, with their visitors read in one statement.
+async fn views(
+    db: &impl ConnectionTrait,
+    rows: Vec<exchange::Model>,
+) -> AppResult<Vec<ExchangeView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut visitors: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for link in exchange_visiting_org::Entity::find()
+        .filter(exchange_visiting_org::Column::ExchangeId.is_in(rows.iter().map(|m| m.id)))
+        .all(db)
+        .await?
+    {
+        visitors
+            .entry(link.exchange_id)
+            .or_default()
+            .push(link.org_id);
+    }
+    rows.into_iter()
+        .map(|m| {
+            let v = visitors.remove(&m.id).unwrap_or_default();
+            ExchangeView::from_model(m, v)
+        })
+        .collect()
+}
+
+async fn view(db: &impl ConnectionTrait, m: exchange::Model) -> AppResult<ExchangeView> {
+    views(db, vec![m])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("an exchange view went missing"))
+}
+
+/// The live exchange `id` if the actor may read it; `NotFound` otherwise.
+async fn readable(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<exchange::Model> {
+    let found = exchange::Entity::find_by_id(id)
+        .filter(exchange::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    match found {
+        Some(m) if scope.can_read_record(m.owner_org_id, m.pairing_id) => Ok(m),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ExchangeView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let m = readable(&ctx.db, scope, id).await?;
+    view(&ctx.db, m).await
+}
+
+pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Page<ExchangeView>> {
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    let period = period(&mut f, q.year, q.quarter);
+    f.finish()?;
+    let (args, period) = (checked(args)?, checked(period)?);
+    let scope = actor.scope(&ctx.db).await?;
+
+    let mut select = exchange::Entity::find().filter(exchange::Column::DeletedAt.is_null());
+    if let Some(c) = scope_condition(
+        scope,
+        exchange::Column::OwnerOrgId,
+        Some(exchange::Column::PairingId),
+    ) {
+        select = select.filter(c);
+    }
+    if let Some(org) = q.org_id {
+        let visited = exchange_visiting_org::Entity::find()
+            .select_only()
+            .column(exchange_visiting_org::Column::ExchangeId)
+            .filter(exchange_visiting_org::Column::OrgId.eq(org))
+            .into_query();
+        select = select.filter(
+            Condition::any()
+                .add(exchange::Column::HostOrgId.eq(org))
+                .add(exchange::Column::OwnerOrgId.eq(org))
+                .add(exchange::Column::Id.in_subquery(visited)),
+        );
+    }
+    if let Some(p) = q.pairing_id {
+        select = select.filter(exchange::Column::PairingId.eq(p));
+    }
+    if let Some(k) = q.kind {
+        select = select.filter(exchange::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(d) = q.direction {
+        select = select.filter(exchange::Column::Direction.eq(d.as_str()));
+    }
+    if let Some((from, to)) = period {
+        select = select.filter(exchange::Column::StartOn.between(from, to));
+    }
+    if let Some(e) = q.external_id {
+        select = select.filter(exchange::Column::ExternalId.eq(e));
+    }
+    if let Some(since) = q.updated_since {
+        select = select.filter(exchange::Column::UpdatedAt.gte(since));
+    }
+    let rows = fetch_page(&ctx.db, select, exchange::Column::Id, args).await?;
+    let items = views(&ctx.db, rows).await?;
+    Ok(Page::from_rows(items, args.limit.get(), |v| v.id))
+}
+
+/// Batch read for GraphQL loaders: the readable, live exchanges on each of `pairing_ids`, in id
+/// order.
+pub async fn of_pairings(
+    ctx: &AppCtx,
+    actor: &Actor,
+    pairing_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<ExchangeView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    if pairing_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut select = exchange::Entity::find()
+        .filter(exchange::Column::DeletedAt.is_null())
+        .filter(exchange::Column::PairingId.is_in(pairing_ids.iter().copied()));
+    if let Some(c) = scope_condition(
+        scope,
+        exchange::Column::OwnerOrgId,
+        Some(exchange::Column::PairingId),
+    ) {
+        select = select.filter(c);
+    }
+    let rows = select
+        .order_by_asc(exchange::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<ExchangeView>> = HashMap::new();
+    for v in views(&ctx.db, rows).await? {
+        if let Some(p) = v.pairing_id {
+            out.entry(p).or_default().push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Every field of an exchange as it will be stored, before checking.
+struct Draft {
+    kind: ExchangeKind,
+    direction: ExchangeDirection,
+    pairing_id: Option<Uuid>,
+    host_org_id: Uuid,
+    visiting_org_ids: Vec<Uuid>,
+    start_on: NaiveDate,
+    end_on: NaiveDate,
+    leaders_present: Vec<String>,
+    participants: Option<i32>,
+    summary: Option<String>,
+}
+
+/// The checked text fields of a draft.
+struct Checked {
+    leaders_present: Vec<String>,
+    summary: Option<String>,
+}
+
+/// Checks a whole draft, recording every problem in `f`.
+async fn check(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    f: &mut Fields,
+    d: &Draft,
+) -> AppResult<Option<Checked>> {
+    // The host and every visitor, in one statement.
+    let mut named = vec![d.host_org_id];
+    named.extend(d.visiting_org_ids.iter().copied());
+    let regions: HashMap<Uuid, Region> = organization::Entity::find()
+        .select_only()
+        .columns([organization::Column::Id, organization::Column::Region])
+        .filter(organization::Column::Id.is_in(named))
+        .filter(organization::Column::DeletedAt.is_null())
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, r)| Region::from_db(&r).map(|r| (id, r)))
+        .collect::<AppResult<_>>()?;
+
+    let host = regions.get(&d.host_org_id).copied();
+    if host.is_none() {
+        f.push("host_org_id", "no such organization");
+    }
+    if d.visiting_org_ids.len() > VISITORS_MAX {
+        f.push(
+            "visiting_org_ids",
+            format!("at most {VISITORS_MAX} organizations"),
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut visitors = Vec::new();
+    let mut all_found = host.is_some();
+    for (i, id) in d.visiting_org_ids.iter().enumerate() {
+        let field = format!("visiting_org_ids[{i}]");
+        if *id == d.host_org_id {
+            f.push(&field, "is the host");
+        } else if !seen.insert(*id) {
+            f.push(&field, "is listed twice");
+        } else if let Some(r) = regions.get(id) {
+            visitors.push(*r);
+        } else {
+            all_found = false;
+            f.push(&field, "no such organization");
+        }
+    }
+    // Only judge the direction when every organization it depends on is known.
+    if let (Some(host), true) = (host, all_found) {
+        let message = match d.direction {
+            ExchangeDirection::EastToWest
+                if host != Region::West || !visitors.contains(&Region::East) =>
+            {
+                Some("east_to_west needs a western host and at least one eastern visitor")
+            }
+            ExchangeDirection::WestToEast
+                if host != Region::East || !visitors.contains(&Region::West) =>
+            {
+                Some("west_to_east needs an eastern host and at least one western visitor")
+            }
+            ExchangeDirection::Local if visitors.iter().any(|r| *r != host) => {
+                Some("local means every visitor is in the host's region")
+            }
+            _ => None,
+        };
+        if let Some(message) = message {
+            f.push("direction", message);
+        }
+    }
+    if let Some(p) = d.pairing_id
+        && readable_pairing(db, scope, p).await?.is_none()
+    {
+        f.push("pairing_id", "no such pairing");
+    }
+    if d.end_on < d.start_on {
+        f.push("end_on", "must not be before start_on");
+    }
+    if d.leaders_present.len() > LEADERS_MAX {
+        f.push("leaders_present", format!("at most {LEADERS_MAX} entries"));
+    }
+    let leaders: Vec<Option<String>> = d
+        .leaders_present
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            f.check(
+                &format!("leaders_present[{i}]"),
+                Text::parse(l, LEADER_MAX).map(Text::into_inner),
+            )
+        })
+        .collect();
+    if d.participants.is_some_and(|n| n < 0) {
+        f.push("participants", "must not be negative");
+    }
+    let summary = f.check_opt("summary", d.summary.as_deref(), |s| {
+        long_text(s, SUMMARY_MAX)
+    });
+    Ok(match (leaders.into_iter().collect(), summary) {
+        (Some(leaders_present), Some(summary)) => Some(Checked {
+            leaders_present,
+            summary,
+        }),
+        _ => None,
+    })
+}
+
+async fn replace_visitors(tx: &impl ConnectionTrait, id: Uuid, orgs: &[Uuid]) -> AppResult<()> {
+    exchange_visiting_org::Entity::delete_many()
+        .filter(exchange_visiting_org::Column::ExchangeId.eq(id))
+        .exec(tx)
+        .await?;
+    insert_visitors(tx, id, orgs).await
+}
+
+async fn insert_visitors(tx: &impl ConnectionTrait, id: Uuid, orgs: &[Uuid]) -> AppResult<()> {
+    if orgs.is_empty() {
+        return Ok(());
+    }
+    exchange_visiting_org::Entity::insert_many(orgs.iter().map(|org| {
+        exchange_visiting_org::ActiveModel {
+            exchange_id: Set(id),
+            org_id: Set(*org),
+        }
+    }))
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResult<ExchangeView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    // Recorded by the caller's organization; an admin or coordinator without one records it
+    // for the host.
+    let owner = new_owner(&tx, actor.org_id.unwrap_or(input.host_org_id)).await?;
+    ensure_write(actor, scope, RecordKind::Exchange, owner)?;
+
+    let draft = Draft {
+        kind: input.kind,
+        direction: input.direction,
+        pairing_id: input.pairing_id,
+        host_org_id: input.host_org_id,
+        visiting_org_ids: input.visiting_org_ids,
+        start_on: input.start_on,
+        end_on: input.end_on,
+        leaders_present: input.leaders_present,
+        participants: input.participants,
+        summary: input.summary,
+    };
+    let mut f = Fields::new();
+    let good = check(&tx, scope, &mut f, &draft).await?;
+    let external = external_id(&mut f, input.external_id.as_deref());
+    f.finish()?;
+    let (good, external) = (checked(good)?, checked(external)?);
+
+    let id = Uuid::now_v7();
+    let at = now();
+    let inserted = exchange::Entity::insert(exchange::ActiveModel {
+        id: Set(id),
+        kind: Set(draft.kind.as_str().into()),
+        direction: Set(draft.direction.as_str().into()),
+        pairing_id: Set(draft.pairing_id),
+        host_org_id: Set(draft.host_org_id),
+        start_on: Set(draft.start_on),
+        end_on: Set(draft.end_on),
+        leaders_present: Set(serde_json::json!(good.leaders_present)),
+        participants: Set(draft.participants),
+        summary: Set(good.summary),
+        version: Set(1),
+        owner_org_id: Set(owner.org_id),
+        external_id: Set(external),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    insert_visitors(&tx, id, &draft.visiting_org_ids).await?;
+    let view = ExchangeView::from_model(inserted, draft.visiting_org_ids)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::Exchange,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: ExchangePatch,
+) -> AppResult<ExchangeView> {
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Exchange,
+        super::organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = view(&tx, current.clone()).await?;
+
+    let visitors_changed = patch.visiting_org_ids.is_some();
+    let draft = Draft {
+        kind: patch.kind.unwrap_or(before.kind),
+        direction: patch.direction.unwrap_or(before.direction),
+        pairing_id: match patch.pairing_id {
+            MaybeUndefined::Undefined => before.pairing_id,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(p) => Some(p),
+        },
+        host_org_id: patch.host_org_id.unwrap_or(before.host_org_id),
+        visiting_org_ids: patch
+            .visiting_org_ids
+            .unwrap_or_else(|| before.visiting_org_ids.clone()),
+        start_on: patch.start_on.unwrap_or(before.start_on),
+        end_on: patch.end_on.unwrap_or(before.end_on),
+        leaders_present: patch
+            .leaders_present
+            .unwrap_or_else(|| before.leaders_present.clone()),
+        participants: match patch.participants {
+            MaybeUndefined::Undefined => before.participants,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(n) => Some(n),
+        },
+        summary: match patch.summary {
+            MaybeUndefined::Undefined => before.summary.clone(),
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(s) => Some(s),
+        },
+    };
+    let mut f = Fields::new();
+    let good = check(&tx, scope, &mut f, &draft).await?;
+    let external = patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        current.external_id.clone(),
+        |e: &String| Text::parse(e, super::records::EXTERNAL_ID_MAX).map(Text::into_inner),
+    );
+    f.finish()?;
+    let (good, external) = (checked(good)?, checked(external)?);
+
+    let mut model: exchange::ActiveModel = current.clone().into();
+    model.kind = Set(draft.kind.as_str().into());
+    model.direction = Set(draft.direction.as_str().into());
+    model.pairing_id = Set(draft.pairing_id);
+    model.host_org_id = Set(draft.host_org_id);
+    model.start_on = Set(draft.start_on);
+    model.end_on = Set(draft.end_on);
+    model.leaders_present = Set(serde_json::json!(good.leaders_present));
+    model.participants = Set(draft.participants);
+    model.summary = Set(good.summary);
+    model.external_id = Set(external);
+    let after = save_versioned(&tx, model, id, current.version).await?;
+    if visitors_changed {
+        replace_visitors(&tx, id, &draft.visiting_org_ids).await?;
+    }
+    let view = ExchangeView::from_model(after, draft.visiting_org_ids)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::Exchange,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Exchange,
+        super::organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = view(&tx, current.clone()).await?;
+    let mut model: exchange::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_versioned(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::Exchange,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn save_versioned(
+    tx: &impl ConnectionTrait,
+    model: exchange::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<exchange::Model> {
+    super::save_versioned::<exchange::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [
+            exchange::Column::Id,
+            exchange::Column::Version,
+            exchange::Column::UpdatedAt,
+        ],
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in ExchangeKind::ALL {
+            assert_eq!(ExchangeKind::parse(k.as_str()), Some(*k));
+        }
+        for d in ExchangeDirection::ALL {
+            assert_eq!(ExchangeDirection::parse(d.as_str()), Some(*d));
+        }
+        assert_eq!(ExchangeKind::parse("party"), None);
+    }
+
+    #[test]
+    fn periods() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let mut f = Fields::new();
+        assert_eq!(
+            period(&mut f, Some(2019), None),
+            Some(Some((d(2019, 1, 1), d(2019, 12, 31))))
+        );
+        assert_eq!(
+            period(&mut f, Some(2019), Some(4)),
+            Some(Some((d(2019, 10, 1), d(2019, 12, 31))))
+        );
+        assert_eq!(
+            period(&mut f, Some(2020), Some(1)),
+            Some(Some((d(2020, 1, 1), d(2020, 3, 31))))
+        );
+        assert_eq!(period(&mut f, None, None), Some(None));
+        assert!(f.finish().is_ok());
+        let mut f = Fields::new();
+        assert_eq!(period(&mut f, None, Some(2)), None);
+        assert_eq!(period(&mut f, Some(2019), Some(5)), None);
+        assert!(f.finish().is_err());
+    }
+
+    #[test]
+    fn long_text_keeps_line_breaks() {
+        assert_eq!(long_text(" a\nb ", 10), Ok("a\nb".to_string()));
+        assert!(long_text("a\u{7}", 10).is_err());
+        assert!(long_text("  ", 10).is_err());
+        assert!(long_text("abc", 2).is_err());
+    }
+}

@@ -1,1 +1,754 @@
-//! FundTransaction records.
+//! Fund transactions (资金): pledged, transferred and refunded by the east, arrived and spent in
+//! the west; and the money totals of projects and pairings computed from them.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::{Datelike, NaiveDate};
+use entity::{fund_transaction, pairing, project};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+    sea_query::{Alias, Expr, Func},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page, audit, check_version, now, organizations,
+    records::{PageArgs, external_id, fetch_page, patch_nullable, scope_condition},
+};
+use crate::{
+    auth::Actor,
+    authz::{RecordKind, Scope, ensure_write},
+    domain::{AmountFen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
+    error::{AppError, AppResult},
+};
+
+/// Money per kind, in fen. Computed from fund transactions, never stored.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject,
+)]
+#[graphql(name = "MoneyTotals")]
+pub struct Totals {
+    pub pledged_fen: i64,
+    pub transferred_fen: i64,
+    pub arrived_fen: i64,
+    pub spent_fen: i64,
+    pub refunded_fen: i64,
+    /// arrived / pledged in basis points (8500 = 85.00 %); null while nothing is pledged.
+    pub arrival_rate_bp: Option<i64>,
+}
+
+impl Totals {
+    fn add(&mut self, kind: FundKind, amount: i64) {
+        match kind {
+            FundKind::Pledge => self.pledged_fen += amount,
+            FundKind::Transfer => self.transferred_fen += amount,
+            FundKind::Arrival => self.arrived_fen += amount,
+            FundKind::Expenditure => self.spent_fen += amount,
+            FundKind::Refund => self.refunded_fen += amount,
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.arrival_rate_bp =
+            (self.pledged_fen > 0).then(|| self.arrived_fen * 10_000 / self.pledged_fen);
+        self
+    }
+
+    /// What may still be spent: arrived, less spent and refunded.
+    pub fn available_fen(&self) -> i64 {
+        self.arrived_fen - self.spent_fen - self.refunded_fen
+    }
+}
+
+/// Totals for each of `keys`, grouped by `key_col` (project or pairing), in one query.
+async fn totals_by(
+    db: &impl ConnectionTrait,
+    key_col: fund_transaction::Column,
+    keys: &[Uuid],
+) -> AppResult<HashMap<Uuid, Totals>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // SUM over BIGINT is NUMERIC in PostgreSQL: cast back so both databases answer an i64.
+    let rows: Vec<(Uuid, String, i64)> = fund_transaction::Entity::find()
+        .select_only()
+        .column(key_col)
+        .column(fund_transaction::Column::Kind)
+        .column_as(
+            Expr::from(Func::cast_as(
+                Func::sum(Expr::col(fund_transaction::Column::AmountFen)),
+                Alias::new("BIGINT"),
+            )),
+            "total",
+        )
+        .filter(key_col.is_in(keys.iter().copied()))
+        .filter(fund_transaction::Column::DeletedAt.is_null())
+        .group_by(key_col)
+        .group_by(fund_transaction::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, Totals> = keys.iter().map(|k| (*k, Totals::default())).collect();
+    for (key, kind, total) in rows {
+        out.entry(key)
+            .or_default()
+            .add(FundKind::from_db(&kind)?, total);
+    }
+    Ok(out.into_iter().map(|(k, t)| (k, t.finish())).collect())
+}
+
+pub async fn totals_by_project(
+    db: &impl ConnectionTrait,
+    project_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Totals>> {
+    totals_by(db, fund_transaction::Column::ProjectId, project_ids).await
+}
+
+pub async fn totals_by_pairing(
+    db: &impl ConnectionTrait,
+    pairing_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Totals>> {
+    totals_by(db, fund_transaction::Column::PairingId, pairing_ids).await
+}
+
+/// The money totals of one pairing the caller may read.
+pub async fn pairing_totals(ctx: &AppCtx, actor: &Actor, pairing_id: Uuid) -> AppResult<Totals> {
+    let scope = actor.scope(&ctx.db).await?;
+    if !scope.can_read_pairing(pairing_id) || live_pairing(&ctx.db, pairing_id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok(totals_by_pairing(&ctx.db, &[pairing_id])
+        .await?
+        .remove(&pairing_id)
+        .unwrap_or_default())
+}
+
+/// Batch read for GraphQL loaders: totals of the readable pairings among `ids`.
+pub async fn totals_of_pairings(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Totals>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let wanted: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| scope.can_read_pairing(*id))
+        .collect();
+    totals_by_pairing(&ctx.db, &wanted).await
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "FundTransaction", complex)]
+pub struct FundTransactionView {
+    pub id: Uuid,
+    pub kind: FundKind,
+    /// Positive integer fen.
+    pub amount_fen: i64,
+    pub occurred_on: NaiveDate,
+    /// 凭证号
+    pub voucher_no: Option<String>,
+    pub pairing_id: Uuid,
+    pub project_id: Option<Uuid>,
+    /// The side that recorded it (`east` or `west`).
+    pub side: Region,
+    pub note: Option<String>,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl FundTransactionView {
+    fn from_model(m: fund_transaction::Model) -> AppResult<Self> {
+        Ok(Self {
+            kind: FundKind::from_db(&m.kind)?,
+            side: Region::from_db(&m.side)?,
+            id: m.id,
+            amount_fen: m.amount_fen,
+            occurred_on: m.occurred_on,
+            voucher_no: m.voucher_no,
+            pairing_id: m.pairing_id,
+            project_id: m.project_id,
+            note: m.note,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewFundTransactionInput")]
+pub struct NewFundTransaction {
+    pub kind: FundKind,
+    pub amount_fen: i64,
+    pub occurred_on: NaiveDate,
+    pub pairing_id: Uuid,
+    #[serde(default)]
+    pub project_id: Option<Uuid>,
+    #[serde(default)]
+    pub voucher_no: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "FundTransactionPatchInput")]
+pub struct FundTransactionPatch {
+    #[serde(default)]
+    pub amount_fen: Option<i64>,
+    #[serde(default)]
+    pub occurred_on: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub project_id: MaybeUndefined<Uuid>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub voucher_no: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub note: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "FundTransactionFilter")]
+pub struct FundTransactionQuery {
+    pub pairing_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+    /// The recording organization.
+    pub org_id: Option<Uuid>,
+    pub kind: Option<FundKind>,
+    pub side: Option<Region>,
+    /// By `occurred_on`.
+    pub year: Option<i32>,
+    /// 1–4, with `year`.
+    pub quarter: Option<i32>,
+    pub voucher_no: Option<String>,
+    pub external_id: Option<String>,
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+/// The first and last day of a year, or of one of its quarters.
+pub fn period(year: i32, quarter: Option<i32>) -> Result<(NaiveDate, NaiveDate), String> {
+    let (first_month, last_month) = match quarter {
+        None => (1, 12),
+        Some(q @ 1..=4) => (3 * q as u32 - 2, 3 * q as u32),
+        Some(_) => return Err("must be 1, 2, 3 or 4".into()),
+    };
+    let start = NaiveDate::from_ymd_opt(year, first_month, 1).ok_or("is not a valid year")?;
+    let next = if last_month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, last_month + 1, 1)
+    }
+    .ok_or("is not a valid year")?;
+    Ok((start, next.pred_opt().ok_or("is not a valid year")?))
+}
+
+/// Parses `year` and `quarter` filters into a date range.
+pub fn period_filter(
+    f: &mut Fields,
+    year: Option<i32>,
+    quarter: Option<i32>,
+) -> Option<(NaiveDate, NaiveDate)> {
+    match (year, quarter) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            f.push("quarter", "needs a year");
+            None
+        }
+        (Some(y), q) => {
+            if !(1990..=2100).contains(&y) {
+                f.push("year", "must be between 1990 and 2100");
+                return None;
+            }
+            f.check(if q.is_some() { "quarter" } else { "year" }, period(y, q))
+        }
+    }
+}
+
+async fn live_pairing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pairing::Model>> {
+    Ok(pairing::Entity::find_by_id(id)
+        .filter(pairing::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+async fn readable(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<fund_transaction::Model> {
+    match fund_transaction::Entity::find_by_id(id)
+        .filter(fund_transaction::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+    {
+        Some(m) if scope.can_read_record(m.owner_org_id, Some(m.pairing_id)) => Ok(m),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<FundTransactionView> {
+    let scope = actor.scope(&ctx.db).await?;
+    FundTransactionView::from_model(readable(&ctx.db, scope, id).await?)
+}
+
+pub async fn list(
+    ctx: &AppCtx,
+    actor: &Actor,
+    q: FundTransactionQuery,
+) -> AppResult<Page<FundTransactionView>> {
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    let range = period_filter(&mut f, q.year, q.quarter);
+    f.finish()?;
+    let args = checked(args)?;
+    let scope = actor.scope(&ctx.db).await?;
+    use fund_transaction::Column as C;
+    let mut select = fund_transaction::Entity::find().filter(C::DeletedAt.is_null());
+    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
+        select = select.filter(cond);
+    }
+    if let Some(v) = q.pairing_id {
+        select = select.filter(C::PairingId.eq(v));
+    }
+    if let Some(v) = q.project_id {
+        select = select.filter(C::ProjectId.eq(v));
+    }
+    if let Some(v) = q.org_id {
+        select = select.filter(C::OwnerOrgId.eq(v));
+    }
+    if let Some(v) = q.kind {
+        select = select.filter(C::Kind.eq(v.as_str()));
+    }
+    if let Some(v) = q.side {
+        select = select.filter(C::Side.eq(v.as_str()));
+    }
+    if let Some((from, to)) = range {
+        select = select.filter(C::OccurredOn.between(from, to));
+    }
+    if let Some(v) = q.voucher_no {
+        select = select.filter(C::VoucherNo.eq(v));
+    }
+    if let Some(v) = q.external_id {
+        select = select.filter(C::ExternalId.eq(v));
+    }
+    if let Some(v) = q.updated_since {
+        select = select.filter(C::UpdatedAt.gte(v));
+    }
+    let rows = fetch_page(&ctx.db, select, C::Id, args).await?;
+    let views = rows
+        .into_iter()
+        .map(FundTransactionView::from_model)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+}
+
+/// Batch read for GraphQL: readable transactions of each project.
+pub async fn of_projects(
+    ctx: &AppCtx,
+    actor: &Actor,
+    project_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
+    of(
+        ctx,
+        actor,
+        fund_transaction::Column::ProjectId,
+        project_ids,
+        |m| m.project_id,
+    )
+    .await
+}
+
+/// Batch read for GraphQL: readable transactions of each pairing.
+pub async fn of_pairings(
+    ctx: &AppCtx,
+    actor: &Actor,
+    pairing_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
+    of(
+        ctx,
+        actor,
+        fund_transaction::Column::PairingId,
+        pairing_ids,
+        |m| Some(m.pairing_id),
+    )
+    .await
+}
+
+async fn of(
+    ctx: &AppCtx,
+    actor: &Actor,
+    key_col: fund_transaction::Column,
+    keys: &[Uuid],
+    key_of: impl Fn(&fund_transaction::Model) -> Option<Uuid>,
+) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    use fund_transaction::Column as C;
+    let mut select = fund_transaction::Entity::find()
+        .filter(C::DeletedAt.is_null())
+        .filter(key_col.is_in(keys.iter().copied()));
+    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
+        select = select.filter(cond);
+    }
+    let mut out: HashMap<Uuid, Vec<FundTransactionView>> = HashMap::new();
+    for m in select.order_by_asc(C::Id).all(&ctx.db).await? {
+        if let Some(key) = key_of(&m) {
+            out.entry(key)
+                .or_default()
+                .push(FundTransactionView::from_model(m)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Locks the project row for the rest of the transaction (PostgreSQL; SQLite has one writer),
+/// so two expenditures cannot both pass the "not more than arrived" check.
+async fn lock_project(
+    tx: &impl ConnectionTrait,
+    project_id: Uuid,
+) -> AppResult<Option<project::Model>> {
+    let mut select =
+        project::Entity::find_by_id(project_id).filter(project::Column::DeletedAt.is_null());
+    if tx.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    Ok(select.one(tx).await?)
+}
+
+/// The money rules of one transaction as it would stand: the right side records its kind, a
+/// project belongs to the pairing and is not closed, and a project never spends or refunds more
+/// than arrived for it.
+#[allow(clippy::too_many_arguments)]
+async fn check_rules(
+    tx: &impl ConnectionTrait,
+    f: &mut Fields,
+    kind: FundKind,
+    side: Region,
+    pairing_id: Uuid,
+    project_id: Option<Uuid>,
+    amount: i64,
+    replacing: Option<&fund_transaction::Model>,
+) -> AppResult<()> {
+    if kind.recorded_by() != side {
+        f.push(
+            "kind",
+            format!(
+                "{} is recorded by the {} side; this organization is on the {} side",
+                kind.as_str(),
+                kind.recorded_by().as_str(),
+                side.as_str()
+            ),
+        );
+    }
+    let Some(project_id) = project_id else {
+        return Ok(());
+    };
+    let Some(project) = lock_project(tx, project_id).await? else {
+        f.push("project_id", "no such project");
+        return Ok(());
+    };
+    if project.pairing_id != pairing_id {
+        f.push("project_id", "belongs to another pairing");
+        return Ok(());
+    }
+    if ProjectStatus::from_db(&project.status)? == ProjectStatus::Verified {
+        return Err(AppError::InvalidTransition {
+            detail: "the project is verified: its money can no longer change".into(),
+        });
+    }
+    let mut totals = totals_by_project(tx, &[project_id])
+        .await?
+        .remove(&project_id)
+        .unwrap_or_default();
+    if let Some(old) = replacing.filter(|old| old.project_id == Some(project_id)) {
+        totals.add(FundKind::from_db(&old.kind)?, -old.amount_fen);
+    }
+    totals.add(kind, amount);
+    if totals.available_fen() < 0 {
+        f.push(
+            "amount_fen",
+            format!(
+                "the project would spend or refund more than arrived for it ({} fen arrived, {} \
+                 fen spent, {} fen refunded)",
+                totals.arrived_fen, totals.spent_fen, totals.refunded_fen
+            ),
+        );
+    }
+    Ok(())
+}
+
+pub async fn create(
+    ctx: &AppCtx,
+    actor: &Actor,
+    input: NewFundTransaction,
+) -> AppResult<FundTransactionView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let mut f = Fields::new();
+    let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen));
+    let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
+        Text::parse(v, 100).map(Text::into_inner)
+    });
+    let note = f.check_opt("note", input.note.as_deref(), |v| {
+        Text::parse(v, 2000).map(Text::into_inner)
+    });
+    let external = external_id(&mut f, input.external_id.as_deref());
+    let Some(pair) = live_pairing(&tx, input.pairing_id)
+        .await?
+        .filter(|p| scope.can_read_pairing(p.id))
+    else {
+        f.push("pairing_id", "no such pairing");
+        return Err(f.finish().err().unwrap_or(AppError::NotFound));
+    };
+    // The admin records on behalf of the side whose kind it is; everyone else as their org.
+    let side_org = match input.kind.recorded_by() {
+        Region::East => pair.east_org_id,
+        Region::West => pair.west_org_id,
+    };
+    let owner_org = match (actor.role, actor.org_id) {
+        (Role::Admin, _) | (_, None) => side_org,
+        (_, Some(org)) => org,
+    };
+    let owner = organizations::owner(&tx, owner_org).await?;
+    ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
+    check_rules(
+        &tx,
+        &mut f,
+        input.kind,
+        owner.region,
+        pair.id,
+        input.project_id,
+        input.amount_fen,
+        None,
+    )
+    .await?;
+    f.finish()?;
+    let at = now();
+    let id = Uuid::now_v7();
+    let inserted = fund_transaction::Entity::insert(fund_transaction::ActiveModel {
+        id: Set(id),
+        pairing_id: Set(pair.id),
+        project_id: Set(input.project_id),
+        kind: Set(input.kind.as_str().into()),
+        side: Set(owner.region.as_str().into()),
+        amount_fen: Set(checked(amount)?.get()),
+        occurred_on: Set(input.occurred_on),
+        voucher_no: Set(checked(voucher)?),
+        note: Set(checked(note)?),
+        version: Set(1),
+        owner_org_id: Set(owner_org),
+        external_id: Set(checked(external)?),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    let view = FundTransactionView::from_model(inserted)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::FundTransaction,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: FundTransactionPatch,
+) -> AppResult<FundTransactionView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    let owner = organizations::owner(&tx, current.owner_org_id).await?;
+    ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
+    check_version(expected_version, current.version)?;
+    let before = FundTransactionView::from_model(current.clone())?;
+    let mut f = Fields::new();
+    let amount = f.check(
+        "amount_fen",
+        AmountFen::parse(patch.amount_fen.unwrap_or(current.amount_fen)),
+    );
+    let project_id = patch_nullable(
+        &mut f,
+        "project_id",
+        &patch.project_id,
+        current.project_id,
+        |p| Ok(*p),
+    );
+    let voucher = patch_nullable(
+        &mut f,
+        "voucher_no",
+        &patch.voucher_no,
+        current.voucher_no.clone(),
+        |v| Text::parse(v, 100).map(Text::into_inner),
+    );
+    let note = patch_nullable(&mut f, "note", &patch.note, current.note.clone(), |v| {
+        Text::parse(v, 2000).map(Text::into_inner)
+    });
+    let external = patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        current.external_id.clone(),
+        |v| Text::parse(v, 200).map(Text::into_inner),
+    );
+    let kind = FundKind::from_db(&current.kind)?;
+    // The old project must stay consistent too when the transaction moves away from it.
+    if current.project_id.is_some()
+        && project_id
+            .as_ref()
+            .is_some_and(|p| *p != current.project_id)
+    {
+        check_rules(
+            &tx,
+            &mut f,
+            kind,
+            owner.region,
+            current.pairing_id,
+            current.project_id,
+            0,
+            Some(&current),
+        )
+        .await?;
+    }
+    if let (Some(project_id), Some(amount)) = (&project_id, &amount) {
+        check_rules(
+            &tx,
+            &mut f,
+            kind,
+            owner.region,
+            current.pairing_id,
+            *project_id,
+            amount.get(),
+            Some(&current),
+        )
+        .await?;
+    }
+    f.finish()?;
+    let mut model: fund_transaction::ActiveModel = current.clone().into();
+    model.amount_fen = Set(checked(amount)?.get());
+    model.occurred_on = Set(patch.occurred_on.unwrap_or(current.occurred_on));
+    model.project_id = Set(checked(project_id)?);
+    model.voucher_no = Set(checked(voucher)?);
+    model.note = Set(checked(note)?);
+    model.external_id = Set(checked(external)?);
+    let after = save_versioned(&tx, model, id, current.version).await?;
+    let view = FundTransactionView::from_model(after)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::FundTransaction,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    let owner = organizations::owner(&tx, current.owner_org_id).await?;
+    ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
+    check_version(expected_version, current.version)?;
+    let mut f = Fields::new();
+    // Deleting an arrival must not leave the project having spent money that never came.
+    check_rules(
+        &tx,
+        &mut f,
+        FundKind::from_db(&current.kind)?,
+        owner.region,
+        current.pairing_id,
+        current.project_id,
+        0,
+        Some(&current),
+    )
+    .await?;
+    if !f.is_empty() {
+        return Err(AppError::Conflict {
+            field: None,
+            detail: "the project has spent money that this transaction brought in".into(),
+        });
+    }
+    let before = FundTransactionView::from_model(current.clone())?;
+    let mut model: fund_transaction::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_versioned(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::FundTransaction,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn save_versioned(
+    tx: &impl ConnectionTrait,
+    model: fund_transaction::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<fund_transaction::Model> {
+    use fund_transaction::Column as C;
+    super::save_versioned::<fund_transaction::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [C::Id, C::Version, C::UpdatedAt],
+    )
+    .await
+}
+
+/// Year of a date, for filters that take a year.
+pub fn year_of(date: NaiveDate) -> i32 {
+    date.year()
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod contacts;
 pub mod exchanges;
 pub mod fund_transactions;
+pub mod idempotency;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;

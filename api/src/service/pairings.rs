@@ -176,6 +176,31 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     Ok(Page::from_rows(views, limit.get(), |v| v.id))
 }
 
+/// Batch read for GraphQL loaders: the readable, live pairings among `ids`.
+pub async fn get_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, PairingView>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let wanted: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| scope.can_read_pairing(*id))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    pairing::Entity::find()
+        .filter(pairing::Column::Id.is_in(wanted))
+        .filter(pairing::Column::DeletedAt.is_null())
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|m| PairingView::from_model(m).map(|v| (v.id, v)))
+        .collect()
+}
+
 /// Batch read for GraphQL loaders: readable pairings in which each of `org_ids` takes part.
 pub async fn of_orgs(
     ctx: &AppCtx,

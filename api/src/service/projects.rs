@@ -1,1 +1,847 @@
-//! Project records.
+//! Projects (帮扶项目 / 帮扶清单): why (basis), what (items), how much, how (measures), with a
+//! checked lifecycle and money computed from fund transactions.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::NaiveDate;
+use entity::{contact, pairing, project};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, LikeExpr},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page, audit, check_version,
+    fund_transactions::{Totals, period_filter, totals_by_project},
+    now, organizations,
+    records::{PageArgs, existing, external_id, fetch_page, patch_nullable, scope_condition},
+};
+use crate::{
+    auth::Actor,
+    authz::{RecordKind, Scope, ensure_write},
+    domain::{AmountFen, Code, Fields, ProjectCategory, ProjectStatus, Role, Text, checked},
+    error::{AppError, AppResult},
+};
+
+/// One line of the 帮扶清单: what, in which unit, how many, at what unit cost.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject,
+)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "ProjectItem", input_name = "ProjectItemInput")]
+pub struct ProjectItem {
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub unit_cost_fen: i64,
+}
+
+/// A step of the 路径图/时间表.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject,
+)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "Milestone", input_name = "MilestoneInput")]
+pub struct Milestone {
+    pub title: String,
+    pub due_on: NaiveDate,
+    #[serde(default)]
+    pub done_on: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "Project", complex)]
+pub struct ProjectView {
+    pub id: Uuid,
+    pub code: String,
+    pub year: i32,
+    pub title: String,
+    pub category: ProjectCategory,
+    pub status: ProjectStatus,
+    pub pairing_id: Uuid,
+    /// 为什么: the basis of the need.
+    pub basis: String,
+    /// 干什么: the item list.
+    pub items: Vec<ProjectItem>,
+    /// 干多少: the quantity in words, beside the item quantities.
+    pub quantity: Option<String>,
+    /// 怎么干: the measures.
+    pub measures: String,
+    /// In a deep-poverty area (深度贫困地区).
+    pub deep_poverty: bool,
+    pub beneficiaries_planned: i32,
+    pub beneficiaries_actual: Option<i32>,
+    pub budget_fen: i64,
+    pub responsible_contact_id: Option<Uuid>,
+    pub start_on: Option<NaiveDate>,
+    pub end_on: Option<NaiveDate>,
+    pub milestones: Vec<Milestone>,
+    /// Computed from fund transactions.
+    pub pledged_fen: i64,
+    pub transferred_fen: i64,
+    pub arrived_fen: i64,
+    pub spent_fen: i64,
+    pub refunded_fen: i64,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ProjectView {
+    fn from_model(m: project::Model, totals: Totals) -> AppResult<Self> {
+        let json = |e: serde_json::Error| AppError::Internal(e.into());
+        Ok(Self {
+            category: ProjectCategory::from_db(&m.category)?,
+            status: ProjectStatus::from_db(&m.status)?,
+            items: serde_json::from_value(m.items).map_err(json)?,
+            milestones: serde_json::from_value(m.milestones).map_err(json)?,
+            pledged_fen: totals.pledged_fen,
+            transferred_fen: totals.transferred_fen,
+            arrived_fen: totals.arrived_fen,
+            spent_fen: totals.spent_fen,
+            refunded_fen: totals.refunded_fen,
+            id: m.id,
+            code: m.code,
+            year: m.year,
+            title: m.title,
+            pairing_id: m.pairing_id,
+            basis: m.basis,
+            quantity: m.quantity,
+            measures: m.measures,
+            deep_poverty: m.deep_poverty,
+            beneficiaries_planned: m.beneficiaries_planned,
+            beneficiaries_actual: m.beneficiaries_actual,
+            budget_fen: m.budget_fen,
+            responsible_contact_id: m.responsible_contact_id,
+            start_on: m.start_on,
+            end_on: m.end_on,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// Views for `rows`, with their money, in one extra query.
+async fn views(
+    db: &impl ConnectionTrait,
+    rows: Vec<project::Model>,
+) -> AppResult<Vec<ProjectView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut totals = totals_by_project(db, &ids).await?;
+    rows.into_iter()
+        .map(|m| {
+            let t = totals.remove(&m.id).unwrap_or_default();
+            ProjectView::from_model(m, t)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewProjectInput")]
+pub struct NewProject {
+    pub code: String,
+    pub year: i32,
+    pub title: String,
+    pub category: ProjectCategory,
+    pub pairing_id: Uuid,
+    pub basis: String,
+    #[serde(default)]
+    pub items: Vec<ProjectItem>,
+    #[serde(default)]
+    pub quantity: Option<String>,
+    pub measures: String,
+    #[serde(default)]
+    pub deep_poverty: bool,
+    #[serde(default)]
+    pub beneficiaries_planned: i32,
+    #[serde(default)]
+    pub budget_fen: i64,
+    #[serde(default)]
+    pub responsible_contact_id: Option<Uuid>,
+    #[serde(default)]
+    pub start_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub end_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// A partial update; `status` moves the lifecycle (refused with `invalid_transition`).
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "ProjectPatchInput")]
+pub struct ProjectPatch {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub year: Option<i32>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub category: Option<ProjectCategory>,
+    #[serde(default)]
+    pub status: Option<ProjectStatus>,
+    #[serde(default)]
+    pub basis: Option<String>,
+    #[serde(default)]
+    pub items: Option<Vec<ProjectItem>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub quantity: MaybeUndefined<String>,
+    #[serde(default)]
+    pub measures: Option<String>,
+    #[serde(default)]
+    pub deep_poverty: Option<bool>,
+    #[serde(default)]
+    pub beneficiaries_planned: Option<i32>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>)]
+    pub beneficiaries_actual: MaybeUndefined<i32>,
+    #[serde(default)]
+    pub budget_fen: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub responsible_contact_id: MaybeUndefined<Uuid>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub start_on: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub end_on: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    pub milestones: Option<Vec<Milestone>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "ProjectFilter")]
+pub struct ProjectQuery {
+    /// The recording (owner) organization.
+    pub org_id: Option<Uuid>,
+    pub pairing_id: Option<Uuid>,
+    pub year: Option<i32>,
+    /// 1–4: projects starting in that quarter of `year`.
+    pub quarter: Option<i32>,
+    pub status: Option<ProjectStatus>,
+    pub category: Option<ProjectCategory>,
+    pub deep_poverty: Option<bool>,
+    pub code: Option<String>,
+    pub external_id: Option<String>,
+    /// Part of the title.
+    pub q: Option<String>,
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+const TEXT_MAX: usize = 20_000;
+
+/// The content fields shared by create and patch, checked together.
+struct Content {
+    code: String,
+    year: i32,
+    title: String,
+    basis: String,
+    measures: String,
+    quantity: Option<String>,
+    items: Vec<ProjectItem>,
+    milestones: Vec<Milestone>,
+    beneficiaries_planned: i32,
+    beneficiaries_actual: Option<i32>,
+    budget_fen: i64,
+    start_on: Option<NaiveDate>,
+    end_on: Option<NaiveDate>,
+}
+
+fn check_content(f: &mut Fields, c: &Content) {
+    f.check("code", Code::parse(&c.code, 64));
+    if !(2000..=2100).contains(&c.year) {
+        f.push("year", "must be between 2000 and 2100");
+    }
+    f.check("title", Text::parse(&c.title, 200));
+    f.check("basis", long_text(&c.basis));
+    f.check("measures", long_text(&c.measures));
+    if let Some(q) = &c.quantity {
+        f.check("quantity", long_text(q));
+    }
+    for (i, item) in c.items.iter().enumerate() {
+        f.check(&format!("items[{i}].name"), Text::parse(&item.name, 200));
+        f.check(&format!("items[{i}].unit"), Text::parse(&item.unit, 20));
+        if item.quantity < 0 {
+            f.push(&format!("items[{i}].quantity"), "must not be negative");
+        }
+        f.check(
+            &format!("items[{i}].unit_cost_fen"),
+            AmountFen::parse_non_negative(item.unit_cost_fen),
+        );
+    }
+    for (i, m) in c.milestones.iter().enumerate() {
+        f.check(
+            &format!("milestones[{i}].title"),
+            Text::parse(&m.title, 200),
+        );
+    }
+    if c.beneficiaries_planned < 0 {
+        f.push("beneficiaries_planned", "must not be negative");
+    }
+    if c.beneficiaries_actual.is_some_and(|n| n < 0) {
+        f.push("beneficiaries_actual", "must not be negative");
+    }
+    f.check("budget_fen", AmountFen::parse_non_negative(c.budget_fen));
+    if let (Some(start), Some(end)) = (c.start_on, c.end_on)
+        && end < start
+    {
+        f.push("end_on", "must not be before start_on");
+    }
+}
+
+fn long_text(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err("must not be empty".into())
+    } else if t.chars().count() > TEXT_MAX {
+        Err(format!("must be at most {TEXT_MAX} characters"))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+async fn check_contact(
+    db: &impl ConnectionTrait,
+    f: &mut Fields,
+    id: Option<Uuid>,
+) -> AppResult<()> {
+    if let Some(id) = id
+        && existing::<contact::Entity>(
+            db,
+            contact::Column::Id,
+            contact::Column::DeletedAt,
+            vec![id],
+        )
+        .await?
+        .is_empty()
+    {
+        f.push("responsible_contact_id", "no such contact");
+    }
+    Ok(())
+}
+
+async fn code_taken(
+    db: &impl ConnectionTrait,
+    code: &str,
+    except: Option<Uuid>,
+) -> AppResult<bool> {
+    let mut q = project::Entity::find().filter(project::Column::Code.eq(code));
+    if let Some(id) = except {
+        q = q.filter(project::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<project::Model> {
+    match project::Entity::find_by_id(id)
+        .filter(project::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+    {
+        Some(m) if scope.can_read_record(m.owner_org_id, Some(m.pairing_id)) => Ok(m),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ProjectView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let m = readable(&ctx.db, scope, id).await?;
+    let mut v = views(&ctx.db, vec![m]).await?;
+    v.pop().ok_or(AppError::NotFound)
+}
+
+pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Page<ProjectView>> {
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    if q.quarter.is_some() && q.year.is_none() {
+        f.push("quarter", "needs a year");
+    }
+    let starting = match (q.year, q.quarter) {
+        (Some(y), Some(qq)) => period_filter(&mut f, Some(y), Some(qq)),
+        _ => None,
+    };
+    f.finish()?;
+    let args = checked(args)?;
+    let scope = actor.scope(&ctx.db).await?;
+    use project::Column as C;
+    let mut select = project::Entity::find().filter(C::DeletedAt.is_null());
+    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
+        select = select.filter(cond);
+    }
+    if let Some(v) = q.org_id {
+        select = select.filter(C::OwnerOrgId.eq(v));
+    }
+    if let Some(v) = q.pairing_id {
+        select = select.filter(C::PairingId.eq(v));
+    }
+    if let Some(v) = q.year {
+        select = select.filter(C::Year.eq(v));
+    }
+    if let Some((from, to)) = starting {
+        select = select.filter(C::StartOn.between(from, to));
+    }
+    if let Some(v) = q.status {
+        select = select.filter(C::Status.eq(v.as_str()));
+    }
+    if let Some(v) = q.category {
+        select = select.filter(C::Category.eq(v.as_str()));
+    }
+    if let Some(v) = q.deep_poverty {
+        select = select.filter(C::DeepPoverty.eq(v));
+    }
+    if let Some(v) = q.code {
+        select = select.filter(C::Code.eq(v));
+    }
+    if let Some(v) = q.external_id {
+        select = select.filter(C::ExternalId.eq(v));
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select
+            .filter(Expr::col(C::Title).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+    }
+    if let Some(v) = q.updated_since {
+        select = select.filter(C::UpdatedAt.gte(v));
+    }
+    let rows = fetch_page(&ctx.db, select, C::Id, args).await?;
+    let views = views(&ctx.db, rows).await?;
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+}
+
+/// Batch read for GraphQL loaders.
+pub async fn get_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, ProjectView>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let rows: Vec<project::Model> = project::Entity::find()
+        .filter(project::Column::Id.is_in(ids.iter().copied()))
+        .filter(project::Column::DeletedAt.is_null())
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
+        .collect();
+    Ok(views(&ctx.db, rows)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect())
+}
+
+/// Batch read for GraphQL loaders: readable projects of each pairing, in id order.
+pub async fn of_pairings(
+    ctx: &AppCtx,
+    actor: &Actor,
+    pairing_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let rows: Vec<project::Model> = project::Entity::find()
+        .filter(project::Column::PairingId.is_in(pairing_ids.iter().copied()))
+        .filter(project::Column::DeletedAt.is_null())
+        .order_by_asc(project::Column::Id)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
+        .collect();
+    let mut out: HashMap<Uuid, Vec<ProjectView>> = HashMap::new();
+    for v in views(&ctx.db, rows).await? {
+        out.entry(v.pairing_id).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// Batch read for GraphQL loaders: readable projects each organization recorded.
+pub async fn of_owners(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let rows: Vec<project::Model> = project::Entity::find()
+        .filter(project::Column::OwnerOrgId.is_in(org_ids.iter().copied()))
+        .filter(project::Column::DeletedAt.is_null())
+        .order_by_asc(project::Column::Id)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
+        .collect();
+    let mut out: HashMap<Uuid, Vec<ProjectView>> = HashMap::new();
+    for v in views(&ctx.db, rows).await? {
+        out.entry(v.owner_org_id).or_default().push(v);
+    }
+    Ok(out)
+}
+
+pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult<ProjectView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let mut f = Fields::new();
+    let pair = pairing::Entity::find_by_id(input.pairing_id)
+        .filter(pairing::Column::DeletedAt.is_null())
+        .one(&tx)
+        .await?
+        .filter(|p| scope.can_read_pairing(p.id));
+    let Some(pair) = pair else {
+        f.push("pairing_id", "no such pairing");
+        return Err(f.finish().err().unwrap_or(AppError::NotFound));
+    };
+    // Projects are the western side's needs: the admin records them for the west org.
+    let owner_org = match (actor.role, actor.org_id) {
+        (Role::Admin, _) | (_, None) => pair.west_org_id,
+        (_, Some(org)) => org,
+    };
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Project,
+        organizations::owner(&tx, owner_org).await?,
+    )?;
+    let content = Content {
+        code: input.code.trim().to_string(),
+        year: input.year,
+        title: input.title.trim().to_string(),
+        basis: input.basis.trim().to_string(),
+        measures: input.measures.trim().to_string(),
+        quantity: input.quantity.as_deref().map(|q| q.trim().to_string()),
+        items: input.items,
+        milestones: input.milestones,
+        beneficiaries_planned: input.beneficiaries_planned,
+        beneficiaries_actual: None,
+        budget_fen: input.budget_fen,
+        start_on: input.start_on,
+        end_on: input.end_on,
+    };
+    check_content(&mut f, &content);
+    check_contact(&tx, &mut f, input.responsible_contact_id).await?;
+    let external = external_id(&mut f, input.external_id.as_deref());
+    f.finish()?;
+    if code_taken(&tx, &content.code, None).await? {
+        return Err(AppError::conflict(
+            "code",
+            format!("project code {} is already taken", content.code),
+        ));
+    }
+    let at = now();
+    let id = Uuid::now_v7();
+    let json =
+        |v: serde_json::Result<serde_json::Value>| v.map_err(|e| AppError::Internal(e.into()));
+    let inserted = project::Entity::insert(project::ActiveModel {
+        id: Set(id),
+        code: Set(content.code),
+        year: Set(content.year),
+        title: Set(content.title),
+        category: Set(input.category.as_str().into()),
+        status: Set(ProjectStatus::Proposed.as_str().into()),
+        pairing_id: Set(pair.id),
+        basis: Set(content.basis),
+        items: Set(json(serde_json::to_value(&content.items))?),
+        quantity: Set(content.quantity),
+        measures: Set(content.measures),
+        deep_poverty: Set(input.deep_poverty),
+        beneficiaries_planned: Set(content.beneficiaries_planned),
+        beneficiaries_actual: Set(None),
+        budget_fen: Set(content.budget_fen),
+        responsible_contact_id: Set(input.responsible_contact_id),
+        start_on: Set(content.start_on),
+        end_on: Set(content.end_on),
+        milestones: Set(json(serde_json::to_value(&content.milestones))?),
+        version: Set(1),
+        owner_org_id: Set(owner_org),
+        external_id: Set(checked(external)?),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    let view = ProjectView::from_model(inserted, Totals::default())?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::Project,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Checks a status change against the lifecycle and the money behind it.
+fn check_transition(
+    actor: &Actor,
+    from: ProjectStatus,
+    to: ProjectStatus,
+    money: &Totals,
+) -> AppResult<()> {
+    if from == to {
+        return Ok(());
+    }
+    let refuse = |detail: String| Err(AppError::InvalidTransition { detail });
+    if !from.can_become(to) {
+        return refuse(format!(
+            "a {} project cannot become {}",
+            from.as_str(),
+            to.as_str()
+        ));
+    }
+    match to {
+        ProjectStatus::Funded if money.pledged_fen == 0 => {
+            refuse("no money has been pledged for this project yet".into())
+        }
+        // 根据东部协作省份经费到位情况及时启动: start only once money has arrived.
+        ProjectStatus::InProgress if money.arrived_fen == 0 => {
+            refuse("no money has arrived for this project yet".into())
+        }
+        ProjectStatus::Verified if !matches!(actor.role, Role::Admin | Role::Coordinator) => {
+            Err(AppError::Forbidden)
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: ProjectPatch,
+) -> AppResult<ProjectView> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Project,
+        organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let totals = totals_by_project(&tx, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let before = ProjectView::from_model(current.clone(), totals)?;
+    if before.status == ProjectStatus::Verified {
+        return Err(AppError::InvalidTransition {
+            detail: "the project is verified: nothing about it can change".into(),
+        });
+    }
+    let status = patch.status.unwrap_or(before.status);
+    check_transition(actor, before.status, status, &totals)?;
+
+    let mut f = Fields::new();
+    let quantity = patch_nullable(
+        &mut f,
+        "quantity",
+        &patch.quantity,
+        before.quantity.clone(),
+        |q| long_text(q),
+    );
+    let actual = patch_nullable(
+        &mut f,
+        "beneficiaries_actual",
+        &patch.beneficiaries_actual,
+        before.beneficiaries_actual,
+        |n| Ok(*n),
+    );
+    let contact = patch_nullable(
+        &mut f,
+        "responsible_contact_id",
+        &patch.responsible_contact_id,
+        before.responsible_contact_id,
+        |c| Ok(*c),
+    );
+    let start_on = patch_nullable(&mut f, "start_on", &patch.start_on, before.start_on, |d| {
+        Ok(*d)
+    });
+    let end_on = patch_nullable(&mut f, "end_on", &patch.end_on, before.end_on, |d| Ok(*d));
+    let external = patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        before.external_id.clone(),
+        |e| Text::parse(e, 200).map(Text::into_inner),
+    );
+    let content = Content {
+        code: patch
+            .code
+            .as_deref()
+            .map_or(before.code.clone(), |c| c.trim().to_string()),
+        year: patch.year.unwrap_or(before.year),
+        title: patch
+            .title
+            .as_deref()
+            .map_or(before.title.clone(), |t| t.trim().to_string()),
+        basis: patch
+            .basis
+            .as_deref()
+            .map_or(before.basis.clone(), |t| t.trim().to_string()),
+        measures: patch
+            .measures
+            .as_deref()
+            .map_or(before.measures.clone(), |t| t.trim().to_string()),
+        quantity: quantity.clone().flatten(),
+        items: patch.items.clone().unwrap_or_else(|| before.items.clone()),
+        milestones: patch
+            .milestones
+            .clone()
+            .unwrap_or_else(|| before.milestones.clone()),
+        beneficiaries_planned: patch
+            .beneficiaries_planned
+            .unwrap_or(before.beneficiaries_planned),
+        beneficiaries_actual: actual.flatten(),
+        budget_fen: patch.budget_fen.unwrap_or(before.budget_fen),
+        start_on: start_on.flatten(),
+        end_on: end_on.flatten(),
+    };
+    check_content(&mut f, &content);
+    check_contact(&tx, &mut f, contact.flatten()).await?;
+    f.finish()?;
+    if content.code != before.code && code_taken(&tx, &content.code, Some(id)).await? {
+        return Err(AppError::conflict(
+            "code",
+            format!("project code {} is already taken", content.code),
+        ));
+    }
+    let json =
+        |v: serde_json::Result<serde_json::Value>| v.map_err(|e| AppError::Internal(e.into()));
+    let mut model: project::ActiveModel = current.clone().into();
+    model.code = Set(content.code);
+    model.year = Set(content.year);
+    model.title = Set(content.title);
+    model.basis = Set(content.basis);
+    model.measures = Set(content.measures);
+    model.quantity = Set(content.quantity);
+    model.items = Set(json(serde_json::to_value(&content.items))?);
+    model.milestones = Set(json(serde_json::to_value(&content.milestones))?);
+    model.beneficiaries_planned = Set(content.beneficiaries_planned);
+    model.beneficiaries_actual = Set(content.beneficiaries_actual);
+    model.budget_fen = Set(content.budget_fen);
+    model.responsible_contact_id = Set(checked(contact)?);
+    model.start_on = Set(content.start_on);
+    model.end_on = Set(content.end_on);
+    model.external_id = Set(checked(external)?);
+    model.status = Set(status.as_str().into());
+    if let Some(c) = patch.category {
+        model.category = Set(c.as_str().into());
+    }
+    if let Some(d) = patch.deep_poverty {
+        model.deep_poverty = Set(d);
+    }
+    let after = save_versioned(&tx, model, id, current.version).await?;
+    let view = ProjectView::from_model(after, totals)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::Project,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let scope = actor.scope(&ctx.db).await?;
+    let tx = ctx.db.begin().await?;
+    let current = readable(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::Project,
+        organizations::owner(&tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let totals = totals_by_project(&tx, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let before = ProjectView::from_model(current.clone(), totals)?;
+    if before.status == ProjectStatus::Verified {
+        return Err(AppError::InvalidTransition {
+            detail: "the project is verified: it cannot be deleted".into(),
+        });
+    }
+    if totals != Totals::default() {
+        return Err(AppError::Conflict {
+            field: None,
+            detail: "the project has fund transactions; delete or move them first".into(),
+        });
+    }
+    let mut model: project::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_versioned(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::Project,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn save_versioned(
+    tx: &impl ConnectionTrait,
+    model: project::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<project::Model> {
+    use project::Column as C;
+    super::save_versioned::<project::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [C::Id, C::Version, C::UpdatedAt],
+    )
+    .await
+}

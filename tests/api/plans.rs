@@ -1,0 +1,851 @@
+//! Plans and plan tasks (年度工作方案): the seeded 2019 plan, CRUD with versions and audit,
+//! validation, who may write, and progress and status computed from the records themselves.
+
+use chrono::{Datelike, NaiveDate};
+use entity::{agreement, exchange};
+use reqwest::StatusCode;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use tests::{TestApp, assert_problem, parts, spawn_app};
+use uuid::Uuid;
+use xiezuo::domain::Role;
+
+fn id_of(v: &Value) -> &str {
+    v["id"].as_str().expect("id")
+}
+
+fn task_path(v: &Value) -> String {
+    format!("/api/v1/plan-tasks/{}", id_of(v))
+}
+
+fn plan_path(v: &Value) -> String {
+    format!("/api/v1/plans/{}", id_of(v))
+}
+
+fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn items(page: &Value) -> Vec<Value> {
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+/// The seeded province plan, with its tasks, read by `token`.
+async fn seeded_plan(app: &TestApp, token: &str) -> Value {
+    let province = app.org_id("520000").await;
+    let (status, list) = parts(
+        app.get(
+            &format!("/api/v1/plans?org_id={province}&year=2019"),
+            token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let plans = items(&list);
+    assert_eq!(plans.len(), 1, "{list}");
+    let (status, plan) = parts(app.get(&plan_path(&plans[0]), token).await).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    plan
+}
+
+/// The seeded task whose title starts with `prefix`.
+fn task<'a>(plan: &'a Value, prefix: &str) -> &'a Value {
+    plan["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["title"].as_str().is_some_and(|s| s.starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no task {prefix}"))
+}
+
+/// An exchange written straight into the table, as the plan counts it.
+async fn insert_exchange(app: &TestApp, kind: &str, owner: &str, on: &str, deleted: bool) {
+    let owner = app.org_id(owner).await;
+    let at = chrono::Utc::now();
+    exchange::Entity::insert(exchange::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.into()),
+        direction: Set("local".into()),
+        pairing_id: Set(None),
+        host_org_id: Set(owner),
+        start_on: Set(day(on)),
+        end_on: Set(day(on)),
+        leaders_present: Set(json!([])),
+        participants: Set(None),
+        summary: Set(None),
+        version: Set(1),
+        owner_org_id: Set(owner),
+        external_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(deleted.then_some(at)),
+    })
+    .exec_without_returning(&app.ctx.db)
+    .await
+    .expect("insert exchange");
+}
+
+#[tokio::test]
+async fn the_seeded_2019_plan_holds_the_quarterly_schedule() {
+    let app = spawn_app().await;
+    let plan = seeded_plan(&app, &app.token(Role::Editor, Some("520300"))).await;
+    assert_eq!(plan["title"], "2019年贵州省残联系统东西部扶贫协作工作方案");
+    assert_eq!(plan["year"], 2019);
+    let province = app.org_id("520000").await.to_string();
+    assert_eq!(plan["org_id"], province);
+    let tasks = plan["tasks"].as_array().expect("tasks");
+    let per_quarter: Vec<usize> = (1..=4)
+        .map(|q| tasks.iter().filter(|t| t["quarter"] == q).count())
+        .collect();
+    assert_eq!(per_quarter, [6, 7, 5, 4]);
+    for t in tasks {
+        let due = match t["quarter"].as_i64() {
+            Some(1) => "2019-03-31",
+            Some(2) => "2019-06-30",
+            Some(3) => "2019-09-30",
+            _ => "2019-12-31",
+        };
+        assert_eq!(t["due_on"], due, "{t}");
+        assert_eq!(t["responsible_org_id"], province);
+        assert_eq!(t["progress_count"], 0);
+        // Nothing is recorded yet: every counted task is overdue; the rest count nothing.
+        if t["target_count"] == 0 {
+            assert!(t["counts_record_type"].is_null(), "{t}");
+            assert_eq!(t["status"], "done", "{t}");
+        } else {
+            assert_eq!(t["status"], "overdue", "{t}");
+        }
+    }
+    let counted: Vec<(i64, &str, &str)> = tasks
+        .iter()
+        .filter(|t| t["target_count"] != 0)
+        .map(|t| {
+            assert_eq!(t["target_count"], 1);
+            (
+                t["quarter"].as_i64().unwrap_or_default(),
+                t["counts_record_type"].as_str().unwrap_or_default(),
+                t["counts_kind"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        [
+            (1, "exchange", "special_meeting"),
+            (2, "exchange", "inspection_visit"),
+            (2, "exchange", "joint_meeting"),
+            (2, "agreement", "-"),
+            (2, "exchange", "inspection_visit"),
+            (3, "exchange", "inspection_visit"),
+            (3, "exchange", "inspection_visit"),
+            (3, "exchange", "work_meeting"),
+        ]
+    );
+    assert!(task(&plan, "召开至少一次专题会议")["title"].is_string());
+    assert!(task(&plan, "省及受帮扶的8个市（州）残联成立工作推进组")["title"].is_string());
+
+    // The overdue ones are a filter away, in every quarter they fall in.
+    let (_, overdue) = parts(
+        app.get(
+            "/api/v1/plan-tasks?year=2019&status=overdue&limit=3",
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(items(&overdue).len(), 3);
+    let cursor = overdue["next_cursor"].as_str().expect("more");
+    let (_, rest) = parts(
+        app.get(
+            &format!("/api/v1/plan-tasks?year=2019&status=overdue&cursor={cursor}"),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(items(&rest).len(), 5);
+    assert!(rest["next_cursor"].is_null());
+
+    // Seeding again adds nothing.
+    let again = xiezuo::seed::load(&app.ctx.db).await.expect("seed");
+    assert_eq!(again, xiezuo::seed::Seeded::default());
+}
+
+#[tokio::test]
+async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_date() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+
+    // Counted: a special meeting of 遵义 (under the province) in Q1.
+    insert_exchange(&app, "special_meeting", "520300", "2019-03-10", false).await;
+    // Not counted for Q1: after the due date, deleted, the year before, not under the province.
+    insert_exchange(&app, "special_meeting", "520300", "2019-04-02", false).await;
+    insert_exchange(&app, "special_meeting", "520600", "2019-02-01", true).await;
+    insert_exchange(&app, "special_meeting", "520300", "2018-12-31", false).await;
+    insert_exchange(&app, "special_meeting", "310000", "2019-02-01", false).await;
+    // A joint meeting held by the province's 教就部 on the last day of Q2.
+    insert_exchange(&app, "joint_meeting", "520000-jj", "2019-06-30", false).await;
+    // An inspection visit recorded through the API by 遵义.
+    let (status, visit) = parts(
+        app.post_json(
+            "/api/v1/exchanges",
+            &app.token(Role::Editor, Some("520300")),
+            &json!({"kind": "inspection_visit", "direction": "east_to_west",
+                    "pairing_id": app.pairing_id("310000", "520300").await,
+                    "host_org_id": app.org_id("520300").await,
+                    "visiting_org_ids": [app.org_id("310000").await],
+                    "start_on": "2019-04-08", "end_on": "2019-04-10",
+                    "leaders_present": ["上海市残联理事长"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    // The agreement, signed by the province in Q3: too late for its Q2 task.
+    let at = chrono::Utc::now();
+    agreement::Entity::insert(agreement::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pairing_id: Set(app.pairing_id("310000", "520300").await),
+        title: Set("残联系统东西部扶贫协作协议书".into()),
+        signed_on: Set(day("2019-07-15")),
+        committed_fen: Set(100_000_00),
+        summary: Set(None),
+        version: Set(1),
+        owner_org_id: Set(app.org_id("520000").await),
+        external_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(&app.ctx.db)
+    .await
+    .expect("insert agreement");
+
+    let plan = seeded_plan(&app, &admin).await;
+    let expect = [
+        ("召开至少一次专题会议", 1, "done"),
+        ("省及受帮扶的8个市（州）残联至少一次赴对口帮扶", 1, "done"),
+        ("省残联协调东部帮扶省、市残联，共同召开一次", 1, "done"),
+        ("力争签订", 0, "overdue"),
+        ("邀请东部扶贫协作省及对口帮扶城市残联的领导", 1, "done"),
+        ("省及受帮扶的8个市（州）残联邀请东部", 1, "done"),
+        ("走访对口帮扶省份和城市", 1, "done"),
+        ("省残联或受帮扶的8个市（州）残联召开对口扶贫协作工作会议", 0, "overdue"),
+    ];
+    for (prefix, progress, status) in expect {
+        let t = task(&plan, prefix);
+        assert_eq!(t["progress_count"], progress, "{prefix}: {t}");
+        assert_eq!(t["status"], status, "{prefix}: {t}");
+    }
+
+    // The same figures on a single task, in the list, and in GraphQL.
+    let meeting = task(&plan, "召开至少一次专题会议");
+    let (_, one) = parts(app.get(&task_path(meeting), &admin).await).await;
+    assert_eq!(one["progress_count"], 1);
+    let (_, done) = parts(
+        app.get("/api/v1/plan-tasks?status=done&quarter=1&year=2019", &admin)
+            .await,
+    )
+    .await;
+    let titles: Vec<&str> = items(&done)
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .map(|s| s.split('，').next().unwrap_or(s))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(items(&done).len(), 6, "{titles:?}");
+    let (_, overdue) = parts(
+        app.get("/api/v1/plan-tasks?status=overdue&year=2019", &admin)
+            .await,
+    )
+    .await;
+    assert_eq!(items(&overdue).len(), 2);
+    let (_, pending) = parts(
+        app.get("/api/v1/plan-tasks?status=pending", &admin)
+            .await,
+    )
+    .await;
+    assert_eq!(items(&pending).len(), 0);
+
+    // A task of 遵义's own, counting 遵义's visits: the province's records do not count.
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
+    let (_, zunyi_plan) = parts(
+        app.post_json(
+            "/api/v1/plans",
+            &coordinator,
+            &json!({"org_id": app.org_id("520300").await, "year": 2019, "title": "遵义市2019年工作方案"}),
+        )
+        .await,
+    )
+    .await;
+    let (status, own) = parts(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": zunyi_plan["id"], "quarter": 2, "title": "赴上海考察",
+                    "target_count": 2, "counts_record_type": "exchange"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    // Every kind counts when none is named: the Q1 meeting, the April meeting and the visit.
+    assert_eq!(own["due_on"], "2019-06-30");
+    assert_eq!(own["progress_count"], 3);
+    assert_eq!(own["status"], "done");
+
+    let query = r#"query { plans(filter: {year: 2019}) { edges { node {
+        title organization { code }
+        tasks { quarter title progressCount targetCount status countsRecordType plan { title } responsibleOrganization { code } }
+    } } } }"#;
+    let (body, statements) = app.statements_during(app.gql(&admin, query, json!({}))).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let edges = body["data"]["plans"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 2);
+    let province_tasks = edges[0]["node"]["tasks"].as_array().expect("tasks");
+    assert_eq!(province_tasks.len(), 22);
+    assert_eq!(province_tasks[4]["progressCount"], 1);
+    assert_eq!(province_tasks[4]["status"], "done");
+    assert_eq!(province_tasks[4]["countsRecordType"], "exchange");
+    assert_eq!(
+        province_tasks[4]["plan"]["title"],
+        "2019年贵州省残联系统东西部扶贫协作工作方案"
+    );
+    assert_eq!(edges[1]["node"]["tasks"][0]["progressCount"], 3);
+    // Plans, organizations, tasks (the tree and one grouped query per counted type), plans.
+    assert!(statements <= 10, "{statements} statements");
+}
+
+#[tokio::test]
+async fn task_lists_cost_the_same_for_few_and_many_tasks() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    insert_exchange(&app, "special_meeting", "520300", "2019-03-10", false).await;
+    let mut costs = Vec::new();
+    for limit in [2, 22] {
+        let ((status, page), statements) = app
+            .statements_during(async {
+                parts(
+                    app.get(&format!("/api/v1/plan-tasks?limit={limit}"), &admin)
+                        .await,
+                )
+                .await
+            })
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(items(&page).len(), limit);
+        costs.push(statements);
+    }
+    // With only uncounted tasks on the first page there is less to count; never more.
+    assert!(costs[0] <= costs[1], "{costs:?}");
+    assert!(costs[1] <= 6, "{costs:?}");
+    let (_, statements) = app
+        .statements_during(async {
+            let plan = seeded_plan(&app, &admin).await;
+            assert_eq!(plan["tasks"].as_array().map(Vec::len), Some(22));
+        })
+        .await;
+    assert!(statements <= 10, "{statements}");
+}
+
+#[tokio::test]
+async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit() {
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let zunyi = app.org_id("520300").await;
+    let next_year = chrono::Utc::now().year() + 1;
+
+    let response = app
+        .post_json(
+            "/api/v1/plans",
+            &editor,
+            &json!({"org_id": zunyi, "year": next_year, "title": "遵义市残联东西部扶贫协作工作方案"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let plan: Value = response.json().await.expect("plan");
+    assert_eq!(plan["owner_org_id"], zunyi.to_string());
+    let conflict = assert_problem(
+        app.post_json(
+            "/api/v1/plans",
+            &editor,
+            &json!({"org_id": zunyi, "year": next_year, "title": "again"}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(conflict["field"], "year");
+
+    // Defaults: due at the quarter's end, the plan's organization responsible, no target.
+    let response = app
+        .post_json(
+            "/api/v1/plan-tasks",
+            &editor,
+            &json!({"plan_id": plan["id"], "quarter": 1, "title": "召开专题会议",
+                    "target_count": 1, "counts_record_type": "exchange", "counts_kind": "special_meeting"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let created: Value = response.json().await.expect("task");
+    assert_eq!(created["due_on"], format!("{next_year}-03-31"));
+    assert_eq!(created["responsible_org_id"], zunyi.to_string());
+    assert_eq!(created["progress_count"], 0);
+    assert_eq!(created["status"], "pending");
+
+    let stale = assert_problem(
+        app.patch_json(&task_path(&created), &editor, Some(3), &json!({"target_count": 2}))
+            .await,
+        412,
+        "precondition_failed",
+    )
+    .await;
+    assert_eq!(stale["current_version"], 1);
+    let renhuai = app.org_id("520382").await;
+    let response = app
+        .patch_json(
+            &task_path(&created),
+            &editor,
+            Some(1),
+            &json!({"target_count": 0, "responsible_org_id": renhuai, "counts_kind": null,
+                    "counts_record_type": null}),
+        )
+        .await;
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    let changed: Value = response.json().await.expect("task");
+    assert_eq!(changed["responsible_org_id"], renhuai.to_string());
+    assert!(changed["counts_record_type"].is_null());
+    // Nothing to count any more: met.
+    assert_eq!(changed["status"], "done");
+    // Progress and status are computed, never taken.
+    let body = assert_problem(
+        app.patch_json(&task_path(&created), &editor, None, &json!({"status": "done"}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["status"]);
+
+    let (_, plan_read) = parts(app.get(&plan_path(&plan), &editor).await).await;
+    assert_eq!(plan_read["tasks"][0]["id"], created["id"]);
+    let response = app
+        .patch_json(&plan_path(&plan), &editor, Some(1), &json!({"title": "改后的方案"}))
+        .await;
+    assert_eq!(response.headers()["etag"], "\"2\"");
+
+    assert_eq!(
+        app.delete(&task_path(&created), &editor, Some(2))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(app.get(&task_path(&created), &editor).await, 404, "not_found").await;
+    let (_, log) = parts(
+        app.get(
+            &format!(
+                "/api/v1/audit-log?record_type=plan_task&record_id={}",
+                id_of(&created)
+            ),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    let entries = items(&log);
+    let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["create", "update", "delete"]);
+    assert_eq!(entries[0]["after"], created);
+    assert_eq!(entries[1]["after"], changed);
+
+    // Deleting a plan takes its tasks with it.
+    let (_, second) = parts(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &editor,
+            &json!({"plan_id": plan["id"], "quarter": 4, "title": "年度总结"}),
+        )
+        .await,
+    )
+    .await;
+    assert_problem(
+        app.delete(&plan_path(&plan), &editor, Some(1)).await,
+        412,
+        "precondition_failed",
+    )
+    .await;
+    assert_eq!(
+        app.delete(&plan_path(&plan), &editor, Some(2))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(app.get(&task_path(&second), &editor).await, 404, "not_found").await;
+    let (_, log) = parts(
+        app.get(
+            &format!(
+                "/api/v1/audit-log?record_type=plan_task&record_id={}",
+                id_of(&second)
+            ),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    let actions: Vec<Value> = items(&log).iter().map(|e| e["action"].clone()).collect();
+    assert_eq!(actions, [json!("create"), json!("delete")]);
+    // The year is free again.
+    let (status, _) = parts(
+        app.post_json(
+            "/api/v1/plans",
+            &editor,
+            &json!({"org_id": zunyi, "year": next_year, "title": "重新制定"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn bad_plans_and_tasks_name_every_field() {
+    let app = spawn_app().await;
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plans",
+            &coordinator,
+            &json!({"org_id": Uuid::now_v7(), "year": 1999, "title": " "}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["org_id", "year", "title"]);
+
+    let (_, plan) = parts(
+        app.post_json(
+            "/api/v1/plans",
+            &coordinator,
+            &json!({"org_id": app.org_id("520300").await, "year": 2019, "title": "遵义方案"}),
+        )
+        .await,
+    )
+    .await;
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": plan["id"], "quarter": 5, "title": "", "due_on": "2020-01-15",
+                    "responsible_org_id": app.org_id("520600").await, "target_count": 2,
+                    "counts_kind": "special_meeting"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        fields(&body),
+        [
+            "title",
+            "quarter",
+            "due_on",
+            "responsible_org_id",
+            "counts_record_type",
+            "counts_kind"
+        ]
+    );
+    for (record_type, kind) in [
+        ("exchange", "arrival"),
+        ("agreement", "signed"),
+        ("project", "special_meeting"),
+    ] {
+        let body = assert_problem(
+            app.post_json(
+                "/api/v1/plan-tasks",
+                &coordinator,
+                &json!({"plan_id": plan["id"], "quarter": 1, "title": "t",
+                        "counts_record_type": record_type, "counts_kind": kind}),
+            )
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(fields(&body), ["counts_kind"], "{record_type}/{kind}");
+    }
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": plan["id"], "quarter": 1, "title": "t", "target_count": -1,
+                    "counts_record_type": "meeting"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["counts_record_type"]);
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": plan["id"], "quarter": 1, "title": "t", "target_count": -1}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["target_count"]);
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": Uuid::now_v7(), "quarter": 1, "title": "t"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["plan_id"]);
+    let body = assert_problem(
+        app.get("/api/v1/plan-tasks?quarter=0&year=3000", &coordinator)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["year", "quarter"]);
+    // Fund transactions and projects count by their own kinds.
+    for (record_type, kind) in [("fund_transaction", "arrival"), ("project", "in_progress")] {
+        let (status, body) = parts(
+            app.post_json(
+                "/api/v1/plan-tasks",
+                &coordinator,
+                &json!({"plan_id": plan["id"], "quarter": 3, "title": "t", "target_count": 1,
+                        "counts_record_type": record_type, "counts_kind": kind}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "overdue");
+    }
+}
+
+#[tokio::test]
+async fn who_may_write_plans_and_their_tasks() {
+    let app = spawn_app().await;
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
+    let (_, zunyi_plan) = parts(
+        app.post_json(
+            "/api/v1/plans",
+            &coordinator,
+            &json!({"org_id": app.org_id("520300").await, "year": 2019, "title": "遵义方案"}),
+        )
+        .await,
+    )
+    .await;
+    let (_, zunyi_task) = parts(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": zunyi_plan["id"], "quarter": 1, "title": "成立工作推进小组"}),
+        )
+        .await,
+    )
+    .await;
+    let province_plan = seeded_plan(&app, &coordinator).await;
+    let province_task = &province_plan["tasks"][0];
+    let tongren = app.token(Role::Editor, Some("520600"));
+    let auditor = app.token(Role::Auditor, Some("520000"));
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let change = json!({"title": "改"});
+
+    // 铜仁 may not read 遵义's plan: its tasks are not found, and it cannot add any.
+    assert_problem(app.get(&task_path(&zunyi_task), &tongren).await, 404, "not_found").await;
+    assert_problem(
+        app.patch_json(&task_path(&zunyi_task), &tongren, None, &change)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.delete(&task_path(&zunyi_task), &tongren, None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &tongren,
+            &json!({"plan_id": zunyi_plan["id"], "quarter": 1, "title": "t"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(fields(&body), ["plan_id"]);
+    let (_, list) = parts(
+        app.get(
+            &format!("/api/v1/plan-tasks?plan_id={}", id_of(&zunyi_plan)),
+            &tongren,
+        )
+        .await,
+    )
+    .await;
+    assert!(items(&list).is_empty());
+    // It reads the province's plan (its parent) but may not change it.
+    assert_problem(
+        app.patch_json(&task_path(province_task), &tongren, None, &change)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &tongren,
+            &json!({"plan_id": province_plan["id"], "quarter": 1, "title": "t"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            "/api/v1/plans",
+            &tongren,
+            &json!({"org_id": app.org_id("520300").await, "year": 2020, "title": "t"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // The auditor and 上海 read 遵义's plan and write nothing.
+    for token in [&auditor, &shanghai] {
+        let (status, read) = parts(app.get(&plan_path(&zunyi_plan), token).await).await;
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(read["tasks"].as_array().map(Vec::len), Some(1));
+        assert_problem(
+            app.patch_json(&task_path(&zunyi_task), token, None, &change)
+                .await,
+            403,
+            "forbidden",
+        )
+        .await;
+        assert_problem(
+            app.delete(&plan_path(&zunyi_plan), token, None).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        assert_problem(
+            app.post_json(
+                "/api/v1/plan-tasks",
+                token,
+                &json!({"plan_id": zunyi_plan["id"], "quarter": 1, "title": "t"}),
+            )
+            .await,
+            403,
+            "forbidden",
+        )
+        .await;
+    }
+    assert_problem(
+        app.post_json(
+            "/api/v1/plans",
+            &auditor,
+            &json!({"org_id": app.org_id("520300").await, "year": 2020, "title": "t"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // 上海 does not see the province's plan at all.
+    assert_problem(
+        app.get(&plan_path(&province_plan), &shanghai).await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // 遵义's editor writes its own plan's tasks; 仁怀's editor (below it) does not.
+    let (status, _) = parts(
+        app.patch_json(
+            &task_path(&zunyi_task),
+            &app.token(Role::Editor, Some("520300")),
+            None,
+            &change,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_problem(
+        app.patch_json(
+            &task_path(&zunyi_task),
+            &app.token(Role::Editor, Some("520382")),
+            None,
+            &change,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // GraphQL: the same rules, the same codes.
+    let body = app
+        .gql(
+            &tongren,
+            "mutation($id: UUID!) { updatePlanTask(id: $id, input: {title: \"x\"}) { id } }",
+            json!({"id": province_task["id"]}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "forbidden");
+    let body = app
+        .gql(
+            &tongren,
+            "query($id: UUID!) { planTask(id: $id) { id } plan(id: $p) { id } }".replace("$p", "$id").as_str(),
+            json!({"id": zunyi_task["id"]}),
+        )
+        .await;
+    assert!(body["data"]["planTask"].is_null(), "{body}");
+    let body = app
+        .gql(
+            &coordinator,
+            "mutation($id: UUID!) { updatePlanTask(id: $id, input: {quarter: 9}, expectedVersion: 2) { id } }",
+            json!({"id": zunyi_task["id"]}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "validation_failed");
+    assert_eq!(body["errors"][0]["extensions"]["errors"][0]["field"], "quarter");
+}

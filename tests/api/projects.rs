@@ -1,0 +1,872 @@
+//! Projects and fund transactions: lifecycle, money rules and totals, the role × org matrix,
+//! concurrency, pagination, idempotency, batching.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{TestApp, assert_problem, parts, spawn_app};
+use xiezuo::domain::Role;
+
+struct Setup {
+    /// Editor of 遵义.
+    zunyi: String,
+    /// Partner of 上海.
+    shanghai: String,
+    pairing: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    Setup {
+        zunyi: app.token(Role::Editor, Some("520300")),
+        shanghai: app.token(Role::Partner, Some("310000")),
+        pairing: app.pairing_id("310000", "520300").await.to_string(),
+    }
+}
+
+fn project_body(code: &str, pairing: &str) -> Value {
+    json!({
+        "code": code, "year": 2019, "title": "遵义市残疾人康复托养中心设备", "category": "care_facility",
+        "pairing_id": pairing, "basis": "托养中心缺少康复设备", "measures": "上海残联资助采购，遵义残联实施",
+        "quantity": "设备2套", "deep_poverty": true, "beneficiaries_planned": 120, "budget_fen": 50_000_000,
+        "items": [{"name": "康复训练设备", "unit": "套", "quantity": 2, "unit_cost_fen": 25_000_000}],
+        "milestones": [{"title": "完成采购", "due_on": "2019-06-30"}],
+        "start_on": "2019-04-01", "end_on": "2019-12-31"
+    })
+}
+
+async fn create_project(app: &TestApp, token: &str, code: &str, pairing: &str) -> Value {
+    let (status, body) = parts(
+        app.post_json("/api/v1/projects", token, &project_body(code, pairing))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn money(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    parts(
+        app.post_json("/api/v1/fund-transactions", token, &body)
+            .await,
+    )
+    .await
+}
+
+fn tx(kind: &str, amount: i64, pairing: &str, project: &Value, voucher: &str) -> Value {
+    json!({"kind": kind, "amount_fen": amount, "occurred_on": "2019-05-10", "pairing_id": pairing,
+           "project_id": project["id"], "voucher_no": voucher})
+}
+
+async fn set_status(
+    app: &TestApp,
+    token: &str,
+    project: &Value,
+    status: &str,
+) -> (StatusCode, Value) {
+    let path = format!("/api/v1/projects/{}", project["id"].as_str().unwrap_or(""));
+    parts(
+        app.patch_json(&path, token, None, &json!({"status": status}))
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn lifecycle_follows_the_money() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let p = create_project(&app, &s.zunyi, "ZY-2019-001", &s.pairing).await;
+    assert_eq!(p["status"], "proposed");
+    assert_eq!(p["pledged_fen"], 0);
+
+    // proposed → in_progress skips the lifecycle.
+    let (status, body) = set_status(&app, &s.zunyi, &p, "in_progress").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    assert_eq!(
+        set_status(&app, &s.zunyi, &p, "agreed").await.0,
+        StatusCode::OK
+    );
+    // funded needs a pledge.
+    let (status, body) = set_status(&app, &s.zunyi, &p, "funded").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    assert_eq!(
+        money(
+            &app,
+            &s.shanghai,
+            tx("pledge", 50_000_000, &s.pairing, &p, "SH-P-1")
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        set_status(&app, &s.zunyi, &p, "funded").await.0,
+        StatusCode::OK
+    );
+    // in_progress needs money that arrived, not only money transferred.
+    assert_eq!(
+        money(
+            &app,
+            &s.shanghai,
+            tx("transfer", 30_000_000, &s.pairing, &p, "SH-T-1")
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (status, body) = set_status(&app, &s.zunyi, &p, "in_progress").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition")),
+        "{body}"
+    );
+    assert_eq!(
+        money(
+            &app,
+            &s.zunyi,
+            tx("arrival", 30_000_000, &s.pairing, &p, "SH-T-1")
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        set_status(&app, &s.zunyi, &p, "in_progress").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        set_status(&app, &s.zunyi, &p, "completed").await.0,
+        StatusCode::OK
+    );
+    // Only the province office verifies.
+    let (status, _) = set_status(&app, &s.zunyi, &p, "verified").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
+    let (status, verified) = set_status(&app, &coordinator, &p, "verified").await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+
+    // Nothing changes once verified: fields, status, money, deletion.
+    let path = format!("/api/v1/projects/{}", p["id"].as_str().unwrap_or(""));
+    let body = assert_problem(
+        app.patch_json(&path, &coordinator, None, &json!({"title": "改"}))
+            .await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap_or("").contains("verified"));
+    assert_problem(
+        app.delete(&path, &app.admin_token(), None).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    let (status, body) = money(
+        &app,
+        &s.zunyi,
+        tx("expenditure", 1, &s.pairing, &p, "ZY-E-9"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+
+    // The audit log has every step with the status before and after.
+    let (_, log) = parts(
+        app.get(
+            &format!(
+                "/api/v1/audit-log?record_type=project&record_id={}",
+                p["id"].as_str().unwrap_or("")
+            ),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    let steps: Vec<(String, String)> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .skip(1)
+        .map(|e| {
+            (
+                e["before"]["status"].as_str().unwrap_or("").into(),
+                e["after"]["status"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("proposed", "agreed"),
+        ("agreed", "funded"),
+        ("funded", "in_progress"),
+        ("in_progress", "completed"),
+        ("completed", "verified"),
+    ];
+    assert_eq!(steps, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[tokio::test]
+async fn money_rules_and_totals_to_the_fen() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let p = create_project(&app, &s.zunyi, "ZY-2019-002", &s.pairing).await;
+
+    // Each side records its own kinds.
+    let (status, body) = money(&app, &s.zunyi, tx("pledge", 100, &s.pairing, &p, "X")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "kind");
+    let (status, body) = money(&app, &s.shanghai, tx("arrival", 100, &s.pairing, &p, "X")).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind"))
+    );
+    // Positive integer fen only.
+    for bad in [json!(0), json!(-5), json!(1.5), json!("100")] {
+        let mut body = tx("pledge", 1, &s.pairing, &p, "X");
+        body["amount_fen"] = bad.clone();
+        let (status, answer) = money(&app, &s.shanghai, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
+        assert_eq!(answer["errors"][0]["field"], "amount_fen");
+    }
+    // A project of another pairing is refused.
+    let other_pairing = app.pairing_id("440100", "520500").await.to_string();
+    let (status, body) = money(
+        &app,
+        &app.admin_token(),
+        tx("pledge", 100, &other_pairing, &p, "X"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("project_id"))
+    );
+
+    for (token, kind, amount, voucher) in [
+        (&s.shanghai, "pledge", 123_456_789_i64, "SH-P-1"),
+        (&s.shanghai, "pledge", 11, "SH-P-2"),
+        (&s.shanghai, "transfer", 100_000_000, "SH-T-1"),
+        (&s.zunyi, "arrival", 99_999_999, "SH-T-1"),
+        (&s.zunyi, "expenditure", 60_000_001, "ZY-E-1"),
+        (&s.zunyi, "refund", 100, "ZY-R-1"),
+    ] {
+        let (status, body) = money(&app, token, tx(kind, amount, &s.pairing, &p, voucher)).await;
+        assert_eq!(status, StatusCode::CREATED, "{kind}: {body}");
+    }
+    // Spending beyond what arrived (less spent and refunded) is refused, by one fen.
+    let available = 99_999_999 - 60_000_001 - 100;
+    let (status, body) = money(
+        &app,
+        &s.zunyi,
+        tx("expenditure", available + 1, &s.pairing, &p, "ZY-E-2"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_fen")),
+        "{body}"
+    );
+    assert_eq!(
+        money(
+            &app,
+            &s.zunyi,
+            tx("expenditure", available, &s.pairing, &p, "ZY-E-2")
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+
+    let (_, project) = parts(
+        app.get(
+            &format!("/api/v1/projects/{}", p["id"].as_str().unwrap_or("")),
+            &s.zunyi,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(project["pledged_fen"], 123_456_789 + 11);
+    assert_eq!(project["transferred_fen"], 100_000_000);
+    assert_eq!(project["arrived_fen"], 99_999_999);
+    assert_eq!(project["spent_fen"], 60_000_001 + available);
+    assert_eq!(project["refunded_fen"], 100);
+
+    let (status, totals) = parts(
+        app.get(
+            &format!("/api/v1/pairings/{}/totals", s.pairing),
+            &s.shanghai,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(totals["pledged_fen"], 123_456_789 + 11);
+    assert_eq!(totals["arrived_fen"], 99_999_999);
+    assert_eq!(
+        totals["arrival_rate_bp"],
+        (99_999_999_i64 * 10_000) / (123_456_789 + 11)
+    );
+
+    // Deleting the arrival would leave money spent that never came.
+    let (_, arrivals) = parts(
+        app.get(
+            &format!(
+                "/api/v1/fund-transactions?kind=arrival&project_id={}",
+                p["id"].as_str().unwrap_or("")
+            ),
+            &s.zunyi,
+        )
+        .await,
+    )
+    .await;
+    let arrival = arrivals["items"][0]["id"]
+        .as_str()
+        .expect("arrival")
+        .to_string();
+    assert_problem(
+        app.delete(
+            &format!("/api/v1/fund-transactions/{arrival}"),
+            &s.zunyi,
+            None,
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    let body = assert_problem(
+        app.patch_json(
+            &format!("/api/v1/fund-transactions/{arrival}"),
+            &s.zunyi,
+            None,
+            &json!({"amount_fen": 1}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "amount_fen");
+    // A project with money cannot be deleted.
+    assert_problem(
+        app.delete(
+            &format!("/api/v1/projects/{}", p["id"].as_str().unwrap_or("")),
+            &s.zunyi,
+            None,
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    // Filters: by side, kind, voucher, year and quarter.
+    let count = |q: String| {
+        let (app, token) = (&app, s.zunyi.clone());
+        async move {
+            parts(
+                app.get(&format!("/api/v1/fund-transactions?{q}"), &token)
+                    .await,
+            )
+            .await
+            .1["items"]
+                .as_array()
+                .map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(count("side=east".into()).await, 3);
+    assert_eq!(count("voucher_no=SH-T-1".into()).await, 2);
+    assert_eq!(count("year=2019&quarter=2".into()).await, 7);
+    assert_eq!(count("year=2019&quarter=3".into()).await, 0);
+    let (status, _) = parts(
+        app.get("/api/v1/fund-transactions?quarter=2", &s.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn who_reads_and_writes_projects_and_money() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let p = create_project(&app, &s.zunyi, "ZY-2019-003", &s.pairing).await;
+    let path = format!("/api/v1/projects/{}", p["id"].as_str().unwrap_or(""));
+    let tongren = app.token(Role::Editor, Some("520600"));
+    let suzhou = app.token(Role::Partner, Some("320500"));
+    let auditor = app.token(Role::Auditor, None);
+    let renhuai = app.token(Role::Editor, Some("520382"));
+
+    // Reads.
+    for (who, token, visible) in [
+        ("遵义 editor", &s.zunyi, true),
+        ("上海 partner", &s.shanghai, true),
+        ("auditor", &auditor, true),
+        ("铜仁 editor", &tongren, false),
+        ("苏州 partner", &suzhou, false),
+        ("仁怀 editor (below 遵义)", &renhuai, false),
+    ] {
+        let status = app.get(&path, token).await.status();
+        assert_eq!(status == StatusCode::OK, visible, "{who}: GET {status}");
+        if !visible {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{who}");
+        }
+        let (_, list) = parts(app.get("/api/v1/projects", token).await).await;
+        let listed = list["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|x| x["id"] == p["id"]));
+        assert_eq!(listed, visible, "{who}: list");
+        let gql = app
+            .gql(
+                token,
+                "query($id: UUID!) { project(id: $id) { code } }",
+                json!({"id": p["id"]}),
+            )
+            .await;
+        assert_eq!(
+            gql["data"]["project"].is_object(),
+            visible,
+            "{who}: GraphQL {gql}"
+        );
+    }
+
+    // Writes on 遵义's project: its owner yes; the partner, auditor, 铜仁 no.
+    let patch = json!({"title": "改名"});
+    assert_eq!(
+        app.patch_json(&path, &s.shanghai, None, &patch)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.patch_json(&path, &auditor, None, &patch).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.patch_json(&path, &tongren, None, &patch).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.patch_json(&path, &suzhou, None, &patch).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.patch_json(&path, &s.zunyi, None, &patch).await.status(),
+        StatusCode::OK
+    );
+    // 铜仁 cannot create a project on 上海–遵义 (not its pairing), nor can 苏州 record money on it.
+    let (status, _) = parts(
+        app.post_json(
+            "/api/v1/projects",
+            &tongren,
+            &project_body("TR-X", &s.pairing),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = money(&app, &suzhou, tx("pledge", 5, &s.pairing, &p, "SZ")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The 上海 partner writes its own transfers, not 遵义's arrivals.
+    let (status, transfer) = money(
+        &app,
+        &s.shanghai,
+        tx("transfer", 500, &s.pairing, &p, "SH-T-9"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(transfer["side"], "east");
+    assert_eq!(
+        transfer["owner_org_id"],
+        app.seeded_org("310000").to_string()
+    );
+    let (_, arrival) = money(&app, &s.zunyi, tx("arrival", 500, &s.pairing, &p, "SH-T-9")).await;
+    let arrival_path = format!(
+        "/api/v1/fund-transactions/{}",
+        arrival["id"].as_str().unwrap_or("")
+    );
+    let transfer_path = format!(
+        "/api/v1/fund-transactions/{}",
+        transfer["id"].as_str().unwrap_or("")
+    );
+    assert_eq!(
+        app.patch_json(&arrival_path, &s.shanghai, None, &json!({"note": "x"}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.patch_json(&transfer_path, &s.zunyi, None, &json!({"note": "x"}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.patch_json(
+            &transfer_path,
+            &s.shanghai,
+            None,
+            &json!({"note": "已汇出"})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&transfer_path, &suzhou).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&transfer_path, &tongren).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/pairings/{}/totals", s.pairing), &suzhou)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn validation_names_every_bad_field_and_codes_are_unique() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let mut bad = project_body("bad code!", &s.pairing);
+    bad["year"] = json!(1800);
+    bad["items"][0]["quantity"] = json!(-1);
+    bad["end_on"] = json!("2019-01-01");
+    bad["budget_fen"] = json!(-3);
+    let body = assert_problem(
+        app.post_json("/api/v1/projects", &s.zunyi, &bad).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: HashSet<&str> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        HashSet::from(["code", "year", "items[0].quantity", "end_on", "budget_fen"])
+    );
+    let mut bad = project_body("X-1", &s.pairing);
+    bad["category"] = json!("space_program");
+    let body = assert_problem(
+        app.post_json("/api/v1/projects", &s.zunyi, &bad).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "category");
+
+    create_project(&app, &s.zunyi, "ZY-DUP", &s.pairing).await;
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/projects",
+            &s.zunyi,
+            &project_body("ZY-DUP", &s.pairing),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(body["field"], "code");
+    let (_, list) = parts(app.get("/api/v1/projects?code=ZY-DUP", &s.zunyi).await).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_if_match_writers_have_one_winner() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let p = create_project(&app, &s.zunyi, "ZY-RACE", &s.pairing).await;
+    let path = format!("/api/v1/projects/{}", p["id"].as_str().unwrap_or(""));
+    let writers = (0..32).map(|i| {
+        let (app, token, path) = (&app, s.zunyi.clone(), path.clone());
+        async move {
+            app.patch_json(&path, &token, Some(1), &json!({"beneficiaries_planned": i}))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(writers).await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let stale = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PRECONDITION_FAILED)
+        .count();
+    assert_eq!((ok, stale), (1, 31), "{statuses:?}");
+    let (_, now) = parts(app.get(&path, &s.zunyi).await).await;
+    assert_eq!(now["version"], 2);
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_thousands_of_projects() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let owner = app.seeded_org("520300");
+    let pairing = app.pairing_id("310000", "520300").await;
+    let at = chrono::Utc::now();
+    // Rows straight into the table: the subject here is paging, not creating.
+    let rows: Vec<entity::project::ActiveModel> = (0..2500)
+        .map(|i| entity::project::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            code: Set(format!("BULK-{i:05}")),
+            year: Set(2019),
+            title: Set(format!("项目{i}")),
+            category: Set("other".into()),
+            status: Set("proposed".into()),
+            pairing_id: Set(pairing),
+            basis: Set("依据".into()),
+            items: Set(json!([])),
+            quantity: Set(None),
+            measures: Set("措施".into()),
+            deep_poverty: Set(false),
+            beneficiaries_planned: Set(0),
+            beneficiaries_actual: Set(None),
+            budget_fen: Set(0),
+            responsible_contact_id: Set(None),
+            start_on: Set(None),
+            end_on: Set(None),
+            milestones: Set(json!([])),
+            version: Set(1),
+            owner_org_id: Set(owner),
+            external_id: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        entity::project::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&app.ctx.db)
+            .await
+            .expect("insert");
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/projects?limit=487&cursor={c}"),
+            None => "/api/v1/projects?limit=487".into(),
+        };
+        let (status, body) = parts(app.get(&path, &s.shanghai).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        seen.extend(
+            body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|p| p["code"].as_str().unwrap_or("").to_string()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), 2500);
+    assert_eq!(unique.len(), 2500);
+}
+
+#[tokio::test]
+async fn idempotent_retries_replay_and_a_reused_key_is_refused() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let body = project_body("ZY-IDEM", &s.pairing);
+    let post = |token: String, key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.request(reqwest::Method::POST, "/api/v1/projects", Some(&token))
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let first = post(s.zunyi.clone(), "key-1", body.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_etag = first.headers()["etag"].clone();
+    let (_, first) = parts(first).await;
+    let retry = post(s.zunyi.clone(), "key-1", body.clone()).await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotency-replayed"], "true");
+    assert_eq!(retry.headers()["etag"], first_etag);
+    let (_, again) = parts(retry).await;
+    assert_eq!(again, first, "the first response, replayed");
+    let (_, list) = parts(app.get("/api/v1/projects?code=ZY-IDEM", &s.zunyi).await).await;
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(1),
+        "created once"
+    );
+
+    // Same key, other body: refused. The key belongs to its caller: another caller may use it.
+    let mut other = body.clone();
+    other["code"] = json!("ZY-IDEM-2");
+    let refused = post(s.zunyi.clone(), "key-1", other.clone()).await;
+    let problem = assert_problem(refused, 409, "conflict").await;
+    assert_eq!(problem["field"], "Idempotency-Key");
+    let coordinator = app.token(Role::Coordinator, Some("520000"));
+    assert_eq!(
+        post(coordinator, "key-1", other).await.status(),
+        StatusCode::CREATED
+    );
+
+    // Concurrent retries of one request create one record.
+    let racers = (0..8).map(|_| {
+        let mut b = body.clone();
+        b["code"] = json!("ZY-IDEM-RACE");
+        post(s.zunyi.clone(), "key-race", b)
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::CREATED));
+    let (_, list) = parts(
+        app.get("/api/v1/projects?code=ZY-IDEM-RACE", &s.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+
+    // GraphQL: the same with an idempotencyKey argument.
+    let mutation = "mutation($input: NewFundTransactionInput!, $key: String) { createFundTransaction(input: $input, idempotencyKey: $key) { id amountFen } }";
+    let vars = json!({"key": "gql-1", "input": {"kind": "pledge", "amountFen": 700, "occurredOn": "2019-05-01",
+                                                "pairingId": s.pairing, "projectId": first["id"]}});
+    let a = app.gql(&s.shanghai, mutation, vars.clone()).await;
+    let b = app.gql(&s.shanghai, mutation, vars.clone()).await;
+    assert!(a["errors"].is_null(), "{a}");
+    assert_eq!(a, b);
+    let (_, txs) = parts(
+        app.get(
+            &format!(
+                "/api/v1/fund-transactions?project_id={}",
+                first["id"].as_str().unwrap_or("")
+            ),
+            &s.shanghai,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(txs["items"].as_array().map(Vec::len), Some(1));
+    let mut changed = vars.clone();
+    changed["input"]["amountFen"] = json!(701);
+    let c = app.gql(&s.shanghai, mutation, changed).await;
+    assert_eq!(c["errors"][0]["extensions"]["code"], "conflict", "{c}");
+}
+
+const NESTED: &str = r#"query($n: Int) {
+  pairings(first: $n) { edges { node {
+    east { name } west { name }
+    totals { pledgedFen arrivedFen }
+    projects { code pledgedFen organization { name } fundTransactions { kind amountFen project { code } } }
+    fundTransactions { voucherNo pairing { level } }
+  } } }
+}"#;
+
+#[tokio::test]
+async fn nested_money_queries_cost_the_same_at_two_sizes() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    // Two projects with money on each of the first pairings.
+    let (_, pairings) = parts(app.get("/api/v1/pairings", &admin).await).await;
+    for (i, p) in pairings["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .enumerate()
+    {
+        let pairing = p["id"].as_str().expect("id");
+        for j in 0..2 {
+            let project = create_project(&app, &admin, &format!("N-{i}-{j}"), pairing).await;
+            let (status, body) = money(
+                &app,
+                &admin,
+                tx("pledge", 1000, pairing, &project, &format!("V-{i}-{j}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    }
+    let run = |n: usize| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let (body, statements) = app
+                .statements_during(app.gql(&admin, NESTED, json!({"n": n})))
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+            assert_eq!(
+                body["data"]["pairings"]["edges"].as_array().map(Vec::len),
+                Some(n)
+            );
+            statements
+        }
+    };
+    let small = run(2).await;
+    let large = run(8).await;
+    assert_eq!(small, large, "statements for 2 vs 8 pairings");
+    assert!(large <= 12, "{large}");
+}
+
+#[tokio::test]
+async fn the_demo_ledger_adds_up() {
+    let app = tests::spawn_app_with(|c| c.demo_on_start = true).await;
+    let admin = app.admin_token();
+    let shanghai_zunyi = app.pairing_id("310000", "520300").await;
+    let (status, totals) = parts(
+        app.get(&format!("/api/v1/pairings/{shanghai_zunyi}/totals"), &admin)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // 120万 + 150万 + 80万 + 20万 pledged; 120万 + 100万 + 20万 transferred and arrived;
+    // 86.5万 + 100万 + 19.86万 spent.
+    assert_eq!(totals["pledged_fen"], 370_000_000);
+    assert_eq!(totals["transferred_fen"], 240_000_000);
+    assert_eq!(totals["arrived_fen"], 240_000_000);
+    assert_eq!(totals["spent_fen"], 206_360_000);
+    assert_eq!(totals["arrival_rate_bp"], 6486);
+
+    let (_, projects) = parts(app.get("/api/v1/projects?limit=500", &admin).await).await;
+    let items = projects["items"].as_array().expect("items");
+    assert_eq!(items.len(), 8);
+    let categories: HashSet<&str> = items
+        .iter()
+        .filter_map(|p| p["category"].as_str())
+        .collect();
+    assert!(categories.len() >= 7, "{categories:?}");
+    for p in items {
+        let spent = p["spent_fen"].as_i64().unwrap_or(0);
+        let arrived = p["arrived_fen"].as_i64().unwrap_or(0);
+        assert!(spent <= arrived, "{}", p["code"]);
+        if p["status"] == "in_progress" {
+            assert!(arrived > 0, "{}", p["code"]);
+        }
+    }
+    // Loading again adds nothing.
+    assert_eq!(xiezuo::demo::load(&app.ctx).await.expect("demo"), 0);
+}
