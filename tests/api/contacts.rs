@@ -32,8 +32,11 @@ fn fields(problem: &Value) -> Vec<String> {
 async fn zunyi_liaison(app: &TestApp) -> Value {
     let body = json!({"org_id": app.org_id("520300").await, "name": "遵义联络员（示例）",
                       "title": "联络员", "phone": PHONE, "email": EMAIL});
-    let (status, created) =
-        parts(app.post_json("/api/v1/contacts", &app.admin_token(), &body).await).await;
+    let (status, created) = parts(
+        app.post_json("/api/v1/contacts", &app.admin_token(), &body)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
 }
@@ -84,8 +87,13 @@ async fn contacts_are_created_changed_and_deleted_with_versions_and_audit() {
 
     // A stale If-Match loses; the current one wins; `null` clears.
     let stale = assert_problem(
-        app.patch_json(&path(&created), &editor, Some(7), &json!({"title": "联络员"}))
-            .await,
+        app.patch_json(
+            &path(&created),
+            &editor,
+            Some(7),
+            &json!({"title": "联络员"}),
+        )
+        .await,
         412,
         "precondition_failed",
     )
@@ -223,7 +231,12 @@ async fn only_the_owning_subtree_writes_contacts() {
             code,
         )
         .await;
-        assert_problem(app.delete(&path(&contact), &token, None).await, status, code).await;
+        assert_problem(
+            app.delete(&path(&contact), &token, None).await,
+            status,
+            code,
+        )
+        .await;
     }
     // The province's editor writes for 遵义 (its subtree); a partner for its own organization;
     // the coordinator for any western organization.
@@ -269,7 +282,10 @@ async fn only_the_owning_subtree_writes_contacts() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
-    assert_eq!(moved["owner_org_id"], app.org_id("520382").await.to_string());
+    assert_eq!(
+        moved["owner_org_id"],
+        app.org_id("520382").await.to_string()
+    );
 }
 
 #[tokio::test]
@@ -305,7 +321,10 @@ async fn phone_and_email_are_masked_for_those_who_do_not_need_them() {
 
         let (_, list) = parts(
             app.get(
-                &format!("/api/v1/contacts?org_id={}", contact["org_id"].as_str().expect("org")),
+                &format!(
+                    "/api/v1/contacts?org_id={}",
+                    contact["org_id"].as_str().expect("org")
+                ),
                 &token,
             )
             .await,
@@ -328,8 +347,7 @@ async fn phone_and_email_are_masked_for_those_who_do_not_need_them() {
         assert_eq!(gql["data"]["contact"]["masked"], !full, "{who} graphql");
         assert_eq!(gql["data"]["contact"]["organization"]["code"], "520300");
         assert_eq!(
-            gql["data"]["contacts"]["edges"][0]["node"]["phone"],
-            phone,
+            gql["data"]["contacts"]["edges"][0]["node"]["phone"], phone,
             "{who} graphql list"
         );
     }
@@ -369,7 +387,10 @@ async fn phone_and_email_are_masked_for_those_who_do_not_need_them() {
             json!({"id": contact["id"]}),
         )
         .await;
-    assert_eq!(gql["errors"][0]["extensions"]["code"], "precondition_failed");
+    assert_eq!(
+        gql["errors"][0]["extensions"]["code"],
+        "precondition_failed"
+    );
 }
 
 #[tokio::test]
@@ -410,8 +431,11 @@ async fn contact_lists_filter_and_page() {
     .await;
     assert_eq!(count(&liaisons), 2);
     let (_, later) = parts(
-        app.get("/api/v1/contacts?updated_since=2999-01-01T00:00:00Z", &admin)
-            .await,
+        app.get(
+            "/api/v1/contacts?updated_since=2999-01-01T00:00:00Z",
+            &admin,
+        )
+        .await,
     )
     .await;
     assert_eq!(count(&later), 0);
@@ -429,11 +453,8 @@ async fn contact_lists_filter_and_page() {
 
     // 铜仁's editor sees its own contact and none of 遵义's.
     let (_, own) = parts(
-        app.get(
-            "/api/v1/contacts",
-            &app.token(Role::Editor, Some("520600")),
-        )
-        .await,
+        app.get("/api/v1/contacts", &app.token(Role::Editor, Some("520600")))
+            .await,
     )
     .await;
     assert_eq!(count(&own), 1);

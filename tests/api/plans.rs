@@ -43,11 +43,8 @@ fn day(text: &str) -> NaiveDate {
 async fn seeded_plan(app: &TestApp, token: &str) -> Value {
     let province = app.org_id("520000").await;
     let (status, list) = parts(
-        app.get(
-            &format!("/api/v1/plans?org_id={province}&year=2019"),
-            token,
-        )
-        .await,
+        app.get(&format!("/api/v1/plans?org_id={province}&year=2019"), token)
+            .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -240,7 +237,11 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
         ("邀请东部扶贫协作省及对口帮扶城市残联的领导", 1, "done"),
         ("省及受帮扶的8个市（州）残联邀请东部", 1, "done"),
         ("走访对口帮扶省份和城市", 1, "done"),
-        ("省残联或受帮扶的8个市（州）残联召开对口扶贫协作工作会议", 0, "overdue"),
+        (
+            "省残联或受帮扶的8个市（州）残联召开对口扶贫协作工作会议",
+            0,
+            "overdue",
+        ),
     ];
     for (prefix, progress, status) in expect {
         let t = task(&plan, prefix);
@@ -257,25 +258,15 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
             .await,
     )
     .await;
-    let titles: Vec<&str> = items(&done)
-        .iter()
-        .filter_map(|t| t["title"].as_str())
-        .map(|s| s.split('，').next().unwrap_or(s))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect();
-    assert_eq!(items(&done).len(), 6, "{titles:?}");
+    // Five Q1 tasks count nothing and are met; the meeting is met by its count.
+    assert_eq!(items(&done).len(), 6, "{done}");
     let (_, overdue) = parts(
         app.get("/api/v1/plan-tasks?status=overdue&year=2019", &admin)
             .await,
     )
     .await;
     assert_eq!(items(&overdue).len(), 2);
-    let (_, pending) = parts(
-        app.get("/api/v1/plan-tasks?status=pending", &admin)
-            .await,
-    )
-    .await;
+    let (_, pending) = parts(app.get("/api/v1/plan-tasks?status=pending", &admin).await).await;
     assert_eq!(items(&pending).len(), 0);
 
     // A task of 遵义's own, counting 遵义's visits: the province's records do not count.
@@ -309,7 +300,9 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
         title organization { code }
         tasks { quarter title progressCount targetCount status countsRecordType plan { title } responsibleOrganization { code } }
     } } } }"#;
-    let (body, statements) = app.statements_during(app.gql(&admin, query, json!({}))).await;
+    let (body, statements) = app
+        .statements_during(app.gql(&admin, query, json!({})))
+        .await;
     assert!(body["errors"].is_null(), "{body}");
     let edges = body["data"]["plans"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), 2);
@@ -328,7 +321,7 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
 }
 
 #[tokio::test]
-async fn task_lists_cost_the_same_for_few_and_many_tasks() {
+async fn task_lists_cost_a_bounded_number_of_statements() {
     let app = spawn_app().await;
     let admin = app.admin_token();
     insert_exchange(&app, "special_meeting", "520300", "2019-03-10", false).await;
@@ -408,8 +401,13 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
     assert_eq!(created["status"], "pending");
 
     let stale = assert_problem(
-        app.patch_json(&task_path(&created), &editor, Some(3), &json!({"target_count": 2}))
-            .await,
+        app.patch_json(
+            &task_path(&created),
+            &editor,
+            Some(3),
+            &json!({"target_count": 2}),
+        )
+        .await,
         412,
         "precondition_failed",
     )
@@ -433,8 +431,13 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
     assert_eq!(changed["status"], "done");
     // Progress and status are computed, never taken.
     let body = assert_problem(
-        app.patch_json(&task_path(&created), &editor, None, &json!({"status": "done"}))
-            .await,
+        app.patch_json(
+            &task_path(&created),
+            &editor,
+            None,
+            &json!({"status": "done"}),
+        )
+        .await,
         422,
         "validation_failed",
     )
@@ -444,7 +447,12 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
     let (_, plan_read) = parts(app.get(&plan_path(&plan), &editor).await).await;
     assert_eq!(plan_read["tasks"][0]["id"], created["id"]);
     let response = app
-        .patch_json(&plan_path(&plan), &editor, Some(1), &json!({"title": "改后的方案"}))
+        .patch_json(
+            &plan_path(&plan),
+            &editor,
+            Some(1),
+            &json!({"title": "改后的方案"}),
+        )
         .await;
     assert_eq!(response.headers()["etag"], "\"2\"");
 
@@ -454,7 +462,12 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
             .status(),
         StatusCode::NO_CONTENT
     );
-    assert_problem(app.get(&task_path(&created), &editor).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&task_path(&created), &editor).await,
+        404,
+        "not_found",
+    )
+    .await;
     let (_, log) = parts(
         app.get(
             &format!(
@@ -467,7 +480,10 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
     )
     .await;
     let entries = items(&log);
-    let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
     assert_eq!(actions, ["create", "update", "delete"]);
     assert_eq!(entries[0]["after"], created);
     assert_eq!(entries[1]["after"], changed);
@@ -494,7 +510,12 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
             .status(),
         StatusCode::NO_CONTENT
     );
-    assert_problem(app.get(&task_path(&second), &editor).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&task_path(&second), &editor).await,
+        404,
+        "not_found",
+    )
+    .await;
     let (_, log) = parts(
         app.get(
             &format!(
@@ -682,7 +703,12 @@ async fn who_may_write_plans_and_their_tasks() {
     let change = json!({"title": "改"});
 
     // 铜仁 may not read 遵义's plan: its tasks are not found, and it cannot add any.
-    assert_problem(app.get(&task_path(&zunyi_task), &tongren).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&task_path(&zunyi_task), &tongren).await,
+        404,
+        "not_found",
+    )
+    .await;
     assert_problem(
         app.patch_json(&task_path(&zunyi_task), &tongren, None, &change)
             .await,
@@ -834,7 +860,7 @@ async fn who_may_write_plans_and_their_tasks() {
     let body = app
         .gql(
             &tongren,
-            "query($id: UUID!) { planTask(id: $id) { id } plan(id: $p) { id } }".replace("$p", "$id").as_str(),
+            "query($id: UUID!) { planTask(id: $id) { id } }",
             json!({"id": zunyi_task["id"]}),
         )
         .await;
@@ -847,5 +873,8 @@ async fn who_may_write_plans_and_their_tasks() {
         )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "validation_failed");
-    assert_eq!(body["errors"][0]["extensions"]["errors"][0]["field"], "quarter");
+    assert_eq!(
+        body["errors"][0]["extensions"]["errors"][0]["field"],
+        "quarter"
+    );
 }

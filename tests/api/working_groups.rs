@@ -130,7 +130,12 @@ async fn the_province_sets_up_its_group_once_with_members_by_role() {
             .status(),
         StatusCode::NO_CONTENT
     );
-    assert_problem(app.get(&path(&created), &coordinator).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&path(&created), &coordinator).await,
+        404,
+        "not_found",
+    )
+    .await;
     let (status, _) = parts(
         app.post_json("/api/v1/working-groups", &coordinator, &again)
             .await,
@@ -181,7 +186,12 @@ async fn bad_groups_name_every_field() {
     .await;
     assert_eq!(
         fields(&body),
-        ["name", "office_org_id", "members[1].contact_id", "members[2]"]
+        [
+            "name",
+            "office_org_id",
+            "members[1].contact_id",
+            "members[2]"
+        ]
     );
     let body = assert_problem(
         app.post_json(
@@ -291,7 +301,7 @@ async fn prefectures_write_their_own_groups_and_the_office_writes_any() {
     .await;
     assert_eq!(fields(&body), ["members[0].contact_id"]);
 
-    // Lists: 遵义's group and the province's ancestors' groups, not 铜仁's.
+    // Lists hold only groups of organizations the caller may read.
     let (_, list) = parts(
         app.get(
             "/api/v1/working-groups",
@@ -303,7 +313,10 @@ async fn prefectures_write_their_own_groups_and_the_office_writes_any() {
     assert_eq!(list["items"], json!([]));
     let (_, list) = parts(
         app.get(
-            &format!("/api/v1/working-groups?org_id={}", app.org_id("520300").await),
+            &format!(
+                "/api/v1/working-groups?org_id={}",
+                app.org_id("520300").await
+            ),
             &app.token(Role::Partner, Some("310000")),
         )
         .await,
