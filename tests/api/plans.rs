@@ -215,7 +215,7 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
         pairing_id: Set(app.pairing_id("310000", "520300").await),
         title: Set("残联系统东西部扶贫协作协议书".into()),
         signed_on: Set(day("2019-07-15")),
-        committed_fen: Set(100_000_00),
+        committed_fen: Set(10_000_000),
         summary: Set(None),
         version: Set(1),
         owner_org_id: Set(app.org_id("520000").await),

@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::{
     connection, gql, gql_shared,
-    loaders::{PairingLoader, loader},
+    loaders::{PairingLoader, ProjectLoader, loader},
     page_args, parts,
 };
 use crate::{
     auth::Actor,
     error::AppError,
+    service::projects::ProjectView,
     service::{
         AppCtx,
         agreements::{
@@ -113,6 +114,20 @@ impl AgreementView {
             .load_one(self.pairing_id)
             .await
             .map_err(|e| gql_shared(&e))
+    }
+
+    /// The projects the agreement covers (those the caller may read).
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
+        let loaded = ctx
+            .data::<DataLoader<ProjectLoader>>()?
+            .load_many(self.project_ids.iter().copied())
+            .await
+            .map_err(|e| gql_shared(&e))?;
+        Ok(self
+            .project_ids
+            .iter()
+            .filter_map(|id| loaded.get(id).cloned())
+            .collect())
     }
 }
 

@@ -6,7 +6,10 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    connection, gql, gql_shared,
+    agreements::PairingAgreementsLoader,
+    connection,
+    exchanges::PairingExchangesLoader,
+    gql, gql_shared,
     loaders::{
         ChildrenLoader, OrgLoader, OrgPairingsLoader, OwnerProjectsLoader, PairingFundsLoader,
         PairingProjectsLoader, PairingTotalsLoader,
@@ -16,6 +19,8 @@ use super::{
 use crate::{
     error::AppError,
     service::{
+        agreements::AgreementView,
+        exchanges::ExchangeView,
         fund_transactions::{FundTransactionView, Totals},
         organizations::{
             self, NewOrganization, OrganizationPatch, OrganizationQuery, OrganizationView,
@@ -233,6 +238,24 @@ impl PairingView {
     ) -> async_graphql::Result<Vec<FundTransactionView>> {
         Ok(ctx
             .data::<DataLoader<PairingFundsLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    async fn exchanges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ExchangeView>> {
+        Ok(ctx
+            .data::<DataLoader<PairingExchangesLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    async fn agreements(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgreementView>> {
+        Ok(ctx
+            .data::<DataLoader<PairingAgreementsLoader>>()?
             .load_one(self.id)
             .await
             .map_err(|e| gql_shared(&e))?

@@ -20,7 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, contacts, now, organizations,
+    AppCtx, Page, audit, check_version, contacts,
+    exchanges::ExchangeKind,
+    now, organizations,
     pairings::today_in_china,
     records::{self, PageArgs},
     scope,
@@ -28,7 +30,7 @@ use super::{
 use crate::{
     auth::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
-    domain::{Cursor, Fields, Region, Text, checked},
+    domain::{Cursor, Fields, FundKind, ProjectStatus, Region, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -92,34 +94,15 @@ names!(
     }
 );
 
-const EXCHANGE_KINDS: &[&str] = &[
-    "joint_meeting",
-    "inspection_visit",
-    "consultation",
-    "special_meeting",
-    "work_meeting",
-    "agreement_signing",
-    "training",
-];
-const PROJECT_STATUSES: &[&str] = &[
-    "proposed",
-    "agreed",
-    "funded",
-    "in_progress",
-    "completed",
-    "verified",
-    "cancelled",
-];
-const FUND_KINDS: &[&str] = &["pledge", "transfer", "arrival", "expenditure", "refund"];
-
 impl CountedRecord {
-    /// The values `counts_kind` may take for this record type.
-    pub fn kinds(self) -> &'static [&'static str] {
+    /// The values `counts_kind` may take for this record type, from the record types' own
+    /// enums.
+    pub fn kinds(self) -> Vec<&'static str> {
         match self {
-            Self::Exchange => EXCHANGE_KINDS,
-            Self::Project => PROJECT_STATUSES,
-            Self::Agreement => &[],
-            Self::FundTransaction => FUND_KINDS,
+            Self::Exchange => ExchangeKind::ALL.iter().map(|k| k.as_str()).collect(),
+            Self::Project => ProjectStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            Self::Agreement => Vec::new(),
+            Self::FundTransaction => FundKind::ALL.iter().map(|k| k.as_str()).collect(),
         }
     }
 }
