@@ -12,10 +12,14 @@ use crate::{
     error::AppResult,
     service::{
         AppCtx,
+        agreements::{self, NewAgreement},
+        contacts::{self, NewContact},
+        exchanges::{self, ExchangeDirection, ExchangeKind, NewExchange},
         fund_transactions::{self, NewFundTransaction},
         organizations::{self, OrganizationQuery},
         pairings::{self, PairingQuery},
         projects::{self, Milestone, NewProject, ProjectItem, ProjectPatch, ProjectQuery},
+        working_groups::{self, NewWorkingGroup, WorkingGroupMemberInput, WorkingGroupRole},
     },
 };
 
@@ -239,15 +243,151 @@ pub async fn load(ctx: &AppCtx) -> AppResult<usize> {
     }
     let mut added = 0;
     for (east, west, list) in [("310000", "520300", ZUNYI), ("440100", "520500", BIJIE)] {
-        let Some(pairing_id) = pairing(ctx, &actor, east, west).await? else {
+        let (Some(pairing_id), Some(east_id), Some(west_id)) = (
+            pairing(ctx, &actor, east, west).await?,
+            org(ctx, &actor, east).await?,
+            org(ctx, &actor, west).await?,
+        ) else {
             continue;
         };
+        let mut project_ids = Vec::new();
         for demo in list {
-            load_project(ctx, &actor, pairing_id, demo).await?;
+            project_ids.push(load_project(ctx, &actor, pairing_id, demo).await?);
             added += 1;
         }
+        // The agreement commits what the east pledged for the year.
+        let committed: i64 = list
+            .iter()
+            .flat_map(|p| p.money.iter())
+            .filter(|m| m.kind == Pledge)
+            .map(|m| m.yuan * 100)
+            .sum();
+        load_exchanges(
+            ctx,
+            &actor,
+            pairing_id,
+            east_id,
+            west_id,
+            project_ids,
+            committed,
+        )
+        .await?;
+        load_working_group(ctx, &actor, west_id, west).await?;
     }
     Ok(added)
+}
+
+/// The year's exchanges both ways, as the plan asks: a special meeting in Q1, a visit east and
+/// the joint meeting with the agreement in Q2, the partner's inspection visit in Q3, a work
+/// meeting in Q4.
+async fn load_exchanges(
+    ctx: &AppCtx,
+    actor: &Actor,
+    pairing_id: Uuid,
+    east: Uuid,
+    west: Uuid,
+    project_ids: Vec<Uuid>,
+    committed_fen: i64,
+) -> AppResult<()> {
+    use ExchangeDirection::{EastToWest, Local, WestToEast};
+    use ExchangeKind::*;
+    let plan = [
+        (
+            SpecialMeeting,
+            Local,
+            west,
+            vec![],
+            (3, 12),
+            (3, 12),
+            "专题会议研究部署东西部扶贫协作工作",
+            25,
+        ),
+        (
+            Consultation,
+            WestToEast,
+            east,
+            vec![west],
+            (5, 20),
+            (5, 22),
+            "赴对口帮扶城市协商帮扶项目具体事宜",
+            6,
+        ),
+        (
+            JointMeeting,
+            EastToWest,
+            west,
+            vec![east],
+            (6, 18),
+            (6, 18),
+            "召开残联系统东西部扶贫协作联席会议",
+            40,
+        ),
+        (
+            AgreementSigning,
+            EastToWest,
+            west,
+            vec![east],
+            (6, 18),
+            (6, 18),
+            "签订残联系统东西部扶贫协作协议书",
+            20,
+        ),
+        (
+            InspectionVisit,
+            EastToWest,
+            west,
+            vec![east],
+            (8, 26),
+            (8, 29),
+            "东部残联领导和项目主管人员来黔考察",
+            8,
+        ),
+        (
+            WorkMeeting,
+            Local,
+            west,
+            vec![],
+            (11, 8),
+            (11, 8),
+            "听取各县（市、区）工作情况汇报，研究部署下步工作",
+            30,
+        ),
+    ];
+    for (kind, direction, host, visitors, start, end, summary, participants) in plan {
+        exchanges::create(
+            ctx,
+            actor,
+            NewExchange {
+                kind,
+                direction,
+                pairing_id: Some(pairing_id),
+                host_org_id: host,
+                visiting_org_ids: visitors,
+                start_on: date(start.0, start.1),
+                end_on: date(end.0, end.1),
+                leaders_present: vec!["理事长".into(), "副理事长".into()],
+                participants: Some(participants),
+                summary: Some(summary.into()),
+                external_id: None,
+            },
+        )
+        .await?;
+    }
+    agreements::create(
+        ctx,
+        actor,
+        NewAgreement {
+            pairing_id,
+            title: "2019年残联系统东西部扶贫协作协议书".into(),
+            signed_on: date(6, 18),
+            committed_fen,
+            summary: Some("双方确定年度帮扶项目和帮扶资金".into()),
+            project_ids,
+            external_id: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 async fn load_project(
@@ -255,7 +395,7 @@ async fn load_project(
     actor: &Actor,
     pairing_id: Uuid,
     demo: &DemoProject,
-) -> AppResult<()> {
+) -> AppResult<Uuid> {
     let budget: i64 = demo
         .items
         .iter()
@@ -348,5 +488,60 @@ async fn load_project(
         )
         .await?;
     }
+    Ok(project.id)
+}
+
+/// The prefecture's 工作推进小组 with placeholder holders of each role (no real person).
+async fn load_working_group(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_id: Uuid,
+    code: &str,
+) -> AppResult<()> {
+    let roles = [
+        (WorkingGroupRole::Leader, "示例组长", "理事长"),
+        (WorkingGroupRole::DeputyLeader, "示例副组长", "副理事长"),
+        (
+            WorkingGroupRole::OfficeDirector,
+            "示例办公室主任",
+            "教育就业科科长",
+        ),
+        (WorkingGroupRole::Liaison, "示例联络员", "科员"),
+        (WorkingGroupRole::LedgerKeeper, "示例台账责任人", "科员"),
+    ];
+    let mut members = Vec::new();
+    for (i, (role, name, title)) in roles.into_iter().enumerate() {
+        let contact = contacts::create(
+            ctx,
+            actor,
+            NewContact {
+                org_id,
+                name: name.into(),
+                title: Some(title.into()),
+                // Placeholders: not a number anyone can dial, an address nobody reads.
+                phone: Some(format!("000-0000-{code}{i}")),
+                email: Some(format!("role{i}.{code}@example.org")),
+                external_id: None,
+            },
+        )
+        .await?;
+        members.push(WorkingGroupMemberInput {
+            contact_id: contact.id,
+            role,
+        });
+    }
+    working_groups::create(
+        ctx,
+        actor,
+        NewWorkingGroup {
+            org_id,
+            name: "东西部扶贫协作工作推进小组".into(),
+            office_org_id: None,
+            responsible_org_id: None,
+            members,
+            external_id: None,
+        },
+    )
+    .await?;
     Ok(())
 }

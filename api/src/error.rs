@@ -213,8 +213,14 @@ fn unique_field(message: &str) -> Option<String> {
         return cols.last().map(|c| c.to_string());
     }
     let name = message.split('"').nth(1)?;
-    if name.starts_with("uq_") && name.ends_with("_external") {
-        return Some("external_id".into());
+    if let Some(rest) = name.strip_prefix("uq_") {
+        // Our own unique indexes: uq_<table>_<columns>, the last column the one that clashes.
+        return match rest {
+            r if r.ends_with("_external") => Some("external_id".into()),
+            r if r.ends_with("_year") => Some("year".into()),
+            r if r.ends_with("_org_id") => Some("org_id".into()),
+            _ => None,
+        };
     }
     let name = name.strip_suffix("_key")?;
     for column in ["external_id", "client_id", "username", "code"] {
@@ -252,6 +258,14 @@ mod tests {
         assert_eq!(
             unique_field(r#"violates unique constraint "uq_pairings_external""#).as_deref(),
             Some("external_id")
+        );
+        assert_eq!(
+            unique_field(r#"violates unique constraint "uq_plans_org_id_year""#).as_deref(),
+            Some("year")
+        );
+        assert_eq!(
+            unique_field("UNIQUE constraint failed: working_groups.org_id").as_deref(),
+            Some("org_id")
         );
     }
 }

@@ -115,10 +115,11 @@ async fn the_seeded_2019_plan_holds_the_quarterly_schedule() {
         assert_eq!(t["due_on"], due, "{t}");
         assert_eq!(t["responsible_org_id"], province);
         assert_eq!(t["progress_count"], 0);
-        // Nothing is recorded yet: every counted task is overdue; the rest count nothing.
+        // Nothing is recorded yet: every counted task is overdue; a task the plan gives no
+        // countable target is not tracked (never "done" without a record behind it).
         if t["target_count"] == 0 {
             assert!(t["counts_record_type"].is_null(), "{t}");
-            assert_eq!(t["status"], "done", "{t}");
+            assert_eq!(t["status"], "not_tracked", "{t}");
         } else {
             assert_eq!(t["status"], "overdue", "{t}");
         }
@@ -258,8 +259,18 @@ async fn progress_counts_the_responsible_subtree_within_the_year_up_to_the_due_d
             .await,
     )
     .await;
-    // Five Q1 tasks count nothing and are met; the meeting is met by its count.
-    assert_eq!(items(&done).len(), 6, "{done}");
+    // Only the meeting is met by its count; the five Q1 tasks with nothing to count are not
+    // tracked, never "done".
+    assert_eq!(items(&done).len(), 1, "{done}");
+    let (_, untracked) = parts(
+        app.get(
+            "/api/v1/plan-tasks?status=not_tracked&quarter=1&year=2019",
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(items(&untracked).len(), 5, "{untracked}");
     let (_, overdue) = parts(
         app.get("/api/v1/plan-tasks?status=overdue&year=2019", &admin)
             .await,
@@ -427,8 +438,8 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
     let changed: Value = response.json().await.expect("task");
     assert_eq!(changed["responsible_org_id"], renhuai.to_string());
     assert!(changed["counts_record_type"].is_null());
-    // Nothing to count any more: met.
-    assert_eq!(changed["status"], "done");
+    // Nothing to count any more: not tracked.
+    assert_eq!(changed["status"], "not_tracked");
     // Progress and status are computed, never taken.
     let body = assert_problem(
         app.patch_json(

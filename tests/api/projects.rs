@@ -867,6 +867,61 @@ async fn the_demo_ledger_adds_up() {
             assert!(arrived > 0, "{}", p["code"]);
         }
     }
+    // Exchanges both ways on the pairing, an agreement linking its projects, a working group.
+    let (_, exchanges) = parts(
+        app.get(
+            &format!("/api/v1/exchanges?pairing_id={shanghai_zunyi}"),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    let directions: HashSet<&str> = exchanges["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["direction"].as_str())
+        .collect();
+    assert!(
+        directions.contains("east_to_west") && directions.contains("west_to_east"),
+        "{directions:?}"
+    );
+    let (_, agreements) = parts(
+        app.get(
+            &format!("/api/v1/agreements?pairing_id={shanghai_zunyi}"),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        agreements["items"][0]["project_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    assert_eq!(agreements["items"][0]["committed_fen"], 370_000_000);
+    let zunyi = app.seeded_org("520300");
+    let (_, groups) = parts(
+        app.get(&format!("/api/v1/working-groups?org_id={zunyi}"), &admin)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        groups["items"][0]["members"].as_array().map(Vec::len),
+        Some(5),
+        "{groups}"
+    );
+    // The province plan's Q1 special meeting counts the demo's meetings.
+    let (_, tasks) = parts(
+        app.get("/api/v1/plan-tasks?year=2019&quarter=1&status=done", &admin)
+            .await,
+    )
+    .await;
+    assert!(
+        !tasks["items"].as_array().expect("items").is_empty(),
+        "{tasks}"
+    );
     // Loading again adds nothing.
     assert_eq!(xiezuo::demo::load(&app.ctx).await.expect("demo"), 0);
 }

@@ -3,8 +3,6 @@
 //! through a [`Fields`] collector.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, FieldError};
@@ -12,12 +10,12 @@ use crate::error::{AppError, AppResult, FieldError};
 /// Declares a closed set of snake_case names shared by REST (serde, OpenAPI), GraphQL and the
 /// database (stored as the same text).
 macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::async_graphql::Enum)]
         #[serde(rename_all = "snake_case")]
         #[graphql(rename_items = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -31,14 +29,16 @@ macro_rules! names {
             }
 
             /// For values read back from the database, where anything else is corruption.
-            pub fn from_db(text: &str) -> AppResult<Self> {
+            pub fn from_db(text: &str) -> $crate::error::AppResult<Self> {
                 Self::parse(text).ok_or_else(|| {
-                    AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
+                    $crate::error::AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
                 })
             }
         }
     };
 }
+
+pub(crate) use names;
 
 names!(
     /// East (the assisting cities and provinces) or west (Guizhou).

@@ -5,7 +5,9 @@ use crate::service::{
     fund_transactions::{self, FundTransactionView, Totals},
     organizations::{self, OrganizationView},
     pairings::{self, PairingView},
+    plans::{self, PlanView},
     projects::{self, ProjectView},
+    working_groups::{self, WorkingGroupView},
 };
 
 /// `loader!(Name, Value, service::batch_fn)` declares a per-request loader over a service batch
@@ -74,3 +76,9 @@ loader!(
     Totals,
     fund_transactions::totals_of_pairings
 );
+loader!(
+    OrgWorkingGroupLoader,
+    WorkingGroupView,
+    working_groups::of_orgs
+);
+loader!(OrgPlansLoader, Vec<PlanView>, plans::of_orgs);

@@ -22,7 +22,10 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use self::loaders::{ChildrenLoader, OrgLoader, OrgPairingsLoader, PairingLoader};
+use self::loaders::{
+    ChildrenLoader, OrgLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
+    PairingLoader,
+};
 use crate::{
     auth::Actor,
     domain::Cursor,
@@ -181,6 +184,14 @@ pub async fn handle(
         ))
         .data(DataLoader::new(
             PairingLoader::new(&ctx, &actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            OrgWorkingGroupLoader::new(&ctx, &actor),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            OrgPlansLoader::new(&ctx, &actor),
             tokio::spawn,
         ));
     let request = projects::attach(request, &ctx, &actor);

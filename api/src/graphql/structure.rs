@@ -11,8 +11,8 @@ use super::{
     exchanges::PairingExchangesLoader,
     gql, gql_shared,
     loaders::{
-        ChildrenLoader, OrgLoader, OrgPairingsLoader, OwnerProjectsLoader, PairingFundsLoader,
-        PairingProjectsLoader, PairingTotalsLoader,
+        ChildrenLoader, OrgLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
+        OwnerProjectsLoader, PairingFundsLoader, PairingProjectsLoader, PairingTotalsLoader,
     },
     page_args, parts,
 };
@@ -26,7 +26,9 @@ use crate::{
             self, NewOrganization, OrganizationPatch, OrganizationQuery, OrganizationView,
         },
         pairings::{self, NewPairing, PairingPatch, PairingQuery, PairingView},
+        plans::PlanView,
         projects::ProjectView,
+        working_groups::WorkingGroupView,
     },
 };
 
@@ -188,6 +190,27 @@ impl OrganizationView {
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
         Ok(ctx
             .data::<DataLoader<ChildrenLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))?
+            .unwrap_or_default())
+    }
+
+    /// The organization's working group (工作推进组), if it has one.
+    async fn working_group(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<WorkingGroupView>> {
+        ctx.data::<DataLoader<OrgWorkingGroupLoader>>()?
+            .load_one(self.id)
+            .await
+            .map_err(|e| gql_shared(&e))
+    }
+
+    /// The organization's yearly plans (年度工作方案).
+    async fn plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanView>> {
+        Ok(ctx
+            .data::<DataLoader<OrgPlansLoader>>()?
             .load_one(self.id)
             .await
             .map_err(|e| gql_shared(&e))?

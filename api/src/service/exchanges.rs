@@ -26,36 +26,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// A closed set of snake_case names shared by REST, GraphQL and the database, declared as
-/// `domain::names!` declares them (that macro is private to `domain`).
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
-        #[serde(rename_all = "snake_case")]
-        #[graphql(rename_items = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            /// For values read back from the database, where anything else is corruption.
-            pub fn from_db(text: &str) -> AppResult<Self> {
-                Self::parse(text).ok_or_else(|| {
-                    AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
-                })
-            }
-        }
-    };
-}
+use crate::domain::names;
 
 names!(
     /// What kind of exchange: 联席会议, 考察调研, 磋商, 专题会议, 工作会议, 协议签约, 培训.

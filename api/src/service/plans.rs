@@ -40,43 +40,16 @@ const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// Rows per round when a list is filtered by the computed `status`.
 const STATUS_CHUNK: u64 = 500;
 
-/// Declares a closed set of snake_case names, as `domain::names!` does for the shared ones.
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
-        #[serde(rename_all = "snake_case")]
-        #[graphql(rename_items = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            /// For values read back from the database, where anything else is corruption.
-            pub fn from_db(text: &str) -> AppResult<Self> {
-                Self::parse(text).ok_or_else(|| {
-                    AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
-                })
-            }
-        }
-    };
-}
+use crate::domain::names;
 
 names!(
     /// Computed: `done` when the count meets the target, else `overdue` after the due date
-    /// (Asia/Shanghai), else `pending`.
+    /// (Asia/Shanghai), else `pending`; `not_tracked` for a task with no countable target.
     PlanTaskStatus {
         Pending => "pending",
         Done => "done",
         Overdue => "overdue",
+        NotTracked => "not_tracked",
     }
 );
 
@@ -318,7 +291,10 @@ pub fn status_of(
     due_on: NaiveDate,
     today: NaiveDate,
 ) -> PlanTaskStatus {
-    if progress >= i64::from(target) {
+    if target == 0 {
+        // Nothing can be counted: the service cannot say it is done, and will not pretend.
+        PlanTaskStatus::NotTracked
+    } else if progress >= i64::from(target) {
         PlanTaskStatus::Done
     } else if today > due_on {
         PlanTaskStatus::Overdue
@@ -827,6 +803,33 @@ async fn tasks_of_plans(
     Ok(out)
 }
 
+/// Batch read for GraphQL loaders: the live plans of each readable organization, by year.
+pub async fn of_orgs(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<PlanView>>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let wanted: Vec<Uuid> = org_ids
+        .iter()
+        .copied()
+        .filter(|o| scope.can_read_org(*o))
+        .collect();
+    let rows = plan::Entity::find()
+        .filter(plan::Column::OrgId.is_in(wanted))
+        .filter(plan::Column::DeletedAt.is_null())
+        .order_by_asc(plan::Column::Year)
+        .order_by_asc(plan::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<PlanView>> = HashMap::new();
+    for m in rows {
+        let view = PlanView::from_model(m);
+        out.entry(view.org_id).or_default().push(view);
+    }
+    Ok(out)
+}
+
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<PlanView>> {
     let mut f = Fields::new();
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
@@ -915,9 +918,18 @@ pub async fn list_tasks(
     // is computed chunk by chunk until the page is full.
     let today = today_in_china();
     match wanted {
-        PlanTaskStatus::Overdue => select = select.filter(plan_task::Column::DueOn.lt(today)),
-        PlanTaskStatus::Pending => select = select.filter(plan_task::Column::DueOn.gte(today)),
-        PlanTaskStatus::Done => {}
+        PlanTaskStatus::Overdue => {
+            select = select
+                .filter(plan_task::Column::DueOn.lt(today))
+                .filter(plan_task::Column::TargetCount.gt(0))
+        }
+        PlanTaskStatus::Pending => {
+            select = select
+                .filter(plan_task::Column::DueOn.gte(today))
+                .filter(plan_task::Column::TargetCount.gt(0))
+        }
+        PlanTaskStatus::NotTracked => select = select.filter(plan_task::Column::TargetCount.eq(0)),
+        PlanTaskStatus::Done => select = select.filter(plan_task::Column::TargetCount.gt(0)),
     }
     let mut found = Vec::new();
     let mut after = page.cursor;
@@ -1472,7 +1484,7 @@ mod tests {
         assert_eq!(status_of(0, 1, due, day(2019, 3, 31)), Pending);
         assert_eq!(status_of(0, 1, due, day(2019, 4, 1)), Overdue);
         // Nothing to count: met at once.
-        assert_eq!(status_of(0, 0, due, day(2020, 1, 1)), Done);
+        assert_eq!(status_of(0, 0, due, day(2020, 1, 1)), NotTracked);
     }
 
     #[test]

@@ -314,6 +314,28 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<WorkingGrou
     WorkingGroupView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
 }
 
+/// Batch read for GraphQL loaders: the live working group of each readable organization.
+pub async fn of_orgs(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, WorkingGroupView>> {
+    let scope = actor.scope(&ctx.db).await?;
+    let wanted: Vec<Uuid> = org_ids
+        .iter()
+        .copied()
+        .filter(|o| scope.can_read_org(*o))
+        .collect();
+    working_group::Entity::find()
+        .filter(working_group::Column::OrgId.is_in(wanted))
+        .filter(working_group::Column::DeletedAt.is_null())
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|m| WorkingGroupView::from_model(m).map(|v| (v.org_id, v)))
+        .collect()
+}
+
 pub async fn list(
     ctx: &AppCtx,
     actor: &Actor,
