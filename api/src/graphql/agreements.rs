@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::AppError,
+    service::idempotency,
     service::projects::ProjectView,
     service::{
         AppCtx,
@@ -70,13 +71,25 @@ pub struct AgreementMutation;
 
 #[Object]
 impl AgreementMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_agreement(
         &self,
         ctx: &Context<'_>,
         input: NewAgreement,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<AgreementView> {
         let (app, actor) = parts(ctx)?;
-        agreements::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_agreement",
+            &payload,
+            || agreements::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.

@@ -14,6 +14,7 @@ use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
 use crate::{
     auth::Actor,
     error::AppError,
+    service::idempotency,
     service::{
         AppCtx,
         contacts::{self, ContactPatch, ContactQuery as ContactFilter, ContactView, NewContact},
@@ -78,13 +79,25 @@ pub struct ContactMutation;
 
 #[Object]
 impl ContactMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
         input: NewContact,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<ContactView> {
         let (app, actor) = parts(ctx)?;
-        contacts::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_contact",
+            &payload,
+            || contacts::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.

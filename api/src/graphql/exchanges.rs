@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::AppError,
+    service::idempotency,
     service::{
         AppCtx,
         exchanges::{
@@ -70,13 +71,25 @@ pub struct ExchangeMutation;
 
 #[Object]
 impl ExchangeMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_exchange(
         &self,
         ctx: &Context<'_>,
         input: NewExchange,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<ExchangeView> {
         let (app, actor) = parts(ctx)?;
-        exchanges::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_exchange",
+            &payload,
+            || exchanges::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.

@@ -15,6 +15,7 @@ use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
 use crate::{
     auth::Actor,
     error::AppError,
+    service::idempotency,
     service::{
         AppCtx,
         organizations::OrganizationView,
@@ -125,13 +126,25 @@ pub struct PlanMutation;
 
 #[Object]
 impl PlanMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_plan(
         &self,
         ctx: &Context<'_>,
         input: NewPlan,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<PlanView> {
         let (app, actor) = parts(ctx)?;
-        plans::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_plan",
+            &payload,
+            || plans::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.
@@ -162,13 +175,25 @@ impl PlanMutation {
         Ok(true)
     }
 
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_plan_task(
         &self,
         ctx: &Context<'_>,
         input: NewPlanTask,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<PlanTaskView> {
         let (app, actor) = parts(ctx)?;
-        plans::create_task(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_plan_task",
+            &payload,
+            || plans::create_task(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.

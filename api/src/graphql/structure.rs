@@ -18,6 +18,7 @@ use super::{
 };
 use crate::{
     error::AppError,
+    service::idempotency,
     service::{
         agreements::AgreementView,
         exchanges::ExchangeView,
@@ -103,13 +104,25 @@ pub struct StructureMutation;
 
 #[Object]
 impl StructureMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
         input: NewOrganization,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<OrganizationView> {
         let (app, actor) = parts(ctx)?;
-        organizations::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_organization",
+            &payload,
+            || organizations::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`.
@@ -139,13 +152,25 @@ impl StructureMutation {
         Ok(true)
     }
 
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_pairing(
         &self,
         ctx: &Context<'_>,
         input: NewPairing,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<PairingView> {
         let (app, actor) = parts(ctx)?;
-        pairings::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_pairing",
+            &payload,
+            || pairings::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     async fn update_pairing(

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::AppError,
+    service::idempotency,
     service::{
         AppCtx,
         contacts::ContactView,
@@ -67,13 +68,25 @@ pub struct WorkingGroupMutation;
 
 #[Object]
 impl WorkingGroupMutation {
+    /// `idempotencyKey` works as REST's `Idempotency-Key` header.
     async fn create_working_group(
         &self,
         ctx: &Context<'_>,
         input: NewWorkingGroup,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<WorkingGroupView> {
         let (app, actor) = parts(ctx)?;
-        working_groups::create(app, actor, input).await.map_err(gql)
+        let payload = input.clone();
+        idempotency::run(
+            app,
+            actor,
+            idempotency_key.as_deref(),
+            "create_working_group",
+            &payload,
+            || working_groups::create(app, actor, input),
+        )
+        .await
+        .map_err(gql)
     }
 
     /// `expected_version` works as REST's `If-Match`; `members` replaces the whole list.

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// An agreement as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Agreement", complex)]
 pub struct AgreementView {
     pub id: Uuid,
@@ -70,7 +70,7 @@ impl AgreementView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewAgreementInput")]
 pub struct NewAgreement {

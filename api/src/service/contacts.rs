@@ -32,7 +32,7 @@ const PHONE_MAX: usize = 32;
 const EMAIL_MAX: usize = 200;
 
 /// A contact as a given caller may see it.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Contact", complex)]
 pub struct ContactView {
     pub id: Uuid,
@@ -126,7 +126,7 @@ impl ContactView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewContactInput")]
 pub struct NewContact {

@@ -50,7 +50,7 @@ names!(
 );
 
 /// An exchange as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Exchange", complex)]
 pub struct ExchangeView {
     pub id: Uuid,
@@ -101,7 +101,7 @@ impl ExchangeView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewExchangeInput")]
 pub struct NewExchange {

@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// An organization as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Organization", complex)]
 pub struct OrganizationView {
     pub id: Uuid,
@@ -64,7 +64,7 @@ impl OrganizationView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewOrganizationInput")]
 pub struct NewOrganization {

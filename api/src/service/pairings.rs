@@ -21,7 +21,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Pairing", complex)]
 pub struct PairingView {
     pub id: Uuid,
@@ -64,7 +64,7 @@ impl PairingView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewPairingInput")]
 pub struct NewPairing {

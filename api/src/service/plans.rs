@@ -83,7 +83,7 @@ impl CountedRecord {
 // ---------------------------------------------------------------------------------------------
 // Views and inputs
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "Plan", complex)]
 pub struct PlanView {
     pub id: Uuid,
@@ -124,7 +124,7 @@ pub struct PlanDetail {
     pub tasks: Vec<PlanTaskView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "PlanTask", complex)]
 pub struct PlanTaskView {
     pub id: Uuid,
@@ -152,7 +152,7 @@ pub struct PlanTaskView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewPlanInput")]
 pub struct NewPlan {
@@ -193,7 +193,7 @@ pub struct PlanQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewPlanTaskInput")]
 pub struct NewPlanTask {

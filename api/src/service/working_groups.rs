@@ -84,14 +84,14 @@ impl WorkingGroupRole {
 }
 
 /// One member: a contact in a role. GraphQL resolves `contact`, masked as contacts are.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "WorkingGroupMember", complex)]
 pub struct WorkingGroupMember {
     pub contact_id: Uuid,
     pub role: WorkingGroupRole,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "WorkingGroupMemberInput")]
 pub struct WorkingGroupMemberInput {
@@ -106,7 +106,7 @@ struct StoredMember {
     role: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
 #[graphql(name = "WorkingGroup", complex)]
 pub struct WorkingGroupView {
     pub id: Uuid,
@@ -155,7 +155,7 @@ impl WorkingGroupView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
 #[serde(deny_unknown_fields)]
 #[graphql(name = "NewWorkingGroupInput")]
 pub struct NewWorkingGroup {
