@@ -16,11 +16,12 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page, audit, check_version,
-    exchanges::{SUMMARY_MAX, long_text, new_owner, period, readable_pairing},
+    exchanges::{SUMMARY_MAX, new_owner, readable_pairing},
     now,
     records::{
         EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable, scope_condition,
     },
+    records::{long_text, period_filter as period},
 };
 use crate::{
     auth::Actor,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page, audit, check_version, now, organizations,
-    records::{PageArgs, external_id, fetch_page, patch_nullable, scope_condition},
+    records::{PageArgs, external_id, fetch_page, patch_nullable, period_filter, scope_condition},
 };
 use crate::{
     auth::Actor,
@@ -250,45 +250,6 @@ pub struct FundTransactionQuery {
     pub cursor: Option<String>,
 }
 
-/// The first and last day of a year, or of one of its quarters.
-pub fn period(year: i32, quarter: Option<i32>) -> Result<(NaiveDate, NaiveDate), String> {
-    let (first_month, last_month) = match quarter {
-        None => (1, 12),
-        Some(q @ 1..=4) => (3 * q as u32 - 2, 3 * q as u32),
-        Some(_) => return Err("must be 1, 2, 3 or 4".into()),
-    };
-    let start = NaiveDate::from_ymd_opt(year, first_month, 1).ok_or("is not a valid year")?;
-    let next = if last_month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, last_month + 1, 1)
-    }
-    .ok_or("is not a valid year")?;
-    Ok((start, next.pred_opt().ok_or("is not a valid year")?))
-}
-
-/// Parses `year` and `quarter` filters into a date range.
-pub fn period_filter(
-    f: &mut Fields,
-    year: Option<i32>,
-    quarter: Option<i32>,
-) -> Option<(NaiveDate, NaiveDate)> {
-    match (year, quarter) {
-        (None, None) => None,
-        (None, Some(_)) => {
-            f.push("quarter", "needs a year");
-            None
-        }
-        (Some(y), q) => {
-            if !(1990..=2100).contains(&y) {
-                f.push("year", "must be between 1990 and 2100");
-                return None;
-            }
-            f.check(if q.is_some() { "quarter" } else { "year" }, period(y, q))
-        }
-    }
-}
-
 async fn live_pairing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pairing::Model>> {
     Ok(pairing::Entity::find_by_id(id)
         .filter(pairing::Column::DeletedAt.is_null())
@@ -325,7 +286,7 @@ pub async fn list(
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let range = period_filter(&mut f, q.year, q.quarter);
     f.finish()?;
-    let args = checked(args)?;
+    let (args, range) = (checked(args)?, checked(range)?);
     let scope = actor.scope(&ctx.db).await?;
     use fund_transaction::Column as C;
     let mut select = fund_transaction::Entity::find().filter(C::DeletedAt.is_null());

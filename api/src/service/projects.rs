@@ -18,9 +18,12 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page, audit, check_version,
-    fund_transactions::{Totals, period_filter, totals_by_project},
+    fund_transactions::{Totals, totals_by_project},
     now, organizations,
-    records::{PageArgs, existing, external_id, fetch_page, patch_nullable, scope_condition},
+    records::{
+        self, PageArgs, existing, external_id, fetch_page, patch_nullable, period_filter,
+        scope_condition,
+    },
 };
 use crate::{
     auth::Actor,
@@ -316,14 +319,7 @@ fn check_content(f: &mut Fields, c: &Content) {
 }
 
 fn long_text(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        Err("must not be empty".into())
-    } else if t.chars().count() > TEXT_MAX {
-        Err(format!("must be at most {TEXT_MAX} characters"))
-    } else {
-        Ok(t.to_string())
-    }
+    records::long_text(text, TEXT_MAX)
 }
 
 async fn check_contact(
@@ -379,15 +375,13 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ProjectView
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Page<ProjectView>> {
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
-    if q.quarter.is_some() && q.year.is_none() {
-        f.push("quarter", "needs a year");
-    }
-    let starting = match (q.year, q.quarter) {
-        (Some(y), Some(qq)) => period_filter(&mut f, Some(y), Some(qq)),
-        _ => None,
+    // A quarter narrows projects to those starting in it; the year alone is the project's year.
+    let starting = match q.quarter {
+        Some(_) => period_filter(&mut f, q.year, q.quarter),
+        None => Some(None),
     };
     f.finish()?;
-    let args = checked(args)?;
+    let (args, starting) = (checked(args)?, checked(starting)?);
     let scope = actor.scope(&ctx.db).await?;
     use project::Column as C;
     let mut select = project::Entity::find().filter(C::DeletedAt.is_null());

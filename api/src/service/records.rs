@@ -2,6 +2,7 @@
 //! ids. Record services use these instead of writing them again.
 
 use async_graphql::MaybeUndefined;
+use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -109,4 +110,60 @@ pub async fn existing<E: EntityTrait>(
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// Multi-line free text: trimmed, non-empty, at most `max` characters, no control characters
+/// but line breaks and tabs.
+pub fn long_text(text: &str, max: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(text.to_string())
+}
+
+/// The dates of `year`, or of one quarter of it, for list filters; `quarter` needs `year`.
+pub fn period_filter(
+    f: &mut Fields,
+    year: Option<i32>,
+    quarter: Option<i32>,
+) -> Option<Option<(NaiveDate, NaiveDate)>> {
+    let year = match year {
+        None => {
+            if quarter.is_some() {
+                f.push("quarter", "needs year");
+                return None;
+            }
+            return Some(None);
+        }
+        Some(y) if (1900..=9999).contains(&y) => y,
+        Some(_) => {
+            f.push("year", "must be between 1900 and 9999");
+            return None;
+        }
+    };
+    let (first_month, last_month) = match quarter {
+        None => (1, 12),
+        Some(q @ 1..=4) => ((q - 1) * 3 + 1, q * 3),
+        Some(_) => {
+            f.push("quarter", "must be 1, 2, 3 or 4");
+            return None;
+        }
+    };
+    let from = NaiveDate::from_ymd_opt(year, first_month as u32, 1)?;
+    let next = if last_month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, last_month as u32 + 1, 1)
+    }?;
+    Some(Some((from, next.pred_opt()?)))
 }
