@@ -44,6 +44,23 @@ fn openapi_is_3_1_and_documents_problems() {
         "/api/v1/users",
         "/api/v1/service-accounts",
         "/api/v1/audit-log",
+        "/api/v1/projects",
+        "/api/v1/projects/{id}",
+        "/api/v1/fund-transactions",
+        "/api/v1/fund-transactions/{id}",
+        "/api/v1/pairings/{id}/totals",
+        "/api/v1/exchanges",
+        "/api/v1/exchanges/{id}",
+        "/api/v1/agreements",
+        "/api/v1/agreements/{id}",
+        "/api/v1/contacts",
+        "/api/v1/contacts/{id}",
+        "/api/v1/working-groups",
+        "/api/v1/working-groups/{id}",
+        "/api/v1/plans",
+        "/api/v1/plans/{id}",
+        "/api/v1/plan-tasks",
+        "/api/v1/plan-tasks/{id}",
     ] {
         let item = paths
             .get(path)
