@@ -925,3 +925,66 @@ async fn the_demo_ledger_adds_up() {
     // Loading again adds nothing.
     assert_eq!(xiezuo::demo::load(&app.ctx).await.expect("demo"), 0);
 }
+
+#[tokio::test]
+async fn money_without_a_project_and_on_cancelled_projects_obeys_the_rules() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let none = json!(null);
+    let loose = |kind: &str, amount: i64| json!({"kind": kind, "amount_fen": amount, "occurred_on": "2019-07-01", "pairing_id": s.pairing, "project_id": none});
+    // Nothing arrived on the pairing: spending without a project is refused as well.
+    let (status, body) = money(&app, &s.zunyi, loose("expenditure", 100)).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_fen")),
+        "{body}"
+    );
+    assert_eq!(
+        money(&app, &s.zunyi, loose("arrival", 100)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        money(&app, &s.zunyi, loose("expenditure", 100)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        money(&app, &s.zunyi, loose("refund", 1)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // Amounts stay far from overflow.
+    let (status, body) = money(&app, &s.shanghai, loose("pledge", 999_999_999_999_999_999)).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("amount_fen"))
+    );
+
+    // A cancelled project takes refunds only.
+    let p = create_project(&app, &s.zunyi, "ZY-CANCEL", &s.pairing).await;
+    assert_eq!(
+        money(&app, &s.shanghai, tx("pledge", 500, &s.pairing, &p, "P"))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        set_status(&app, &s.zunyi, &p, "cancelled").await.0,
+        StatusCode::OK
+    );
+    let (status, body) = money(&app, &s.shanghai, tx("transfer", 500, &s.pairing, &p, "T")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+
+    // Projects are the west's: a partner cannot own one.
+    let (status, _) = parts(
+        app.post_json(
+            "/api/v1/projects",
+            &s.shanghai,
+            &project_body("SH-OWN", &s.pairing),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

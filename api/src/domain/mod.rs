@@ -118,13 +118,13 @@ impl ProjectStatus {
     }
 }
 
-/// An amount of money in fen: a positive integer below 10^15 (ten trillion yuan), so that sums
-/// of many never overflow an i64.
+/// An amount of money in fen: a positive integer below 10^13 fen (a hundred billion yuan), so
+/// that sums of hundreds of thousands of them stay far inside an i64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AmountFen(i64);
 
 impl AmountFen {
-    pub const MAX: i64 = 1_000_000_000_000_000;
+    pub const MAX: i64 = 10_000_000_000_000;
 
     pub fn parse(value: i64) -> Result<Self, String> {
         if value <= 0 {

@@ -31,7 +31,14 @@ pub async fn middleware(
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let (Some(key), true) = (key, req.method() == Method::POST) else {
+    // REST resources only: GraphQL has its own `idempotencyKey`, and the token and
+    // service-account responses carry secrets that must never be stored.
+    let path = req.path();
+    let applies = req.method() == Method::POST
+        && path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/auth/")
+        && !path.starts_with("/api/v1/service-accounts");
+    let (Some(key), true) = (key, applies) else {
         return next.call(req).await;
     };
     // Without a valid caller the handler answers 401 itself; keys belong to callers.

@@ -58,16 +58,21 @@ pub struct ContactView {
 /// Who sees a contact's phone and email in full: the admin, the province office, and callers
 /// whose own organization subtree holds the contact's organization. Everyone else — partners,
 /// neighbouring prefectures, the assessment team — sees them masked.
-pub fn sees_personal_data(actor: &Actor, scope: &Scope, org_id: Uuid) -> bool {
-    matches!(actor.role, Role::Admin | Role::Coordinator) || scope.subtree.contains(&org_id)
+pub fn sees_personal_data(actor: &Actor, _scope: &Scope, org_id: Uuid) -> bool {
+    // The contact's own organization, not every organization above it.
+    matches!(actor.role, Role::Admin | Role::Coordinator) || actor.org_id == Some(org_id)
 }
 
 /// `13812345678` → `138****5678`: the first three and last four digits, separators dropped.
-/// Numbers too short to keep seven digits and still hide some are masked whole.
+/// Shorter numbers keep only their last four digits, so at least half is always hidden.
 pub fn mask_phone(phone: &str) -> String {
     let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 8 {
         return "****".into();
+    }
+    if digits.len() < 11 {
+        let tail: String = digits[digits.len() - 4..].iter().collect();
+        return format!("****{tail}");
     }
     let head: String = digits[..3].iter().collect();
     let tail: String = digits[digits.len() - 4..].iter().collect();
@@ -578,6 +583,7 @@ mod tests {
         assert_eq!(mask_phone("138-1234-5678"), "138****5678");
         assert_eq!(mask_phone("+86 138 1234 5678"), "861****5678");
         assert_eq!(mask_phone("0851-86850370"), "085****0370");
+        assert_eq!(mask_phone("8685-0370"), "****0370");
         assert_eq!(mask_phone("1234567"), "****");
         assert_eq!(mask_phone(""), "****");
     }
@@ -639,7 +645,9 @@ mod tests {
             (actor(Role::Admin, None), Scope::everything(), false),
             (actor(Role::Coordinator, None), Scope::everything(), false),
             (actor(Role::Auditor, None), Scope::everything(), true),
-            (actor(Role::Editor, Some(zunyi)), own_subtree, false),
+            // 遵义 is above 仁怀, but the contact is 仁怀's own: masked for 遵义.
+            (actor(Role::Editor, Some(zunyi)), own_subtree.clone(), true),
+            (actor(Role::Editor, Some(renhuai)), own_subtree, false),
             (actor(Role::Editor, Some(tongren)), elsewhere.clone(), true),
             (actor(Role::Partner, Some(tongren)), elsewhere, true),
         ];

@@ -43,25 +43,31 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Saturating: an input amount is added before it is validated, and must not panic.
     fn add(&mut self, kind: FundKind, amount: i64) {
-        match kind {
-            FundKind::Pledge => self.pledged_fen += amount,
-            FundKind::Transfer => self.transferred_fen += amount,
-            FundKind::Arrival => self.arrived_fen += amount,
-            FundKind::Expenditure => self.spent_fen += amount,
-            FundKind::Refund => self.refunded_fen += amount,
-        }
+        let total = match kind {
+            FundKind::Pledge => &mut self.pledged_fen,
+            FundKind::Transfer => &mut self.transferred_fen,
+            FundKind::Arrival => &mut self.arrived_fen,
+            FundKind::Expenditure => &mut self.spent_fen,
+            FundKind::Refund => &mut self.refunded_fen,
+        };
+        *total = total.saturating_add(amount);
     }
 
     fn finish(mut self) -> Self {
-        self.arrival_rate_bp =
-            (self.pledged_fen > 0).then(|| self.arrived_fen * 10_000 / self.pledged_fen);
+        self.arrival_rate_bp = (self.pledged_fen > 0).then(|| {
+            let rate = i128::from(self.arrived_fen) * 10_000 / i128::from(self.pledged_fen);
+            i64::try_from(rate).unwrap_or(i64::MAX)
+        });
         self
     }
 
     /// What may still be spent: arrived, less spent and refunded.
     pub fn available_fen(&self) -> i64 {
-        self.arrived_fen - self.spent_fen - self.refunded_fen
+        self.arrived_fen
+            .saturating_sub(self.spent_fen)
+            .saturating_sub(self.refunded_fen)
     }
 }
 
@@ -425,6 +431,31 @@ async fn check_rules(
             ),
         );
     }
+    // The pairing as a whole never spends or refunds more than arrived, project or not. Its row
+    // is locked (PostgreSQL) so that concurrent spending is checked one at a time.
+    let mut lock = pairing::Entity::find_by_id(pairing_id);
+    if tx.get_database_backend() == DbBackend::Postgres {
+        lock = lock.lock_exclusive();
+    }
+    lock.one(tx).await?;
+    let mut on_pairing = totals_by_pairing(tx, &[pairing_id])
+        .await?
+        .remove(&pairing_id)
+        .unwrap_or_default();
+    if let Some(old) = replacing {
+        on_pairing.add(FundKind::from_db(&old.kind)?, -old.amount_fen);
+    }
+    on_pairing.add(kind, amount);
+    if on_pairing.available_fen() < 0 {
+        f.push(
+            "amount_fen",
+            format!(
+                "the pairing would spend or refund more than arrived on it ({} fen arrived, {} \
+                 fen spent, {} fen refunded)",
+                on_pairing.arrived_fen, on_pairing.spent_fen, on_pairing.refunded_fen
+            ),
+        );
+    }
     let Some(project_id) = project_id else {
         return Ok(());
     };
@@ -436,10 +467,19 @@ async fn check_rules(
         f.push("project_id", "belongs to another pairing");
         return Ok(());
     }
-    if ProjectStatus::from_db(&project.status)? == ProjectStatus::Verified {
-        return Err(AppError::InvalidTransition {
-            detail: "the project is verified: its money can no longer change".into(),
-        });
+    match ProjectStatus::from_db(&project.status)? {
+        ProjectStatus::Verified => {
+            return Err(AppError::InvalidTransition {
+                detail: "the project is verified: its money can no longer change".into(),
+            });
+        }
+        // A cancelled project only gives money back.
+        ProjectStatus::Cancelled if kind != FundKind::Refund && amount > 0 => {
+            return Err(AppError::InvalidTransition {
+                detail: "the project is cancelled: only refunds can be recorded for it".into(),
+            });
+        }
+        _ => {}
     }
     let mut totals = totals_by_project(tx, &[project_id])
         .await?

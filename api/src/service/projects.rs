@@ -517,12 +517,12 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
         (Role::Admin, _) | (_, None) => pair.west_org_id,
         (_, Some(org)) => org,
     };
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Project,
-        organizations::owner(&tx, owner_org).await?,
-    )?;
+    let owner = organizations::owner(&tx, owner_org).await?;
+    ensure_write(actor, scope, RecordKind::Project, owner)?;
+    if owner.region == crate::domain::Region::East {
+        // Projects are the western side's needs; the east pledges and transfers for them.
+        return Err(AppError::Forbidden);
+    }
     let content = Content {
         code: input.code.trim().to_string(),
         year: input.year,
