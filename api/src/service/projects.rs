@@ -21,8 +21,7 @@ use super::{
     fund_transactions::{Totals, totals_by_project},
     now, organizations,
     records::{
-        self, PageArgs, existing, external_id, fetch_page, patch_nullable, period_filter,
-        scope_condition,
+        self, PageArgs, external_id, fetch_page, patch_nullable, period_filter, scope_condition,
     },
 };
 use crate::{
@@ -322,21 +321,21 @@ fn long_text(text: &str) -> Result<String, String> {
     records::long_text(text, TEXT_MAX)
 }
 
+/// The responsible contact must exist and be one the caller may read.
 async fn check_contact(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     f: &mut Fields,
     id: Option<Uuid>,
 ) -> AppResult<()> {
-    if let Some(id) = id
-        && existing::<contact::Entity>(
-            db,
-            contact::Column::Id,
-            contact::Column::DeletedAt,
-            vec![id],
-        )
-        .await?
-        .is_empty()
-    {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    let found = contact::Entity::find_by_id(id)
+        .filter(contact::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    if !found.is_some_and(|c| scope.can_read_org(c.org_id)) {
         f.push("responsible_contact_id", "no such contact");
     }
     Ok(())
@@ -539,7 +538,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
         end_on: input.end_on,
     };
     check_content(&mut f, &content);
-    check_contact(&tx, &mut f, input.responsible_contact_id).await?;
+    check_contact(&tx, scope, &mut f, input.responsible_contact_id).await?;
     let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
     if code_taken(&tx, &content.code, None).await? {
@@ -725,7 +724,7 @@ pub async fn update(
         end_on: end_on.flatten(),
     };
     check_content(&mut f, &content);
-    check_contact(&tx, &mut f, contact.flatten()).await?;
+    check_contact(&tx, scope, &mut f, contact.flatten()).await?;
     f.finish()?;
     if content.code != before.code && code_taken(&tx, &content.code, Some(id)).await? {
         return Err(AppError::conflict(
