@@ -202,17 +202,18 @@ async fn only_the_owning_subtree_writes_contacts() {
     let zunyi = app.org_id("520300").await;
     let new = json!({"org_id": zunyi, "name": "示例"});
 
-    for (role, org) in [
-        (Role::Editor, "520600"),
-        (Role::Editor, "520382"),
-        (Role::Partner, "310000"),
-        (Role::Auditor, "520000"),
+    // 铜仁 cannot see 遵义 at all (no such organization); the others see it but may not write.
+    for (role, org, status, code) in [
+        (Role::Editor, "520600", 422, "validation_failed"),
+        (Role::Editor, "520382", 403, "forbidden"),
+        (Role::Partner, "310000", 403, "forbidden"),
+        (Role::Auditor, "520000", 403, "forbidden"),
     ] {
         let token = app.token(role, Some(org));
         assert_problem(
             app.post_json("/api/v1/contacts", &token, &new).await,
-            403,
-            "forbidden",
+            status,
+            code,
         )
         .await;
     }
@@ -267,8 +268,9 @@ async fn only_the_owning_subtree_writes_contacts() {
             &json!({"org_id": app.org_id("520600").await}),
         )
         .await,
-        403,
-        "forbidden",
+        // 铜仁 is not an organization 遵义's editor can see.
+        422,
+        "validation_failed",
     )
     .await;
     let (status, moved) = parts(

@@ -780,8 +780,9 @@ async fn who_may_write_plans_and_their_tasks() {
             &json!({"org_id": app.org_id("520300").await, "year": 2020, "title": "t"}),
         )
         .await,
-        403,
-        "forbidden",
+        // 遵义 is not an organization 铜仁 can see: no such organization, not "forbidden".
+        422,
+        "validation_failed",
     )
     .await;
 

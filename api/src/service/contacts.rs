@@ -21,8 +21,8 @@ use super::{
 };
 use crate::{
     auth::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
-    domain::{Fields, Region, Role, Text, checked},
+    authz::{RecordKind, Scope, ensure_write},
+    domain::{Fields, Role, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -254,32 +254,6 @@ async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResu
     }
 }
 
-/// The owner of a record of `org_id` and whether that organization exists. When it does not,
-/// the caller's own organization stands in, so that the write rule answers by role first and
-/// the missing organization is then reported as a field error.
-pub(crate) async fn owner_or_missing(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    org_id: Uuid,
-) -> AppResult<(Owner, bool)> {
-    let found = records::existing::<entity::organization::Entity>(
-        db,
-        entity::organization::Column::Id,
-        entity::organization::Column::DeletedAt,
-        vec![org_id],
-    )
-    .await?;
-    if found.is_empty() {
-        let stand_in = Owner {
-            org_id: actor.org_id.unwrap_or_default(),
-            region: Region::West,
-        };
-        Ok((stand_in, false))
-    } else {
-        Ok((organizations::owner(db, org_id).await?, true))
-    }
-}
-
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
     let scope = actor.scope(&ctx.db).await?;
     let m = readable(&ctx.db, scope, id).await?;
@@ -349,7 +323,7 @@ pub async fn get_many(
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewContact) -> AppResult<ContactView> {
     let scope = actor.scope(&ctx.db).await?;
     let tx = ctx.db.begin().await?;
-    let (owner, org_exists) = owner_or_missing(&tx, actor, input.org_id).await?;
+    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::Contact, owner)?;
 
     let mut f = Fields::new();
@@ -421,7 +395,7 @@ pub async fn update(
     let org_id = patch.org_id.unwrap_or(current.org_id);
     if org_id != current.org_id {
         // Moving a contact needs the right to write in the organization it moves to as well.
-        let (owner, exists) = owner_or_missing(&tx, actor, org_id).await?;
+        let (owner, exists) = records::owner_or_missing(&tx, actor, scope, org_id).await?;
         ensure_write(actor, scope, RecordKind::Contact, owner)?;
         if !exists {
             f.push("org_id", "no such organization");

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, contacts,
+    AppCtx, Page, audit, check_version,
     exchanges::ExchangeKind,
     now, organizations,
     pairings::today_in_china,
@@ -998,7 +998,7 @@ pub async fn tasks_of_many(
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<PlanView> {
     let scope = actor.scope(&ctx.db).await?;
     let tx = ctx.db.begin().await?;
-    let (owner, org_exists) = contacts::owner_or_missing(&tx, actor, input.org_id).await?;
+    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::Plan, owner)?;
 
     let mut f = Fields::new();

@@ -376,7 +376,7 @@ pub async fn create(
 ) -> AppResult<WorkingGroupView> {
     let scope = actor.scope(&ctx.db).await?;
     let tx = ctx.db.begin().await?;
-    let (owner, org_exists) = contacts::owner_or_missing(&tx, actor, input.org_id).await?;
+    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::WorkingGroup, owner)?;
 
     let mut f = Fields::new();
@@ -456,7 +456,7 @@ pub async fn update(
     let org_id = patch.org_id.unwrap_or(current.org_id);
     let mut org_exists = true;
     if org_id != current.org_id {
-        let (owner, exists) = contacts::owner_or_missing(&tx, actor, org_id).await?;
+        let (owner, exists) = records::owner_or_missing(&tx, actor, scope, org_id).await?;
         ensure_write(actor, scope, RecordKind::WorkingGroup, owner)?;
         if !exists {
             f.push("org_id", "no such organization");
