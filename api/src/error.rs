@@ -52,6 +52,10 @@ pub enum AppError {
     Forbidden,
     /// Absent, deleted, or not readable by the caller (never tell those apart).
     NotFound,
+    /// The path exists, the method does not; `allowed` lists the ones that do.
+    MethodNotAllowed {
+        allowed: String,
+    },
     /// A unique field already taken, or a state that forbids the change.
     Conflict {
         field: Option<String>,
@@ -96,6 +100,7 @@ impl AppError {
             Self::Unauthenticated { code, .. } => code,
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::PreconditionFailed { .. } => "precondition_failed",
@@ -113,6 +118,7 @@ impl AppError {
             Self::Unauthenticated { .. } => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed { .. } => 405,
             Self::Conflict { .. } | Self::InvalidTransition { .. } => 409,
             Self::PreconditionFailed { .. } => 412,
             Self::Unavailable => 503,
@@ -129,6 +135,7 @@ impl AppError {
             Self::Unauthenticated { .. } => "Authentication required",
             Self::Forbidden => "Not allowed",
             Self::NotFound => "Not found",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
             Self::InvalidTransition { .. } => "Transition not allowed",
             Self::PreconditionFailed { .. } => "Version mismatch",
@@ -152,6 +159,7 @@ impl AppError {
             Self::Unauthenticated { detail, .. } => (*detail).to_string(),
             Self::Forbidden => "your role may not do this".into(),
             Self::NotFound => "no such record".into(),
+            Self::MethodNotAllowed { allowed } => format!("this resource answers {allowed}"),
             Self::PreconditionFailed { current_version } => {
                 format!("the record has changed; its current version is {current_version}")
             }

@@ -3,9 +3,9 @@
 use std::{net::TcpListener, sync::Arc};
 
 use actix_web::{
-    App, HttpMessage, HttpResponse, HttpServer,
+    App, HttpMessage, HttpRequest, HttpResponse, HttpServer,
     body::MessageBody,
-    dev::{Server, ServiceRequest, ServiceResponse},
+    dev::{ResourceDef, Server, ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
     web,
@@ -95,14 +95,57 @@ async fn request_id_header(
     Ok(res)
 }
 
-async fn not_found() -> Result<HttpResponse, Problem> {
-    Err(Problem(AppError::NotFound))
+/// The API's paths and their methods, from the OpenAPI document: what tells a 405 from a 404.
+pub struct Routes(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl Routes {
+    fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .chain([(ResourceDef::new("/graphql"), vec!["GET", "POST"])])
+            .collect();
+        Self(routes)
+    }
+
+    /// The methods of the API path `path` answers, if it is one.
+    fn allowed(&self, path: &str) -> Option<String> {
+        let methods: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+}
+
+async fn not_found(req: HttpRequest, routes: web::Data<Routes>) -> Result<HttpResponse, Problem> {
+    match routes.allowed(req.path()) {
+        Some(allowed) => Err(Problem(AppError::MethodNotAllowed { allowed })),
+        None => Err(Problem(AppError::NotFound)),
+    }
 }
 
 /// Starts serving on `listener`. SIGTERM and SIGINT stop accepting, let in-flight requests
 /// finish (up to 30 s) and then exit.
 pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
     let openapi = rest::openapi();
+    let routes = web::Data::new(Routes::from_openapi(&openapi));
     let schema = web::Data::new(graphql::schema());
     let data = web::Data::new(ctx);
     let max_body = data.config.max_body_bytes;
@@ -120,6 +163,7 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(schema.clone())
+            .app_data(routes.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 Problem(AppError::field("id", format!("is not a valid id: {err}"))).into()
@@ -129,7 +173,8 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::handle))
-                    .route(web::get().to(graphql::graphiql)),
+                    .route(web::get().to(graphql::graphiql))
+                    .default_service(web::to(not_found)),
             )
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(not_found))

@@ -182,3 +182,48 @@ async fn graphql_transport_errors_are_problems() {
     let body = assert_problem(not_a_request, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "query");
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let id = app.seeded_org("520300");
+    for (method, path, allowed) in [
+        (
+            reqwest::Method::PUT,
+            "/api/v1/organizations".to_string(),
+            "GET, POST",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/projects".to_string(),
+            "GET, POST",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/api/v1/organizations/{id}"),
+            "GET, PATCH, DELETE",
+        ),
+        (reqwest::Method::PUT, "/graphql".to_string(), "GET, POST"),
+    ] {
+        let response = app
+            .request(method.clone(), &path, Some(&token))
+            .send()
+            .await
+            .expect("request");
+        let allow = response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert_problem(response, 405, "method_not_allowed").await;
+        assert_eq!(allow, allowed, "{method} {path}");
+    }
+    let missing = app
+        .request(reqwest::Method::PUT, "/api/v1/nothing-here", Some(&token))
+        .send()
+        .await
+        .expect("request");
+    assert_problem(missing, 404, "not_found").await;
+}

@@ -94,6 +94,9 @@ impl ResponseError for Problem {
             AppError::Unavailable => {
                 response.insert_header(("Retry-After", "1"));
             }
+            AppError::MethodNotAllowed { allowed } => {
+                response.insert_header(("Allow", allowed.as_str()));
+            }
             _ => {}
         }
         response.json(ProblemBody::from_error(&self.0))
