@@ -2,19 +2,19 @@
 //! coordinator and auditor.
 
 use entity::audit_log;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{AppCtx, Page};
+use super::{
+    AppCtx, Page,
+    records::{PageArgs, fetch_page},
+};
 use crate::{
     auth::Actor,
     authz::{RecordKind, ensure_role},
-    domain::{Cursor, Fields, Limit, Role, checked},
+    domain::{Fields, Role, checked},
     error::AppResult,
 };
 
@@ -100,10 +100,9 @@ pub struct AuditQuery {
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: AuditQuery) -> AppResult<Page<AuditEntry>> {
     ensure_role(actor, &[Role::Admin, Role::Coordinator, Role::Auditor])?;
     let mut f = Fields::new();
-    let limit = f.check("limit", Limit::parse(q.limit));
-    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
-    let (limit, cursor) = (checked(limit)?, checked(cursor)?);
+    let args = checked(args)?;
 
     let mut select = audit_log::Entity::find();
     if let Some(t) = q.record_type {
@@ -115,15 +114,8 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: AuditQuery) -> AppResult<Page<
     if let Some(id) = q.actor_id {
         select = select.filter(audit_log::Column::ActorId.eq(id));
     }
-    if let Some(c) = cursor {
-        select = select.filter(audit_log::Column::Id.gt(c.id()));
-    }
-    let rows = select
-        .order_by_asc(audit_log::Column::Id)
-        .limit(limit.get() + 1)
-        .all(&ctx.db)
-        .await?;
-    let page = Page::from_rows(rows, limit.get(), |r| r.id);
+    let rows = fetch_page(&ctx.db, select, audit_log::Column::Id, args).await?;
+    let page = Page::from_rows(rows, args.limit.get(), |r| r.id);
     Ok(page.map(|r| AuditEntry {
         id: r.id,
         occurred_at: r.occurred_at,

@@ -7,18 +7,22 @@ use entity::{organization, pairing, user};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{AppCtx, Page, audit, check_version, now, scope};
+use super::{
+    AppCtx, Page, audit, check_version, now,
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable},
+    scope,
+};
 use crate::{
     auth::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
-    domain::{Code, Cursor, DivisionCode, Fields, Limit, OrgKind, OrgLevel, Region, Text, checked},
+    domain::{Code, DivisionCode, Fields, OrgKind, OrgLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -134,7 +138,6 @@ pub struct OrganizationQuery {
 
 const CODE_MAX: usize = 64;
 const NAME_MAX: usize = 200;
-const EXTERNAL_ID_MAX: usize = 200;
 
 fn level_rank(level: OrgLevel) -> u8 {
     match level {
@@ -212,15 +215,14 @@ pub async fn list(
     q: OrganizationQuery,
 ) -> AppResult<Page<OrganizationView>> {
     let mut f = Fields::new();
-    let limit = f.check("limit", Limit::parse(q.limit));
-    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let division = f.check_opt(
         "division_code",
         q.division_code.as_deref(),
         DivisionCode::parse,
     );
     f.finish()?;
-    let (limit, cursor, division) = (checked(limit)?, checked(cursor)?, checked(division)?);
+    let (args, division) = (checked(args)?, checked(division)?);
     let scope = actor.scope(&ctx.db).await?;
 
     let mut select = organization::Entity::find().filter(organization::Column::DeletedAt.is_null());
@@ -261,19 +263,12 @@ pub async fn list(
     if let Some(since) = q.updated_since {
         select = select.filter(organization::Column::UpdatedAt.gte(since));
     }
-    if let Some(c) = cursor {
-        select = select.filter(organization::Column::Id.gt(c.id()));
-    }
-    let rows = select
-        .order_by_asc(organization::Column::Id)
-        .limit(limit.get() + 1)
-        .all(&ctx.db)
-        .await?;
+    let rows = fetch_page(&ctx.db, select, organization::Column::Id, args).await?;
     let views = rows
         .into_iter()
         .map(OrganizationView::from_model)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
 }
 
 /// The parents of `id`, nearest first, as far as the actor may read them.
@@ -357,9 +352,7 @@ pub async fn create(
         input.division_code.as_deref(),
         DivisionCode::parse,
     );
-    let external = f.check_opt("external_id", input.external_id.as_deref(), |e| {
-        Text::parse(e, EXTERNAL_ID_MAX)
-    });
+    let external = external_id(&mut f, input.external_id.as_deref());
     check_parent(&tx, &mut f, input.parent_id, input.region, input.level).await?;
     f.finish()?;
     let code = checked(code)?.into_inner();
@@ -388,7 +381,7 @@ pub async fn create(
         division_code: Set(checked(division)?.map(DivisionCode::into_inner)),
         version: Set(1),
         owner_org_id: Set(actor.org_id.unwrap_or(id)),
-        external_id: Set(checked(external)?.map(Text::into_inner)),
+        external_id: Set(checked(external)?),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
@@ -435,20 +428,20 @@ pub async fn update(
     let mut f = Fields::new();
     let code = f.check_opt("code", patch.code.as_deref(), |c| Code::parse(c, CODE_MAX));
     let name = f.check_opt("name", patch.name.as_deref(), |n| Text::parse(n, NAME_MAX));
-    let division = match &patch.division_code {
-        MaybeUndefined::Value(d) => f
-            .check("division_code", DivisionCode::parse(d))
-            .map(|d| MaybeUndefined::Value(d.into_inner())),
-        MaybeUndefined::Null => Some(MaybeUndefined::Null),
-        MaybeUndefined::Undefined => Some(MaybeUndefined::Undefined),
-    };
-    let external = match &patch.external_id {
-        MaybeUndefined::Value(e) => f
-            .check("external_id", Text::parse(e, EXTERNAL_ID_MAX))
-            .map(|e| MaybeUndefined::Value(e.into_inner())),
-        MaybeUndefined::Null => Some(MaybeUndefined::Null),
-        MaybeUndefined::Undefined => Some(MaybeUndefined::Undefined),
-    };
+    let division = patch_nullable(
+        &mut f,
+        "division_code",
+        &patch.division_code,
+        current.division_code.clone(),
+        |d| DivisionCode::parse(d).map(DivisionCode::into_inner),
+    );
+    let external = patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        current.external_id.clone(),
+        |e| Text::parse(e, EXTERNAL_ID_MAX).map(Text::into_inner),
+    );
     let region = patch.region.unwrap_or(before.region);
     let level = patch.level.unwrap_or(before.level);
     let parent_id = match patch.parent_id {
@@ -494,16 +487,8 @@ pub async fn update(
         model.kind = Set(k.as_str().into());
     }
     model.parent_id = Set(parent_id);
-    match checked(division)? {
-        MaybeUndefined::Value(d) => model.division_code = Set(Some(d)),
-        MaybeUndefined::Null => model.division_code = Set(None),
-        MaybeUndefined::Undefined => {}
-    }
-    match checked(external)? {
-        MaybeUndefined::Value(e) => model.external_id = Set(Some(e)),
-        MaybeUndefined::Null => model.external_id = Set(None),
-        MaybeUndefined::Undefined => {}
-    }
+    model.division_code = Set(checked(division)?);
+    model.external_id = Set(checked(external)?);
     let after = save_versioned(&tx, model, id, current.version).await?;
     let view = OrganizationView::from_model(after)?;
     audit::record(

@@ -7,17 +7,20 @@ use chrono::NaiveDate;
 use entity::{organization, pairing};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{AppCtx, Page, audit, check_version, now, organizations};
+use super::{
+    AppCtx, Page, audit, check_version, now, organizations,
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable},
+};
 use crate::{
     auth::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
-    domain::{Cursor, Fields, Limit, OrgLevel, PairingLevel, Region, Text, checked},
+    domain::{Fields, OrgLevel, PairingLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -129,10 +132,9 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
     let mut f = Fields::new();
-    let limit = f.check("limit", Limit::parse(q.limit));
-    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
-    let (limit, cursor) = (checked(limit)?, checked(cursor)?);
+    let args = checked(args)?;
     let scope = actor.scope(&ctx.db).await?;
 
     let mut select = pairing::Entity::find().filter(pairing::Column::DeletedAt.is_null());
@@ -161,19 +163,12 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     if let Some(since) = q.updated_since {
         select = select.filter(pairing::Column::UpdatedAt.gte(since));
     }
-    if let Some(c) = cursor {
-        select = select.filter(pairing::Column::Id.gt(c.id()));
-    }
-    let rows = select
-        .order_by_asc(pairing::Column::Id)
-        .limit(limit.get() + 1)
-        .all(&ctx.db)
-        .await?;
+    let rows = fetch_page(&ctx.db, select, pairing::Column::Id, args).await?;
     let views = rows
         .into_iter()
         .map(PairingView::from_model)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
 }
 
 /// Batch read for GraphQL loaders: the readable, live pairings among `ids`.
@@ -314,9 +309,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult
     )
     .await?;
     check_dates(&mut f, input.started_on, input.ended_on);
-    let external = f.check_opt("external_id", input.external_id.as_deref(), |e| {
-        Text::parse(e, 200)
-    });
+    let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
     let duplicate = pairing::Entity::find()
         .filter(pairing::Column::DeletedAt.is_null())
@@ -342,7 +335,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult
         ended_on: Set(input.ended_on),
         version: Set(1),
         owner_org_id: Set(owner_org),
-        external_id: Set(checked(external)?.map(Text::into_inner)),
+        external_id: Set(checked(external)?),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
@@ -393,13 +386,13 @@ pub async fn update(
         MaybeUndefined::Undefined => current.ended_on,
     };
     check_dates(&mut f, started, ended);
-    let external = match &patch.external_id {
-        MaybeUndefined::Value(e) => f
-            .check("external_id", Text::parse(e, 200))
-            .map(|t| Some(t.into_inner())),
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Undefined => Some(current.external_id.clone()),
-    };
+    let external = patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        current.external_id.clone(),
+        |e| Text::parse(e, EXTERNAL_ID_MAX).map(Text::into_inner),
+    );
     f.finish()?;
     let mut model: pairing::ActiveModel = current.clone().into();
     model.started_on = Set(started);

@@ -1,19 +1,20 @@
 //! Service accounts: OAuth2 client-credentials identities for scripts and partner systems.
 
 use entity::service_account;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{AppCtx, Page, audit, check_version, now, users::check_role_org};
+use super::{
+    AppCtx, Page, audit, check_version, now,
+    records::{PageArgs, fetch_page},
+    users::check_role_org,
+};
 use crate::{
     auth::{Actor, hash_secret, random_token},
     authz::{RecordKind, ensure_role},
-    domain::{Cursor, Fields, Limit, Role, Text, checked},
+    domain::{Fields, Role, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -140,25 +141,17 @@ pub async fn list(
 ) -> AppResult<Page<ServiceAccountView>> {
     ensure_role(actor, &[Role::Admin])?;
     let mut f = Fields::new();
-    let limit = f.check("limit", Limit::parse(q.limit));
-    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
-    let (limit, cursor) = (checked(limit)?, checked(cursor)?);
-    let mut select =
+    let args = checked(args)?;
+    let select =
         service_account::Entity::find().filter(service_account::Column::DeletedAt.is_null());
-    if let Some(c) = cursor {
-        select = select.filter(service_account::Column::Id.gt(c.id()));
-    }
-    let rows = select
-        .order_by_asc(service_account::Column::Id)
-        .limit(limit.get() + 1)
-        .all(&ctx.db)
-        .await?;
+    let rows = fetch_page(&ctx.db, select, service_account::Column::Id, args).await?;
     let views = rows
         .into_iter()
         .map(ServiceAccountView::from_model)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
 }
 
 pub async fn delete(

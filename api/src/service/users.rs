@@ -3,18 +3,21 @@
 use entity::{organization, user};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{AppCtx, Page, audit, check_version, now};
+use super::{
+    AppCtx, Page, audit, check_version, now,
+    records::{PageArgs, fetch_page},
+};
 use crate::{
     auth::{Actor, hash_secret},
     authz::{RecordKind, ensure_role},
     config::Config,
-    domain::{Cursor, Fields, Limit, NewPassword, Region, Role, checked},
+    domain::{Fields, NewPassword, Region, Role, checked},
     error::{AppError, AppResult},
 };
 
@@ -218,10 +221,9 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<UserView> {
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: UserQuery) -> AppResult<Page<UserView>> {
     ensure_role(actor, &[Role::Admin])?;
     let mut f = Fields::new();
-    let limit = f.check("limit", Limit::parse(q.limit));
-    let cursor = f.check_opt("cursor", q.cursor.as_deref(), Cursor::parse);
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
-    let (limit, cursor) = (checked(limit)?, checked(cursor)?);
+    let args = checked(args)?;
     let mut select = user::Entity::find().filter(user::Column::DeletedAt.is_null());
     if let Some(role) = q.role {
         select = select.filter(user::Column::Role.eq(role.as_str()));
@@ -229,19 +231,12 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: UserQuery) -> AppResult<Page<U
     if let Some(org) = q.org_id {
         select = select.filter(user::Column::OrgId.eq(org));
     }
-    if let Some(c) = cursor {
-        select = select.filter(user::Column::Id.gt(c.id()));
-    }
-    let rows = select
-        .order_by_asc(user::Column::Id)
-        .limit(limit.get() + 1)
-        .all(&ctx.db)
-        .await?;
+    let rows = fetch_page(&ctx.db, select, user::Column::Id, args).await?;
     let views = rows
         .into_iter()
         .map(UserView::from_model)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, limit.get(), |v| v.id))
+    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
 }
 
 pub async fn update(
