@@ -1,56 +1,23 @@
-//! Who is calling: JWT issue and verification, password and secret hashing, and the `Actor`
-//! every service function receives.
+//! Proving who is calling: JWT issue and verification, password and secret hashing. What the
+//! caller may do is `authz`'s; the account behind a token is checked against the directory
+//! (`service::directory`) on every request.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use argon2::{
     Argon2,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+pub use crate::domain::ActorKind;
 use crate::{
-    authz::Scope,
     config::Config,
     domain::Role,
     error::{AppError, AppResult},
 };
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    ServiceAccount,
-    /// The operator at the command line (`xiezuo create-user`).
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::ServiceAccount => "service_account",
-            Self::System => "system",
-        }
-    }
-}
-
-/// The authenticated caller, as the token states it, plus the request it acts through.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub id: Uuid,
-    pub kind: ActorKind,
-    pub role: Role,
-    pub org_id: Option<Uuid>,
-    pub request_id: Option<String>,
-    /// What this actor may read, resolved on first use and kept for the rest of the request
-    /// (a GraphQL query asks for it from many resolvers).
-    scope: Arc<OnceCell<Scope>>,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -152,47 +119,6 @@ impl JwtKeys {
                     detail,
                 }
             })
-    }
-}
-
-impl Actor {
-    pub fn new(
-        id: Uuid,
-        kind: ActorKind,
-        role: Role,
-        org_id: Option<Uuid>,
-        request_id: Option<String>,
-    ) -> Self {
-        Self {
-            id,
-            kind,
-            role,
-            org_id,
-            request_id,
-            scope: Arc::default(),
-        }
-    }
-
-    pub fn from_claims(claims: Claims, request_id: Option<String>) -> Self {
-        Self::new(claims.sub, claims.typ, claims.role, claims.org, request_id)
-    }
-
-    /// The operator running a command-line task, acting as admin.
-    pub fn system(task: &str) -> Self {
-        Self::new(
-            Uuid::nil(),
-            ActorKind::System,
-            Role::Admin,
-            None,
-            Some(task.to_string()),
-        )
-    }
-
-    /// The actor's read scope, loaded once per request.
-    pub async fn scope(&self, db: &impl ConnectionTrait) -> AppResult<&Scope> {
-        self.scope
-            .get_or_try_init(|| crate::service::scope::load(db, self))
-            .await
     }
 }
 

@@ -2,15 +2,64 @@
 //! has already loaded. Every read and write in `service/` goes through here, for REST and GraphQL
 //! alike; `tests/api/authz_matrix.rs` walks it as role × organization × record.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use uuid::Uuid;
 
 use crate::{
-    auth::Actor,
-    domain::{Region, Role},
+    domain::{ActorKind, Region, Role},
     error::{AppError, AppResult},
 };
+
+/// The caller of one request, as its account stands now: identity, role, organization and the
+/// read scope resolved from the directory when the request came in. Plain data: every service
+/// function receives it and none of them loads anything more to know who is asking.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: Uuid,
+    pub kind: ActorKind,
+    pub role: Role,
+    pub org_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    scope: Arc<Scope>,
+}
+
+impl Actor {
+    pub fn new(
+        id: Uuid,
+        kind: ActorKind,
+        role: Role,
+        org_id: Option<Uuid>,
+        request_id: Option<String>,
+        scope: Arc<Scope>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            role,
+            org_id,
+            request_id,
+            scope,
+        }
+    }
+
+    /// The operator running a command-line task, acting as admin.
+    pub fn system(task: &str) -> Self {
+        Self::new(
+            Uuid::nil(),
+            ActorKind::System,
+            Role::Admin,
+            None,
+            Some(task.to_string()),
+            Arc::new(Scope::everything()),
+        )
+    }
+
+    /// What this actor may read.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
 
 /// The kinds of record the rules distinguish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

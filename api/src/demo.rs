@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::{
-    auth::Actor,
+    authz::Actor,
     domain::{FundKind, ProjectCategory, ProjectStatus},
     error::AppResult,
     service::{

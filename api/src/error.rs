@@ -1,5 +1,5 @@
 //! The one error type of the service layer. REST renders it as RFC 9457 problem+json
-//! (`rest::problem`), GraphQL as an error with the same `code` in `extensions`
+//! (`http::problem`), GraphQL as an error with the same `code` in `extensions`
 //! (`graphql::gql_error`).
 //!
 //! `AppError` deliberately does not implement `Display`: async-graphql converts anything that

@@ -3,7 +3,7 @@ use std::{io::Read, net::TcpListener, path::PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use xiezuo::{
-    auth::Actor,
+    authz::Actor,
     config::Config,
     db,
     domain::Role,

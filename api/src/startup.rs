@@ -20,8 +20,8 @@ use crate::{
     db,
     error::AppError,
     graphql,
-    rest::{self, problem::Problem},
-    seed,
+    http::problem::Problem,
+    rest, seed,
     service::{AppCtx, users},
 };
 
@@ -40,11 +40,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
         }
     }
     let jwt = JwtKeys::from_config(&config)?;
-    let ctx = AppCtx {
-        db,
-        config: Arc::new(config),
-        jwt: Arc::new(jwt),
-    };
+    let ctx = AppCtx::new(db, Arc::new(config), Arc::new(jwt));
+    if ctx.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        tokio::spawn(crate::service::directory::listen(
+            ctx.db.clone(),
+            ctx.directory.clone(),
+        ));
+    }
     if ctx.config.seed_on_start && ctx.config.demo_on_start {
         let added = crate::demo::load(&ctx).await.map_err(error_to_anyhow)?;
         if added > 0 {

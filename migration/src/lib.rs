@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_foundation;
 mod m20261129_000002_core_records;
 mod m20261129_000003_filter_indexes;
+mod m20261130_000004_directory_notify;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_foundation::Migration),
             Box::new(m20261129_000002_core_records::Migration),
             Box::new(m20261129_000003_filter_indexes::Migration),
+            Box::new(m20261130_000004_directory_notify::Migration),
         ]
     }
 }

@@ -184,8 +184,14 @@ async fn every_bad_token_is_a_401_never_anonymous() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
         assert_problem(response, 401, "invalid_token").await;
     }
-    // And the same token, signed right, is accepted: the checks above are not blanket refusals.
-    let good = sign(&claims(600), JWT_SECRET);
+    // Signed right but for an account that does not exist: refused too.
+    let nobody = sign(&claims(600), JWT_SECRET);
+    assert_problem(app.get(path, &nobody).await, 401, "invalid_token").await;
+    // And the same token for an existing account is accepted: the checks above are not blanket
+    // refusals.
+    let mut good = claims(600);
+    good["sub"] = json!(app.fixture_user(Role::Admin, None).expect("fixture admin"));
+    let good = sign(&good, JWT_SECRET);
     assert_eq!(app.get(path, &good).await.status(), StatusCode::OK);
 
     // GraphQL is guarded the same way.

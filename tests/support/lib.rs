@@ -29,6 +29,8 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub struct TestApp {
     /// Organization ids by code, as seeded.
     orgs: HashMap<String, Uuid>,
+    /// The user behind `token(role, org)`: one per role and seeded organization (and none).
+    users: HashMap<(Role, Option<Uuid>), Uuid>,
     pub address: String,
     pub client: reqwest::Client,
     pub ctx: AppCtx,
@@ -155,8 +157,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .map(|o| (o.code, o.id))
             .collect()
     };
+    let users = fixture_users(&ctx, &orgs).await;
+    settle_directory(&ctx).await;
     TestApp {
         orgs,
+        users,
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         ctx,
@@ -251,8 +256,8 @@ impl TestApp {
         response.json().await.expect("GraphQL body")
     }
 
-    /// A token for an actor with `role` in the organization with `org_code`, signed with the
-    /// test key. It stands for a user that need not exist: authorization reads the claims.
+    /// A token for a user with `role` in the organization with `org_code`, signed with the test
+    /// key. The user exists (see `fixture_users`): the service checks every token's account.
     pub fn token(&self, role: Role, org_code: Option<&str>) -> String {
         self.token_for_org(role, org_code.map(|c| self.seeded_org(c)))
     }
@@ -279,12 +284,20 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no seeded organization {code}"))
     }
 
-    /// A token for any organization id (for organizations a test created).
+    /// A token for the fixture user of `role` in a seeded organization (or none).
     pub fn token_for_org(&self, role: Role, org: Option<Uuid>) -> String {
+        let user = self
+            .fixture_user(role, org)
+            .unwrap_or_else(|| panic!("no fixture user for {role:?} in {org:?}"));
         self.ctx
             .jwt
-            .issue(Uuid::now_v7(), ActorKind::User, role, org)
+            .issue(user, ActorKind::User, role, org)
             .expect("issue token")
+    }
+
+    /// The id of the user behind `token_for_org(role, org)`.
+    pub fn fixture_user(&self, role: Role, org: Option<Uuid>) -> Option<Uuid> {
+        self.users.get(&(role, org)).copied()
     }
 
     pub async fn org_id(&self, code: &str) -> Uuid {
@@ -308,6 +321,78 @@ impl TestApp {
 }
 
 use entity::pairing as entity_pairing;
+
+/// Waits until the directory cache holds a reading that no notification already sent will drop,
+/// so that statement counts measure requests, not a reload. On PostgreSQL that means listening,
+/// and having received a notification of our own (they arrive in commit order).
+pub async fn settle_directory(ctx: &AppCtx) {
+    use sea_orm::ConnectionTrait;
+    if ctx.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        wait_until("the directory listener", || ctx.directory.is_trusted()).await;
+        let mark = format!("settle-{}", Uuid::now_v7());
+        ctx.db
+            .execute_unprepared(&format!("NOTIFY xiezuo_directory, '{mark}'"))
+            .await
+            .expect("notify");
+        wait_until("our notification", || {
+            ctx.directory.last_notification().as_deref() == Some(mark.as_str())
+        })
+        .await;
+    }
+    ctx.directory.get(&ctx.db).await.expect("directory");
+}
+
+/// Polls `ok` every 5 ms; fails the test after 10 s.
+pub async fn wait_until(what: &str, ok: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !ok() {
+        assert!(start.elapsed().as_secs() < 10, "waited 10 s for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// One user per role and seeded organization (and per role without one), inserted in one
+/// statement, so that tests can act as anyone. Their password hash is not a valid PHC string:
+/// they hold tokens but cannot log in.
+async fn fixture_users(
+    ctx: &AppCtx,
+    orgs: &HashMap<String, Uuid>,
+) -> HashMap<(Role, Option<Uuid>), Uuid> {
+    use entity::user;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let at = chrono::Utc::now();
+    let mut users = HashMap::new();
+    let mut rows = Vec::new();
+    let targets: Vec<(String, Option<Uuid>)> = orgs
+        .iter()
+        .map(|(code, id)| (code.clone(), Some(*id)))
+        .chain([("none".to_string(), None)])
+        .collect();
+    for role in Role::ALL {
+        for (code, org) in &targets {
+            let id = Uuid::now_v7();
+            users.insert((*role, *org), id);
+            rows.push(user::ActiveModel {
+                id: Set(id),
+                username: Set(format!("fixture-{}-{code}", role.as_str())),
+                password_hash: Set("fixture-cannot-log-in".into()),
+                role: Set(role.as_str().into()),
+                org_id: Set(*org),
+                disabled: Set(false),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+                deleted_at: Set(None),
+            });
+        }
+    }
+    user::Entity::insert_many(rows)
+        .exec(&ctx.db)
+        .await
+        .expect("fixture users");
+    ctx.directory.invalidate();
+    users
+}
 
 async fn org_id(ctx: &AppCtx, code: &str) -> Uuid {
     use entity::organization;

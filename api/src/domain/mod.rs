@@ -52,6 +52,11 @@ names!(OrgKind {
     Agency => "agency",
 });
 names!(PairingLevel { CityPrefecture => "city_prefecture", CountyCounty => "county_county" });
+names!(
+    /// Who a token speaks for: a user, a service account, or the operator at the command line
+    /// (`xiezuo create-user`).
+    ActorKind { User => "user", ServiceAccount => "service_account", System => "system" }
+);
 names!(Role {
     Admin => "admin",
     Coordinator => "coordinator",

@@ -11,7 +11,7 @@ use super::{
     page_args, parts,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::AppError,
     service::{
         AppCtx,

@@ -16,11 +16,11 @@ macro_rules! loader {
     ($name:ident, $value:ty, $fetch:path) => {
         pub struct $name {
             ctx: $crate::service::AppCtx,
-            actor: $crate::auth::Actor,
+            actor: $crate::authz::Actor,
         }
 
         impl $name {
-            pub fn new(ctx: &$crate::service::AppCtx, actor: &$crate::auth::Actor) -> Self {
+            pub fn new(ctx: &$crate::service::AppCtx, actor: &$crate::authz::Actor) -> Self {
                 Self {
                     ctx: ctx.clone(),
                     actor: actor.clone(),

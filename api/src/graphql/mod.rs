@@ -27,10 +27,10 @@ use self::loaders::{
     PairingLoader,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     domain::Cursor,
     error::AppError,
-    rest::{
+    http::{
         extract::{RawBody, actor_from_request, is_json, parse_json},
         problem::Problem,
     },
@@ -163,7 +163,7 @@ pub async fn handle(
     req: HttpRequest,
     body: RawBody,
 ) -> Result<HttpResponse, Problem> {
-    let actor = actor_from_request(&req)?;
+    let actor = actor_from_request(&req).await?;
     if !is_json(&req) {
         return Err(AppError::UnsupportedMediaType {
             detail: "send the GraphQL request as application/json".into(),

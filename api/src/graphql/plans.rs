@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::AppError,
     service::idempotency,
     service::{

@@ -11,7 +11,7 @@ use super::{
     connection, contacts::ContactLoader, gql, gql_shared, loaders::OrgLoader, page_args, parts,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::AppError,
     service::idempotency,
     service::{

@@ -3,12 +3,12 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
 use uuid::Uuid;
 
-use super::{
+use crate::http::{
     extract::{IfMatch, Json, Query, RawBody, etag, parse_json, parse_urlencoded},
     problem::{Problem, ProblemBody},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::AppError,
     service::{
         AppCtx, Page, auth,

@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::{
+use crate::http::{
     extract::{IfMatch, Json, Query, etag},
     problem::{Problem, ProblemBody},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     service::{
         AppCtx, Page,
         exchanges::{self, ExchangePatch, ExchangeQuery, ExchangeView, NewExchange},

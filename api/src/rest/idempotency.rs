@@ -10,7 +10,7 @@ use actix_web::{
     web,
 };
 
-use super::{
+use crate::http::{
     extract::{actor_from_request, read_body},
     problem::Problem,
 };
@@ -42,7 +42,7 @@ pub async fn middleware(
         return next.call(req).await;
     };
     // Without a valid caller the handler answers 401 itself; keys belong to callers.
-    let Ok(actor) = actor_from_request(req.request()) else {
+    let Ok(actor) = actor_from_request(req.request()).await else {
         return next.call(req).await;
     };
     let Some(ctx) = req.app_data::<web::Data<AppCtx>>().cloned() else {

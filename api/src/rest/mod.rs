@@ -4,13 +4,11 @@ pub mod accounts;
 pub mod agreements;
 pub mod contacts;
 pub mod exchanges;
-pub mod extract;
 pub mod fund_transactions;
 pub mod idempotency;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;
-pub mod problem;
 pub mod projects;
 pub mod working_groups;
 
@@ -24,12 +22,12 @@ use utoipa::{
 };
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use self::{
+use crate::http::{
     extract::Query,
     problem::{PROBLEM_JSON, Problem, ProblemBody},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     service::{
         AppCtx, Page,
         audit::{self, AuditEntry, AuditQuery},

@@ -1,12 +1,12 @@
 use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use uuid::Uuid;
 
-use super::{
+use crate::http::{
     extract::{IfMatch, Json, Query, etag},
     problem::{Problem, ProblemBody},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     service::{
         AppCtx, Page,
         pairings::{self, NewPairing, PairingPatch, PairingQuery, PairingView},

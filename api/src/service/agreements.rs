@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{agreement, agreement_project, pairing, project};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +24,7 @@ use super::{
     records::{long_text, period_filter as period},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fields, Text, checked},
     error::{AppError, AppResult},
@@ -189,7 +189,7 @@ async fn readable(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<AgreementView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let m = readable(&ctx.db, scope, id).await?;
     view(&ctx.db, m).await
 }
@@ -204,7 +204,7 @@ pub async fn list(
     let period = period(&mut f, q.year, None);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = agreement::Entity::find().filter(agreement::Column::DeletedAt.is_null());
     if let Some(c) = scope_condition(
@@ -241,7 +241,7 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<AgreementView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     if pairing_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -352,8 +352,8 @@ async fn insert_projects(tx: &impl ConnectionTrait, id: Uuid, projects: &[Uuid])
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResult<AgreementView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the pairing's western side.
     let owner_org = match actor.org_id {
@@ -424,8 +424,8 @@ pub async fn update(
 ) -> AppResult<AgreementView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -501,8 +501,8 @@ pub async fn delete(
 ) -> AppResult<()> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,

@@ -12,7 +12,7 @@ use super::{
     records::{PageArgs, fetch_page},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, ensure_role},
     domain::{Fields, Role, checked},
     error::AppResult,

@@ -8,7 +8,7 @@ use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use entity::contact;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use super::{
     records::{self, PageArgs},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{Fields, Role, Text, checked},
     error::{AppError, AppResult},
@@ -255,7 +255,7 @@ async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResu
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let m = readable(&ctx.db, scope, id).await?;
     Ok(ContactView::for_viewer(m, actor, scope))
 }
@@ -265,7 +265,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ContactQuery) -> AppResult<Pag
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = contact::Entity::find().filter(contact::Column::DeletedAt.is_null());
     if !scope.all {
@@ -305,7 +305,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, ContactView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -321,8 +321,8 @@ pub async fn get_many(
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewContact) -> AppResult<ContactView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::Contact, owner)?;
 
@@ -380,8 +380,8 @@ pub async fn update(
 ) -> AppResult<ContactView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -457,8 +457,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -527,10 +527,11 @@ async fn save_versioned(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::ActorKind;
+    use crate::{authz::Scope, domain::ActorKind};
 
     fn actor(role: Role, org: Option<Uuid>) -> Actor {
-        Actor::new(Uuid::now_v7(), ActorKind::User, role, org, None)
+        let scope = std::sync::Arc::new(Scope::default());
+        Actor::new(Uuid::now_v7(), ActorKind::User, role, org, None, scope)
     }
 
     fn model(org_id: Uuid) -> contact::Model {

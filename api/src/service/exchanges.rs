@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use entity::{exchange, exchange_visiting_org, organization, pairing};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,7 +23,7 @@ use super::{
     },
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Fields, Region, Text, checked},
     error::{AppError, AppResult},
@@ -279,7 +279,7 @@ async fn readable(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ExchangeView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let m = readable(&ctx.db, scope, id).await?;
     view(&ctx.db, m).await
 }
@@ -290,7 +290,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Pa
     let period = period(&mut f, q.year, q.quarter);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = exchange::Entity::find().filter(exchange::Column::DeletedAt.is_null());
     if let Some(c) = scope_condition(
@@ -343,7 +343,7 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ExchangeView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     if pairing_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -521,8 +521,8 @@ async fn insert_visitors(tx: &impl ConnectionTrait, id: Uuid, orgs: &[Uuid]) -> 
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResult<ExchangeView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the host.
     let owner = new_owner(&tx, actor.org_id.unwrap_or(input.host_org_id)).await?;
@@ -593,8 +593,8 @@ pub async fn update(
 ) -> AppResult<ExchangeView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -684,8 +684,8 @@ pub async fn delete(
 ) -> AppResult<()> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,

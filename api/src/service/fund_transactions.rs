@@ -9,7 +9,6 @@ use entity::{fund_transaction, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
     sea_query::{Alias, Expr, Func},
 };
 use serde::{Deserialize, Serialize};
@@ -21,7 +20,7 @@ use super::{
     records::{PageArgs, external_id, fetch_page, patch_nullable, period_filter, scope_condition},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
     error::{AppError, AppResult},
@@ -124,7 +123,7 @@ pub async fn totals_by_pairing(
 
 /// The money totals of one pairing the caller may read.
 pub async fn pairing_totals(ctx: &AppCtx, actor: &Actor, pairing_id: Uuid) -> AppResult<Totals> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     if !scope.can_read_pairing(pairing_id) || live_pairing(&ctx.db, pairing_id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -140,7 +139,7 @@ pub async fn totals_of_pairings(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Totals>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let wanted: Vec<Uuid> = ids
         .iter()
         .copied()
@@ -279,7 +278,7 @@ async fn readable(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<FundTransactionView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     FundTransactionView::from_model(readable(&ctx.db, scope, id).await?)
 }
 
@@ -293,7 +292,7 @@ pub async fn list(
     let range = period_filter(&mut f, q.year, q.quarter);
     f.finish()?;
     let (args, range) = (checked(args)?, checked(range)?);
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     use fund_transaction::Column as C;
     let mut select = fund_transaction::Entity::find().filter(C::DeletedAt.is_null());
     if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
@@ -373,7 +372,7 @@ async fn of(
     keys: &[Uuid],
     key_of: impl Fn(&fund_transaction::Model) -> Option<Uuid>,
 ) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     use fund_transaction::Column as C;
     let mut select = fund_transaction::Entity::find()
         .filter(C::DeletedAt.is_null())
@@ -507,8 +506,8 @@ pub async fn create(
     actor: &Actor,
     input: NewFundTransaction,
 ) -> AppResult<FundTransactionView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let mut f = Fields::new();
     let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen));
     let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
@@ -591,8 +590,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: FundTransactionPatch,
 ) -> AppResult<FundTransactionView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     let owner = organizations::owner(&tx, current.owner_org_id).await?;
     ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
@@ -689,8 +688,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     let owner = organizations::owner(&tx, current.owner_org_id).await?;
     ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;

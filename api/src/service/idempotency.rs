@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{AppCtx, now};
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::{AppError, AppResult, FieldError},
 };
 

@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod audit;
 pub mod auth;
 pub mod contacts;
+pub mod directory;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
@@ -22,19 +23,97 @@ pub mod working_groups;
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, ExecResult, QueryFilter, QueryResult, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use utoipa::ToSchema;
 
+use self::directory::DirectoryCache;
 use crate::{auth::JwtKeys, config::Config, domain::Cursor, error::AppError};
 
-/// Shared by every request: the database pool, configuration and keys.
+/// Shared by every request: the database pool, configuration, keys and the directory cache.
 #[derive(Clone)]
 pub struct AppCtx {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
+    pub directory: Arc<DirectoryCache>,
+    /// SQLite only: the one writer at a time (see [`AppCtx::begin_write`]).
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl AppCtx {
+    pub fn new(db: DatabaseConnection, config: Arc<Config>, jwt: Arc<JwtKeys>) -> Self {
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+        Self {
+            db,
+            config,
+            jwt,
+            // SQLite has one process; PostgreSQL trusts its cache only while it listens.
+            directory: Arc::new(DirectoryCache::new(sqlite)),
+            writer: sqlite.then(Arc::default),
+        }
+    }
+
+    /// Opens a write transaction. On SQLite, writers queue here, one at a time, and then begin
+    /// `IMMEDIATE`: a deferred transaction that reads first and writes later fails with
+    /// `SQLITE_BUSY` when another writer commits in between, whatever the busy timeout, and the
+    /// client would see a 503 for a write that only had to wait its turn. The immediate begin
+    /// (with the busy timeout) also covers another process writing the same file.
+    pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        let turn = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let options = TransactionOptions {
+            sqlite_transaction_mode: turn.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let tx = self.db.begin_with_options(options).await?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+}
+
+/// A write transaction that holds the writer's turn (SQLite) until it commits or drops.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DbBackend {
+        self.tx.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tx.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
 }
 
 /// One page of a keyset-paginated list.

@@ -7,7 +7,6 @@ use entity::{organization, pairing, user};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,7 @@ use super::{
     scope,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Code, DivisionCode, Fields, OrgKind, OrgLevel, Region, Text, checked},
     error::{AppError, AppResult},
@@ -206,7 +205,7 @@ async fn check_parent(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<OrganizationView> {
-    OrganizationView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
+    OrganizationView::from_model(readable(&ctx.db, actor.scope(), id).await?)
 }
 
 pub async fn list(
@@ -223,7 +222,7 @@ pub async fn list(
     );
     f.finish()?;
     let (args, division) = (checked(args)?, checked(division)?);
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = organization::Entity::find().filter(organization::Column::DeletedAt.is_null());
     if !scope.all {
@@ -273,7 +272,7 @@ pub async fn list(
 
 /// The parents of `id`, nearest first, as far as the actor may read them.
 pub async fn ancestors(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<Vec<OrganizationView>> {
-    readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?;
+    readable(&ctx.db, actor.scope(), id).await?;
     let chain = scope::ancestors(&ctx.db, id).await?;
     let mut found = get_many(ctx, actor, &chain).await?;
     Ok(chain.iter().filter_map(|id| found.remove(id)).collect())
@@ -285,7 +284,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, OrganizationView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let wanted: Vec<Uuid> = ids
         .iter()
         .copied()
@@ -310,7 +309,7 @@ pub async fn children_of_many(
     actor: &Actor,
     parent_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<OrganizationView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let rows = organization::Entity::find()
         .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()))
         .filter(organization::Column::DeletedAt.is_null())
@@ -332,7 +331,7 @@ pub async fn create(
     actor: &Actor,
     input: NewOrganization,
 ) -> AppResult<OrganizationView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     // Organizations are the admin's: check the role before looking at the input.
     ensure_write(
         actor,
@@ -343,7 +342,7 @@ pub async fn create(
             region: input.region,
         },
     )?;
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let mut f = Fields::new();
     let code = f.check("code", Code::parse(&input.code, CODE_MAX));
     let name = f.check("name", Text::parse(&input.name, NAME_MAX));
@@ -401,6 +400,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -413,8 +413,8 @@ pub async fn update(
 ) -> AppResult<OrganizationView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -502,6 +502,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -513,8 +514,8 @@ pub async fn delete(
 ) -> AppResult<()> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -566,6 +567,7 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(())
 }
 

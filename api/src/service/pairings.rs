@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use entity::{organization, pairing};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +18,7 @@ use super::{
     records::{EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable},
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Fields, OrgLevel, PairingLevel, Region, Text, checked},
     error::{AppError, AppResult},
@@ -127,7 +127,7 @@ async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResu
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView> {
-    PairingView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
+    PairingView::from_model(readable(&ctx.db, actor.scope(), id).await?)
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
@@ -135,7 +135,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let args = checked(args)?;
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = pairing::Entity::find().filter(pairing::Column::DeletedAt.is_null());
     if !scope.all {
@@ -177,7 +177,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, PairingView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let wanted: Vec<Uuid> = ids
         .iter()
         .copied()
@@ -202,7 +202,7 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<PairingView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let ids: Vec<Uuid> = org_ids.to_vec();
     let rows = pairing::Entity::find()
         .filter(pairing::Column::DeletedAt.is_null())
@@ -287,8 +287,8 @@ fn check_dates(f: &mut Fields, started: NaiveDate, ended: Option<NaiveDate>) {
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult<PairingView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let owner_org = actor.org_id.unwrap_or(input.west_org_id);
     let owner = match organizations::owner(&tx, owner_org).await {
         Ok(owner) => owner,
@@ -354,6 +354,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -366,8 +367,8 @@ pub async fn update(
 ) -> AppResult<PairingView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -411,6 +412,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -422,8 +424,8 @@ pub async fn delete(
 ) -> AppResult<()> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -447,6 +449,7 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(())
 }
 

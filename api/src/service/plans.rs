@@ -12,7 +12,7 @@ use entity::{agreement, exchange, fund_transaction, organization, plan, plan_tas
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
+    QuerySelect, Select,
     sea_query::{Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ use super::{
     scope,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Cursor, Fields, FundKind, ProjectStatus, Region, Text, checked},
     error::{AppError, AppResult},
@@ -755,7 +755,7 @@ fn check_quarter(f: &mut Fields, quarter: Option<i32>) {
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     Ok(PlanView::from_model(
         readable_plan(&ctx.db, scope, id).await?,
     ))
@@ -763,7 +763,7 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanView> {
 
 /// A plan with all its tasks, progress computed.
 pub async fn get_with_tasks(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanDetail> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let plan = readable_plan(&ctx.db, scope, id).await?;
     let tasks = tasks_of_plans(&ctx.db, &[(plan.id, plan.year)]).await?;
     Ok(PlanDetail {
@@ -809,7 +809,7 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<PlanView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let wanted: Vec<Uuid> = org_ids
         .iter()
         .copied()
@@ -836,7 +836,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<P
     check_year(&mut f, "year", q.year);
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = plan::Entity::find().filter(plan::Column::DeletedAt.is_null());
     if !scope.all {
@@ -860,7 +860,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<P
 }
 
 pub async fn get_task(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanTaskView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let (task, plan) = readable_task(&ctx.db, scope, id).await?;
     one_view(&ctx.db, task, plan.year).await
 }
@@ -887,7 +887,7 @@ pub async fn list_tasks(
     check_quarter(&mut f, q.quarter);
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select = plan_task::Entity::find()
         .filter(plan_task::Column::DeletedAt.is_null())
@@ -962,7 +962,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, PlanView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -996,8 +996,8 @@ pub async fn tasks_of_many(
 // Plan writes
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<PlanView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::Plan, owner)?;
 
@@ -1062,8 +1062,8 @@ pub async fn update(
 ) -> AppResult<PlanView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -1115,8 +1115,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -1236,8 +1236,8 @@ pub async fn create_task(
     actor: &Actor,
     input: NewPlanTask,
 ) -> AppResult<PlanTaskView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let plan = match live_plan(&tx, input.plan_id).await? {
         Some(p) if scope.can_read_org(p.org_id) => Some(p),
         _ => None,
@@ -1319,8 +1319,8 @@ pub async fn update_task(
 ) -> AppResult<PlanTaskView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let (current, plan) = readable_task(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -1399,8 +1399,8 @@ pub async fn delete_task(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let (current, plan) = readable_task(&tx, scope, id).await?;
     ensure_write(
         actor,

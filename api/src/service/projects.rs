@@ -9,7 +9,6 @@ use entity::{contact, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -25,7 +24,7 @@ use super::{
     },
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Code, Fields, ProjectCategory, ProjectStatus, Role, Text, checked},
     error::{AppError, AppResult},
@@ -365,7 +364,7 @@ async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResu
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ProjectView> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let m = readable(&ctx.db, scope, id).await?;
     let mut v = views(&ctx.db, vec![m]).await?;
     v.pop().ok_or(AppError::NotFound)
@@ -381,7 +380,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Pag
     };
     f.finish()?;
     let (args, starting) = (checked(args)?, checked(starting)?);
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     use project::Column as C;
     let mut select = project::Entity::find().filter(C::DeletedAt.is_null());
     if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
@@ -436,7 +435,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, ProjectView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let rows: Vec<project::Model> = project::Entity::find()
         .filter(project::Column::Id.is_in(ids.iter().copied()))
         .filter(project::Column::DeletedAt.is_null())
@@ -458,7 +457,7 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let rows: Vec<project::Model> = project::Entity::find()
         .filter(project::Column::PairingId.is_in(pairing_ids.iter().copied()))
         .filter(project::Column::DeletedAt.is_null())
@@ -481,7 +480,7 @@ pub async fn of_owners(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let rows: Vec<project::Model> = project::Entity::find()
         .filter(project::Column::OwnerOrgId.is_in(org_ids.iter().copied()))
         .filter(project::Column::DeletedAt.is_null())
@@ -499,8 +498,8 @@ pub async fn of_owners(
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult<ProjectView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let mut f = Fields::new();
     let pair = pairing::Entity::find_by_id(input.pairing_id)
         .filter(pairing::Column::DeletedAt.is_null())
@@ -635,8 +634,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: ProjectPatch,
 ) -> AppResult<ProjectView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -779,8 +778,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,

@@ -174,7 +174,7 @@ pub fn period_filter(
 /// by role first and the missing organization is then reported as a field error.
 pub async fn owner_or_missing(
     db: &impl ConnectionTrait,
-    actor: &crate::auth::Actor,
+    actor: &crate::authz::Actor,
     scope: &Scope,
     org_id: Uuid,
 ) -> AppResult<(crate::authz::Owner, bool)> {

@@ -1,7 +1,7 @@
 //! Service accounts: OAuth2 client-credentials identities for scripts and partner systems.
 
 use entity::service_account;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -12,7 +12,8 @@ use super::{
     users::check_role_org,
 };
 use crate::{
-    auth::{Actor, hash_secret, random_token},
+    auth::{hash_secret, random_token},
+    authz::Actor,
     authz::{RecordKind, ensure_role},
     domain::{Fields, Role, Text, checked},
     error::{AppError, AppResult},
@@ -90,7 +91,7 @@ pub async fn create(
     let client_secret = random_token(32)?;
     let hash = hash_secret(client_secret.clone()).await?;
     let at = now();
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let inserted = service_account::Entity::insert(service_account::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(checked(name)?.into_inner()),
@@ -118,6 +119,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(CreatedServiceAccount {
         account: view,
         client_secret,
@@ -161,7 +163,7 @@ pub async fn delete(
     expected_version: Option<i32>,
 ) -> AppResult<()> {
     ensure_role(actor, &[Role::Admin])?;
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let current = service_account::Entity::find_by_id(id)
         .filter(service_account::Column::DeletedAt.is_null())
         .one(&tx)
@@ -194,6 +196,7 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(())
 }
 

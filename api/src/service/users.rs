@@ -3,7 +3,7 @@
 use entity::{organization, user};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +14,8 @@ use super::{
     records::{PageArgs, fetch_page},
 };
 use crate::{
-    auth::{Actor, hash_secret},
+    auth::hash_secret,
+    authz::Actor,
     authz::{RecordKind, ensure_role},
     config::Config,
     domain::{Fields, NewPassword, Region, Role, checked},
@@ -150,7 +151,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewUser) -> AppResult<Us
     check_role_org(&ctx.db, &mut f, input.role, input.org_id).await?;
     f.finish()?;
     let hash = hash_secret(checked(password)?.expose().to_string()).await?;
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let view = insert(&tx, checked(username)?, hash, input.role, input.org_id).await?;
     audit::record(
         &tx,
@@ -163,6 +164,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewUser) -> AppResult<Us
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -266,7 +268,7 @@ pub async fn update(
         Some(p) => Some(hash_secret(p.expose().to_string()).await?),
         None => None,
     };
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let mut model: user::ActiveModel = current.clone().into();
     model.role = Set(role.as_str().into());
     model.org_id = Set(org_id);
@@ -300,6 +302,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(view)
 }
 
@@ -316,7 +319,7 @@ pub async fn delete(
             detail: "an admin cannot delete their own account".into(),
         });
     }
-    let tx = ctx.db.begin().await?;
+    let tx = ctx.begin_write().await?;
     let current = live(&tx, id).await?;
     check_version(expected_version, current.version)?;
     let before = UserView::from_model(current.clone())?;
@@ -345,6 +348,7 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await?;
+    ctx.directory.invalidate();
     Ok(())
 }
 
@@ -387,6 +391,7 @@ pub async fn ensure_admin(ctx: &AppCtx, config: &Config) -> AppResult<FirstAdmin
         .await?;
     let hash = hash_secret(password).await?;
     insert(&ctx.db, "admin".into(), hash, Role::Admin, province).await?;
+    ctx.directory.invalidate();
     Ok(FirstAdmin::Created {
         generated_password: generated,
     })

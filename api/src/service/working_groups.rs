@@ -8,7 +8,6 @@ use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use entity::working_group;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +19,7 @@ use super::{
     scope,
 };
 use crate::{
-    auth::Actor,
+    authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{Fields, Text, checked},
     error::{AppError, AppResult},
@@ -311,7 +310,7 @@ async fn ensure_unique(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<WorkingGroupView> {
-    WorkingGroupView::from_model(readable(&ctx.db, actor.scope(&ctx.db).await?, id).await?)
+    WorkingGroupView::from_model(readable(&ctx.db, actor.scope(), id).await?)
 }
 
 /// Batch read for GraphQL loaders: the live working group of each readable organization.
@@ -320,7 +319,7 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, WorkingGroupView>> {
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
     let wanted: Vec<Uuid> = org_ids
         .iter()
         .copied()
@@ -345,7 +344,7 @@ pub async fn list(
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope(&ctx.db).await?;
+    let scope = actor.scope();
 
     let mut select =
         working_group::Entity::find().filter(working_group::Column::DeletedAt.is_null());
@@ -374,8 +373,8 @@ pub async fn create(
     actor: &Actor,
     input: NewWorkingGroup,
 ) -> AppResult<WorkingGroupView> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
     ensure_write(actor, scope, RecordKind::WorkingGroup, owner)?;
 
@@ -440,8 +439,8 @@ pub async fn update(
 ) -> AppResult<WorkingGroupView> {
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,
@@ -546,8 +545,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope(&ctx.db).await?;
-    let tx = ctx.db.begin().await?;
+    let scope = actor.scope();
+    let tx = ctx.begin_write().await?;
     let current = readable(&tx, scope, id).await?;
     ensure_write(
         actor,

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
 use crate::{
-    auth::Actor,
+    authz::Actor,
     error::{AppError, FieldError},
     service::AppCtx,
 };
@@ -203,16 +203,23 @@ pub fn etag(version: i32) -> String {
 
 impl FromRequest for Actor {
     type Error = Problem;
-    type Future = std::future::Ready<Result<Self, Problem>>;
+    type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(actor_from_request(req).map_err(Problem))
+        let req = req.clone();
+        Box::pin(async move { Ok(actor_from_request(&req).await?) })
     }
 }
 
-/// The bearer token's actor. Missing credentials and bad tokens are both 401s: a request with
-/// an invalid token is never treated as anonymous.
-pub fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
+/// The caller behind the bearer token, as its account stands now. Missing credentials, bad
+/// tokens and tokens of accounts that were disabled or deleted since are all 401s: a request
+/// with an invalid token is never treated as anonymous. Role and organization come from the
+/// account, not the token, so a demotion or a move takes effect on the next request. All of it
+/// comes from the directory cache: no SQL statement when nothing changed.
+pub async fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
+    if let Some(actor) = req.extensions().get::<Actor>() {
+        return Ok(actor.clone());
+    }
     let ctx = req
         .app_data::<web::Data<AppCtx>>()
         .ok_or_else(|| AppError::internal("application context missing"))?;
@@ -235,7 +242,26 @@ pub fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
             detail: "the Authorization header must be `Bearer <token>`",
         })?;
     let claims = ctx.jwt.verify(token)?;
-    Ok(Actor::from_claims(claims, request_id(req)))
+    let (directory, account) = ctx
+        .directory
+        .account(&ctx.db, claims.typ, claims.sub)
+        .await?;
+    let Some(account) = account.filter(|a| a.active) else {
+        return Err(AppError::Unauthenticated {
+            code: "invalid_token",
+            detail: "the account behind this token is disabled or no longer exists",
+        });
+    };
+    let actor = Actor::new(
+        claims.sub,
+        claims.typ,
+        account.role,
+        account.org_id,
+        request_id(req),
+        directory.scope(account.role, account.org_id),
+    );
+    req.extensions_mut().insert(actor.clone());
+    Ok(actor)
 }
 
 pub fn request_id(req: &HttpRequest) -> Option<String> {

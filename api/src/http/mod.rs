@@ -1,0 +1,5 @@
+//! What the REST routes and the `/graphql` endpoint share: reading requests (bodies, query
+//! strings, `If-Match`, the caller behind the bearer token) and answering with problems.
+
+pub mod extract;
+pub mod problem;
