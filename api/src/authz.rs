@@ -153,6 +153,8 @@ pub struct Owner {
 pub fn can_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -> bool {
     use RecordKind::*;
     match (actor.role, kind) {
+        // Projects are the western side's needs; the east pledges and transfers for them.
+        (_, Project) if owner.region == Region::East => false,
         (Role::Admin, _) => true,
         (Role::Auditor, _) => false,
         // Structure and accounts are the admin's.
@@ -167,6 +169,11 @@ pub fn can_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -
         (Role::Editor, _) => scope.subtree.contains(&owner.org_id),
         (Role::Partner, _) => actor.org_id == Some(owner.org_id),
     }
+}
+
+/// Verifying a project (its acceptance, 验收) is the province office's.
+pub fn can_verify(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Admin | Role::Coordinator)
 }
 
 pub fn ensure_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -> AppResult<()> {

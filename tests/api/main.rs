@@ -13,6 +13,7 @@ mod organizations;
 mod pairings;
 mod plans;
 mod projects;
+mod read_path;
 mod schema_drift;
 mod seed;
 mod working_groups;

@@ -179,6 +179,29 @@ pub async fn parts(response: Response) -> (StatusCode, Value) {
 }
 
 impl TestApp {
+    /// A second instance of the service over the same database, as a replica behind a load
+    /// balancer would be. It shares this app's fixture users and leaves the database to it.
+    pub async fn spawn_replica(&self) -> TestApp {
+        let ctx = xiezuo::startup::prepare(self.config.clone())
+            .await
+            .expect("prepare failed");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = xiezuo::startup::run(listener, ctx.clone()).expect("server");
+        tokio::spawn(server);
+        settle_directory(&ctx).await;
+        TestApp {
+            orgs: self.orgs.clone(),
+            users: self.users.clone(),
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            ctx,
+            config: self.config.clone(),
+            sql_statements: Arc::new(AtomicUsize::new(0)),
+            pg: None,
+        }
+    }
+
     /// Runs `work` and returns its result with the number of SQL statements the server ran
     /// meanwhile. Only meaningful while nothing else talks to this app.
     pub async fn statements_during<T>(

@@ -54,6 +54,19 @@ impl Totals {
         *total = total.saturating_add(amount);
     }
 
+    /// Totals from the five sums; computes the arrival rate.
+    pub fn from_sums(pledged: i64, transferred: i64, arrived: i64, spent: i64, refunded: i64) -> Self {
+        Self {
+            pledged_fen: pledged,
+            transferred_fen: transferred,
+            arrived_fen: arrived,
+            spent_fen: spent,
+            refunded_fen: refunded,
+            arrival_rate_bp: None,
+        }
+        .finish()
+    }
+
     fn finish(mut self) -> Self {
         self.arrival_rate_bp = (self.pledged_fen > 0).then(|| {
             let rate = i128::from(self.arrived_fen) * 10_000 / i128::from(self.pledged_fen);

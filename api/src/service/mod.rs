@@ -10,6 +10,7 @@ pub mod directory;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
+pub mod kernel;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use entity::{contact, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QuerySelect, Select,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -16,17 +17,17 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version,
-    fund_transactions::{Totals, totals_by_project},
-    now, organizations,
-    records::{
-        self, PageArgs, external_id, fetch_page, patch_nullable, period_filter, scope_condition,
-    },
+    AppCtx, Page,
+    fund_transactions::Totals,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{self, PageArgs, external_id, patch_nullable, period_filter},
 };
 use crate::{
-    authz::Actor,
-    authz::{RecordKind, Scope, ensure_write},
-    domain::{AmountFen, Code, Fields, ProjectCategory, ProjectStatus, Role, Text, checked},
+    authz::{self, Actor, RecordKind, Scope, ensure_write},
+    domain::{
+        AmountFen, Code, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
+    },
     error::{AppError, AppResult},
 };
 
@@ -133,19 +134,94 @@ impl ProjectView {
     }
 }
 
-/// Views for `rows`, with their money, in one extra query.
-async fn views(
-    db: &impl ConnectionTrait,
-    rows: Vec<project::Model>,
-) -> AppResult<Vec<ProjectView>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut totals = totals_by_project(db, &ids).await?;
-    rows.into_iter()
-        .map(|m| {
-            let t = totals.remove(&m.id).unwrap_or_default();
-            ProjectView::from_model(m, t)
-        })
-        .collect()
+/// A project row with its money, summed by the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct ProjectRow {
+    #[sea_orm(nested)]
+    pub project: project::Model,
+    pub pledged_fen: i64,
+    pub transferred_fen: i64,
+    pub arrived_fen: i64,
+    pub spent_fen: i64,
+    pub refunded_fen: i64,
+}
+
+impl ProjectRow {
+    pub fn totals(&self) -> Totals {
+        Totals::from_sums(
+            self.pledged_fen,
+            self.transferred_fen,
+            self.arrived_fen,
+            self.spent_fen,
+            self.refunded_fen,
+        )
+    }
+}
+
+/// The project family for the record kernel.
+pub struct Projects;
+
+impl Record for Projects {
+    type Entity = project::Entity;
+    type Row = ProjectRow;
+    type View = ProjectView;
+    const KIND: RecordKind = RecordKind::Project;
+
+    fn columns() -> Columns<project::Column> {
+        use project::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Record {
+                owner: C::OwnerOrgId,
+                pairing: Some(C::PairingId),
+            },
+        }
+    }
+
+    /// Each total is a correlated sum over the project's live fund transactions (indexed by
+    /// project): a page of 50 projects stays one statement.
+    fn select(_: DbBackend) -> Select<project::Entity> {
+        let mut select = project::Entity::find();
+        for (kind, alias) in [
+            (FundKind::Pledge, "pledged_fen"),
+            (FundKind::Transfer, "transferred_fen"),
+            (FundKind::Arrival, "arrived_fen"),
+            (FundKind::Expenditure, "spent_fen"),
+            (FundKind::Refund, "refunded_fen"),
+        ] {
+            let sum = format!(
+                "(SELECT CAST(COALESCE(SUM(f.amount_fen), 0) AS BIGINT) FROM fund_transactions f \
+                 WHERE f.project_id = projects.id AND f.kind = '{}' AND f.deleted_at IS NULL)",
+                kind.as_str()
+            );
+            select = select.column_as(Expr::cust(sum), alias);
+        }
+        select
+    }
+
+    fn id(row: &ProjectRow) -> Uuid {
+        row.project.id
+    }
+
+    fn version(row: &ProjectRow) -> i32 {
+        row.project.version
+    }
+
+    fn owner(row: &ProjectRow) -> Uuid {
+        row.project.owner_org_id
+    }
+
+    fn readable_keys(row: &ProjectRow) -> (Uuid, Option<Uuid>) {
+        (row.project.owner_org_id, Some(row.project.pairing_id))
+    }
+
+    fn view(_: &Actor, row: ProjectRow) -> AppResult<ProjectView> {
+        let totals = row.totals();
+        ProjectView::from_model(row.project, totals)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, InputObject)]
@@ -352,22 +428,8 @@ async fn code_taken(
     Ok(q.count(db).await? > 0)
 }
 
-async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<project::Model> {
-    match project::Entity::find_by_id(id)
-        .filter(project::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-    {
-        Some(m) if scope.can_read_record(m.owner_org_id, Some(m.pairing_id)) => Ok(m),
-        _ => Err(AppError::NotFound),
-    }
-}
-
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ProjectView> {
-    let scope = actor.scope();
-    let m = readable(&ctx.db, scope, id).await?;
-    let mut v = views(&ctx.db, vec![m]).await?;
-    v.pop().ok_or(AppError::NotFound)
+    kernel::get::<Projects>(ctx, actor, id).await
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Page<ProjectView>> {
@@ -380,12 +442,8 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Pag
     };
     f.finish()?;
     let (args, starting) = (checked(args)?, checked(starting)?);
-    let scope = actor.scope();
     use project::Column as C;
-    let mut select = project::Entity::find().filter(C::DeletedAt.is_null());
-    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
-        select = select.filter(cond);
-    }
+    let mut select = kernel::visible::<Projects>(ctx.db.get_database_backend(), actor.scope());
     if let Some(v) = q.org_id {
         select = select.filter(C::OwnerOrgId.eq(v));
     }
@@ -424,9 +482,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Pag
     if let Some(v) = q.updated_since {
         select = select.filter(C::UpdatedAt.gte(v));
     }
-    let rows = fetch_page(&ctx.db, select, C::Id, args).await?;
-    let views = views(&ctx.db, rows).await?;
-    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+    kernel::page::<Projects>(ctx, actor, select, args).await
 }
 
 /// Batch read for GraphQL loaders.
@@ -435,20 +491,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, ProjectView>> {
-    let scope = actor.scope();
-    let rows: Vec<project::Model> = project::Entity::find()
-        .filter(project::Column::Id.is_in(ids.iter().copied()))
-        .filter(project::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
-        .collect();
-    Ok(views(&ctx.db, rows)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect())
+    kernel::get_many::<Projects>(ctx, actor, ids).await
 }
 
 /// Batch read for GraphQL loaders: readable projects of each pairing, in id order.
@@ -457,21 +500,14 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
-    let scope = actor.scope();
-    let rows: Vec<project::Model> = project::Entity::find()
-        .filter(project::Column::PairingId.is_in(pairing_ids.iter().copied()))
-        .filter(project::Column::DeletedAt.is_null())
-        .order_by_asc(project::Column::Id)
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
-        .collect();
-    let mut out: HashMap<Uuid, Vec<ProjectView>> = HashMap::new();
-    for v in views(&ctx.db, rows).await? {
-        out.entry(v.pairing_id).or_default().push(v);
-    }
-    Ok(out)
+    kernel::children::<Projects>(
+        ctx,
+        actor,
+        project::Column::PairingId,
+        |r| Some(r.project.pairing_id),
+        pairing_ids,
+    )
+    .await
 }
 
 /// Batch read for GraphQL loaders: readable projects each organization recorded.
@@ -480,26 +516,19 @@ pub async fn of_owners(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
-    let scope = actor.scope();
-    let rows: Vec<project::Model> = project::Entity::find()
-        .filter(project::Column::OwnerOrgId.is_in(org_ids.iter().copied()))
-        .filter(project::Column::DeletedAt.is_null())
-        .order_by_asc(project::Column::Id)
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .filter(|m| scope.can_read_record(m.owner_org_id, Some(m.pairing_id)))
-        .collect();
-    let mut out: HashMap<Uuid, Vec<ProjectView>> = HashMap::new();
-    for v in views(&ctx.db, rows).await? {
-        out.entry(v.owner_org_id).or_default().push(v);
-    }
-    Ok(out)
+    kernel::children::<Projects>(
+        ctx,
+        actor,
+        project::Column::OwnerOrgId,
+        |r| Some(r.project.owner_org_id),
+        org_ids,
+    )
+    .await
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult<ProjectView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
     let pair = pairing::Entity::find_by_id(input.pairing_id)
         .filter(pairing::Column::DeletedAt.is_null())
@@ -515,12 +544,8 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
         (Role::Admin, _) | (_, None) => pair.west_org_id,
         (_, Some(org)) => org,
     };
-    let owner = organizations::owner(&tx, owner_org).await?;
+    let owner = kernel::owner(&dir, &tx, owner_org).await?;
     ensure_write(actor, scope, RecordKind::Project, owner)?;
-    if owner.region == crate::domain::Region::East {
-        // Projects are the western side's needs; the east pledges and transfers for them.
-        return Err(AppError::Forbidden);
-    }
     let content = Content {
         code: input.code.trim().to_string(),
         year: input.year,
@@ -579,19 +604,15 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = ProjectView::from_model(inserted, Totals::default())?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Project,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    let row = ProjectRow {
+        project: inserted,
+        pledged_fen: 0,
+        transferred_fen: 0,
+        arrived_fen: 0,
+        spent_fen: 0,
+        refunded_fen: 0,
+    };
+    kernel::created::<Projects>(tx, actor, row).await
 }
 
 /// Checks a status change against the lifecycle and the money behind it.
@@ -620,9 +641,7 @@ fn check_transition(
         ProjectStatus::InProgress if money.arrived_fen == 0 => {
             refuse("no money has arrived for this project yet".into())
         }
-        ProjectStatus::Verified if !matches!(actor.role, Role::Admin | Role::Coordinator) => {
-            Err(AppError::Forbidden)
-        }
+        ProjectStatus::Verified if !authz::can_verify(actor) => Err(AppError::Forbidden),
         _ => Ok(()),
     }
 }
@@ -634,21 +653,9 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: ProjectPatch,
 ) -> AppResult<ProjectView> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Project,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let totals = totals_by_project(&tx, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    let before = ProjectView::from_model(current.clone(), totals)?;
+    let change = kernel::change::<Projects>(ctx, actor, id, expected_version).await?;
+    let totals = change.current.totals();
+    let before = &change.before;
     if before.status == ProjectStatus::Verified {
         return Err(AppError::InvalidTransition {
             detail: "the project is verified: nothing about it can change".into(),
@@ -723,9 +730,9 @@ pub async fn update(
         end_on: end_on.flatten(),
     };
     check_content(&mut f, &content);
-    check_contact(&tx, scope, &mut f, contact.flatten()).await?;
+    check_contact(&change.tx, actor.scope(), &mut f, contact.flatten()).await?;
     f.finish()?;
-    if content.code != before.code && code_taken(&tx, &content.code, Some(id)).await? {
+    if content.code != before.code && code_taken(&change.tx, &content.code, Some(id)).await? {
         return Err(AppError::conflict(
             "code",
             format!("project code {} is already taken", content.code),
@@ -733,7 +740,7 @@ pub async fn update(
     }
     let json =
         |v: serde_json::Result<serde_json::Value>| v.map_err(|e| AppError::Internal(e.into()));
-    let mut model: project::ActiveModel = current.clone().into();
+    let mut model: project::ActiveModel = change.current.project.clone().into();
     model.code = Set(content.code);
     model.year = Set(content.year);
     model.title = Set(content.title);
@@ -756,20 +763,7 @@ pub async fn update(
     if let Some(d) = patch.deep_poverty {
         model.deep_poverty = Set(d);
     }
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    let view = ProjectView::from_model(after, totals)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Project,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -778,21 +772,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Project,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let totals = totals_by_project(&tx, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    let before = ProjectView::from_model(current.clone(), totals)?;
+    let change = kernel::change::<Projects>(ctx, actor, id, expected_version).await?;
+    let (before, totals) = (&change.before, change.current.totals());
     if before.status == ProjectStatus::Verified {
         return Err(AppError::InvalidTransition {
             detail: "the project is verified: it cannot be deleted".into(),
@@ -804,36 +785,5 @@ pub async fn delete(
             detail: "the project has fund transactions; delete or move them first".into(),
         });
     }
-    let mut model: project::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Project,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: project::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<project::Model> {
-    use project::Column as C;
-    super::save_versioned::<project::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [C::Id, C::Version, C::UpdatedAt],
-    )
-    .await
+    change.delete().await
 }

@@ -1,0 +1,377 @@
+//! The record kernel: what every record family shares, written once.
+//!
+//! A family implements [`Record`] (its table, where its owner and pairing are, how a row becomes
+//! a view) and gets generic reads under the caller's scope (one record, many by id, the children
+//! of many parents for DataLoaders, keyset pages) and the write envelope ([`Change`]): the
+//! transaction, the read under scope, the write permission, the `If-Match` check and the
+//! before-image when it opens; the versioned save or soft delete, the audit entry and the commit
+//! when it closes. Families keep only their own rules: creates and the content of updates are
+//! written by hand, as in Lemmy's `Crud` trait.
+//!
+//! A row ([`Record::Row`]) carries, beside the stored columns, what its view computes from other
+//! tables (a project's money, an exchange's visiting organizations), read by the same statement:
+//! reading one record costs one SQL statement.
+
+use std::{collections::HashMap, sync::Arc};
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page, WriteTx, audit, check_version, directory::Directory, now, records::PageArgs,
+};
+use crate::{
+    authz::{Actor, Owner, RecordKind, Scope, ensure_write},
+    error::{AppError, AppResult},
+};
+
+/// The columns every record table has, and the two the scope rules look at.
+pub struct Columns<C> {
+    pub id: C,
+    pub version: C,
+    pub updated_at: C,
+    pub deleted_at: C,
+    /// What decides who reads a row: see [`Readable`].
+    pub readable: Readable<C>,
+}
+
+/// How the scope applies to a family's rows.
+pub enum Readable<C> {
+    /// A ledger record: its owner is in the caller's subtree, or it sits on one of the caller's
+    /// pairings (`Scope::can_read_record`).
+    Record { owner: C, pairing: Option<C> },
+    /// Readable with the organization in this column (contacts, working groups, and an
+    /// organization itself).
+    Org(C),
+    /// A pairing: readable when it is one of the caller's.
+    Pairing(C),
+}
+
+pub type Col<R> = <<R as Record>::Entity as EntityTrait>::Column;
+type Active<R> = <<R as Record>::Entity as EntityTrait>::ActiveModel;
+
+/// One record family.
+pub trait Record: Send + Sync + 'static {
+    type Entity: EntityTrait;
+    /// A stored row and what its view needs from other tables, read in one statement.
+    type Row: FromQueryResult + Clone + Send + Sync + 'static;
+    type View: Serialize + Send + Sync + 'static;
+    const KIND: RecordKind;
+
+    fn columns() -> Columns<Col<Self>>;
+
+    /// Every read starts here: the table, plus the columns computed from other tables.
+    fn select(_backend: DbBackend) -> Select<Self::Entity> {
+        Self::Entity::find()
+    }
+
+    fn id(row: &Self::Row) -> Uuid;
+    fn version(row: &Self::Row) -> i32;
+    /// The organization whose write rules apply (the record's owner).
+    fn owner(row: &Self::Row) -> Uuid;
+    /// The values of the columns named by `columns().readable`, in that order: (owner or org or
+    /// pairing, pairing of a ledger record).
+    fn readable_keys(row: &Self::Row) -> (Uuid, Option<Uuid>);
+
+    /// The view `actor` gets of `row`.
+    fn view(actor: &Actor, row: Self::Row) -> AppResult<Self::View>;
+}
+
+/// Whether `scope` may read `row`.
+pub fn can_read<R: Record>(scope: &Scope, row: &R::Row) -> bool {
+    let (key, pairing) = R::readable_keys(row);
+    match R::columns().readable {
+        Readable::Record { .. } => scope.can_read_record(key, pairing),
+        Readable::Org(_) => scope.can_read_org(key),
+        Readable::Pairing(_) => scope.can_read_pairing(key),
+    }
+}
+
+/// The SQL form of [`can_read`], or `None` when the caller reads everything.
+pub fn scope_condition<R: Record>(scope: &Scope) -> Option<Condition> {
+    if scope.all {
+        return None;
+    }
+    let ids = |set: &std::collections::HashSet<Uuid>| set.iter().copied().collect::<Vec<_>>();
+    Some(match R::columns().readable {
+        Readable::Record { owner, pairing } => {
+            let mut any = Condition::any().add(owner.is_in(ids(&scope.subtree)));
+            if let Some(col) = pairing {
+                any = any.add(col.is_in(ids(&scope.pairings)));
+            }
+            any
+        }
+        Readable::Org(col) => Condition::all().add(col.is_in(ids(&scope.orgs))),
+        Readable::Pairing(col) => Condition::all().add(col.is_in(ids(&scope.pairings))),
+    })
+}
+
+/// Live rows of the family, with their computed columns.
+pub fn live<R: Record>(backend: DbBackend) -> Select<R::Entity> {
+    R::select(backend).filter(R::columns().deleted_at.is_null())
+}
+
+/// Live rows the caller may read.
+pub fn visible<R: Record>(backend: DbBackend, scope: &Scope) -> Select<R::Entity> {
+    let select = live::<R>(backend);
+    match scope_condition::<R>(scope) {
+        Some(cond) => select.filter(cond),
+        None => select,
+    }
+}
+
+async fn row<R: Record>(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<R::Row>> {
+    Ok(live::<R>(db.get_database_backend())
+        .filter(R::columns().id.eq(id))
+        .into_model::<R::Row>()
+        .one(db)
+        .await?)
+}
+
+/// The live row `id` if `scope` may read it; `NotFound` otherwise (never telling the two apart).
+pub async fn find<R: Record>(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<R::Row> {
+    match row::<R>(db, id).await? {
+        Some(r) if can_read::<R>(scope, &r) => Ok(r),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// One record, as the caller sees it: one statement.
+pub async fn get<R: Record>(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<R::View> {
+    R::view(actor, find::<R>(&ctx.db, actor.scope(), id).await?)
+}
+
+/// Views of rows, in their order.
+pub fn views<R: Record>(actor: &Actor, rows: Vec<R::Row>) -> AppResult<Vec<R::View>> {
+    rows.into_iter().map(|r| R::view(actor, r)).collect()
+}
+
+/// The readable records among `ids` (for DataLoaders): one statement.
+pub async fn get_many<R: Record>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, R::View>> {
+    let rows = visible::<R>(ctx.db.get_database_backend(), actor.scope())
+        .filter(R::columns().id.is_in(ids.iter().copied()))
+        .into_model::<R::Row>()
+        .all(&ctx.db)
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((R::id(&r), R::view(actor, r)?)))
+        .collect()
+}
+
+/// The readable records whose `parent` column holds one of `parents`, grouped by it, each group
+/// in id order (for DataLoaders): one statement.
+pub async fn children<R: Record>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    parent: Col<R>,
+    parent_of: impl Fn(&R::Row) -> Option<Uuid>,
+    parents: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<R::View>>> {
+    let rows = visible::<R>(ctx.db.get_database_backend(), actor.scope())
+        .filter(parent.is_in(parents.iter().copied()))
+        .order_by_asc(R::columns().id)
+        .into_model::<R::Row>()
+        .all(&ctx.db)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<R::View>> = HashMap::new();
+    for r in rows {
+        if let Some(key) = parent_of(&r) {
+            out.entry(key).or_default().push(R::view(actor, r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One keyset page of `select` (built from [`visible`] with the family's filters): rows after
+/// the cursor in id order, plus one that only tells whether another page exists.
+pub async fn page<R: Record>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    mut select: Select<R::Entity>,
+    args: PageArgs,
+) -> AppResult<Page<R::View>> {
+    let id = R::columns().id;
+    if let Some(c) = args.cursor {
+        select = select.filter(id.gt(c.id()));
+    }
+    let rows = select
+        .order_by_asc(id)
+        .limit(args.limit.get() + 1)
+        .into_model::<R::Row>()
+        .all(&ctx.db)
+        .await?;
+    let page = Page::from_rows(rows, args.limit.get(), R::id);
+    Ok(Page {
+        items: views::<R>(actor, page.items)?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The owner facts of `org_id` for the write rules: from the directory, or from `db` (the open
+/// transaction) for an organization the directory does not hold yet.
+pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
+    if let Some(owner) = dir.owner(org_id) {
+        return Ok(owner);
+    }
+    super::organizations::owner(db, org_id).await
+}
+
+/// A change to one existing record, open: the transaction holds the writer's turn, the record
+/// was read under the caller's scope, the caller may write it, and its version is the one the
+/// caller expected. Close it with [`Change::save`] or [`Change::delete`]; dropping it rolls back.
+pub struct Change<'a, R: Record> {
+    pub tx: WriteTx,
+    pub actor: &'a Actor,
+    /// The directory as the change opened.
+    pub dir: Arc<Directory>,
+    /// The record as stored before the change.
+    pub current: R::Row,
+    /// Its view before the change: the audit entry's before-image.
+    pub before: R::View,
+}
+
+/// Opens a [`Change`] of record `id`.
+pub async fn change<'a, R: Record>(
+    ctx: &AppCtx,
+    actor: &'a Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<Change<'a, R>> {
+    let scope = actor.scope();
+    let (dir, tx) = begin(ctx).await?;
+    let current = find::<R>(&tx, scope, id).await?;
+    let owner = owner(&dir, &tx, R::owner(&current)).await?;
+    ensure_write(actor, scope, R::KIND, owner)?;
+    check_version(expected_version, R::version(&current))?;
+    let before = R::view(actor, current.clone())?;
+    Ok(Change {
+        tx,
+        actor,
+        dir,
+        current,
+        before,
+    })
+}
+
+impl<R: Record> Change<'_, R>
+where
+    Active<R>: ActiveModelTrait<Entity = R::Entity> + Send,
+{
+    pub fn id(&self) -> Uuid {
+        R::id(&self.current)
+    }
+
+    /// Writes `model` if the stored version is still the one read (else 412), bumping
+    /// `version` and `updated_at`; then the audit entry and the commit. Writes the family made
+    /// on `self.tx` before (linked rows) are part of the same change.
+    pub async fn save(self, model: Active<R>) -> AppResult<R::View> {
+        let id = self.id();
+        save_versioned::<R>(&self.tx, model, id, R::version(&self.current)).await?;
+        let after = row::<R>(&self.tx, id).await?.ok_or(AppError::NotFound)?;
+        let view = R::view(self.actor, after)?;
+        audit::record(
+            &self.tx,
+            self.actor,
+            audit::Action::Update,
+            R::KIND,
+            id,
+            Some(&self.before),
+            Some(&view),
+        )
+        .await?;
+        self.tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Soft-deletes the record (its version bumps, so a stale `If-Match` loses), with the audit
+    /// entry, and commits.
+    pub async fn delete(self) -> AppResult<()> {
+        let id = self.id();
+        let mut model = <Active<R> as ActiveModelTrait>::default();
+        model.set(R::columns().deleted_at, Some(now()).into());
+        save_versioned::<R>(&self.tx, model, id, R::version(&self.current)).await?;
+        audit::record(
+            &self.tx,
+            self.actor,
+            audit::Action::Delete,
+            R::KIND,
+            id,
+            Some(&self.before),
+            None,
+        )
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Opens a create: the directory (for owner facts) and the write transaction. The directory is
+/// read first: a reload must not wait for a second connection while the transaction holds one
+/// (an in-memory SQLite pool has only one).
+pub async fn begin(ctx: &AppCtx) -> AppResult<(Arc<Directory>, WriteTx)> {
+    let dir = ctx.directory.get(&ctx.db).await?;
+    Ok((dir, ctx.begin_write().await?))
+}
+
+/// Closes a create: the view of the new row, the audit entry, the commit.
+pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppResult<R::View> {
+    let id = R::id(&row);
+    let view = R::view(actor, row)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        R::KIND,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// The compare-and-set that makes concurrent writers lose cleanly (412) instead of overwriting
+/// each other: writes `model` only where the stored version is still `version`.
+async fn save_versioned<R: Record>(
+    tx: &impl ConnectionTrait,
+    mut model: Active<R>,
+    id: Uuid,
+    version: i32,
+) -> AppResult<()>
+where
+    Active<R>: ActiveModelTrait<Entity = R::Entity> + Send,
+{
+    let cols = R::columns();
+    model.set(cols.version, (version + 1).into());
+    model.set(cols.updated_at, now().into());
+    let result = R::Entity::update_many()
+        .set(model)
+        .filter(cols.id.eq(id))
+        .filter(cols.version.eq(version))
+        .exec(tx)
+        .await?;
+    if result.rows_affected == 1 {
+        return Ok(());
+    }
+    let stored: Option<i32> = R::Entity::find()
+        .select_only()
+        .column(cols.version)
+        .filter(cols.id.eq(id))
+        .into_tuple()
+        .one(tx)
+        .await?;
+    Err(match stored {
+        // The winner's version: ours plus at least one.
+        Some(current_version) => AppError::PreconditionFailed { current_version },
+        None => AppError::NotFound,
+    })
+}
