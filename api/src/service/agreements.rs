@@ -7,27 +7,26 @@ use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::NaiveDate;
 use entity::{agreement, agreement_project, pairing, project};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version,
-    exchanges::{SUMMARY_MAX, new_owner, readable_pairing},
+    AppCtx, Page,
+    exchanges::{SUMMARY_MAX, readable_pairing},
+    kernel::{self, Columns, Readable, Record},
     now,
-    records::{
-        EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable, scope_condition,
-    },
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
     records::{long_text, period_filter as period},
 };
 use crate::{
     authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fields, Text, checked},
-    error::{AppError, AppResult},
+    error::AppResult,
 };
 
 /// An agreement as the API shows it.
@@ -137,61 +136,74 @@ pub struct AgreementQuery {
 const TITLE_MAX: usize = 200;
 const PROJECTS_MAX: usize = 500;
 
-/// Views of `rows`, with their projects read in one statement.
-async fn views(
-    db: &impl ConnectionTrait,
-    rows: Vec<agreement::Model>,
-) -> AppResult<Vec<AgreementView>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut projects: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for link in agreement_project::Entity::find()
-        .filter(agreement_project::Column::AgreementId.is_in(rows.iter().map(|m| m.id)))
-        .all(db)
-        .await?
-    {
-        projects
-            .entry(link.agreement_id)
-            .or_default()
-            .push(link.project_id);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|m| {
-            let p = projects.remove(&m.id).unwrap_or_default();
-            AgreementView::from_model(m, p)
-        })
-        .collect())
+/// An agreement row with the projects it covers, listed by the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct AgreementRow {
+    #[sea_orm(nested)]
+    pub agreement: agreement::Model,
+    pub project_ids: Option<String>,
 }
 
-async fn view(db: &impl ConnectionTrait, m: agreement::Model) -> AppResult<AgreementView> {
-    views(db, vec![m])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::internal("an agreement view went missing"))
-}
+/// The agreement family for the record kernel.
+pub struct Agreements;
 
-/// The live agreement `id` if the actor may read it; `NotFound` otherwise.
-async fn readable(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<agreement::Model> {
-    let found = agreement::Entity::find_by_id(id)
-        .filter(agreement::Column::DeletedAt.is_null())
-        .one(db)
-        .await?;
-    match found {
-        Some(m) if scope.can_read_record(m.owner_org_id, Some(m.pairing_id)) => Ok(m),
-        _ => Err(AppError::NotFound),
+impl Record for Agreements {
+    type Entity = agreement::Entity;
+    type Row = AgreementRow;
+    type View = AgreementView;
+    const KIND: RecordKind = RecordKind::Agreement;
+
+    fn columns() -> Columns<agreement::Column> {
+        use agreement::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Record {
+                owner: C::OwnerOrgId,
+                pairing: Some(C::PairingId),
+            },
+        }
+    }
+
+    fn select(backend: DbBackend) -> Select<agreement::Entity> {
+        agreement::Entity::find().column_as(
+            kernel::id_list(
+                backend,
+                "agreement_projects",
+                "project_id",
+                "agreement_id",
+                "agreements",
+            ),
+            "project_ids",
+        )
+    }
+
+    fn id(row: &AgreementRow) -> Uuid {
+        row.agreement.id
+    }
+
+    fn version(row: &AgreementRow) -> i32 {
+        row.agreement.version
+    }
+
+    fn owner(row: &AgreementRow) -> Uuid {
+        row.agreement.owner_org_id
+    }
+
+    fn readable_keys(row: &AgreementRow) -> (Uuid, Option<Uuid>) {
+        (row.agreement.owner_org_id, Some(row.agreement.pairing_id))
+    }
+
+    fn view(_: &Actor, row: AgreementRow) -> AppResult<AgreementView> {
+        let projects = kernel::parse_id_list(row.project_ids.as_deref())?;
+        Ok(AgreementView::from_model(row.agreement, projects))
     }
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<AgreementView> {
-    let scope = actor.scope();
-    let m = readable(&ctx.db, scope, id).await?;
-    view(&ctx.db, m).await
+    kernel::get::<Agreements>(ctx, actor, id).await
 }
 
 pub async fn list(
@@ -204,16 +216,7 @@ pub async fn list(
     let period = period(&mut f, q.year, None);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
-    let scope = actor.scope();
-
-    let mut select = agreement::Entity::find().filter(agreement::Column::DeletedAt.is_null());
-    if let Some(c) = scope_condition(
-        scope,
-        agreement::Column::OwnerOrgId,
-        Some(agreement::Column::PairingId),
-    ) {
-        select = select.filter(c);
-    }
+    let mut select = kernel::visible::<Agreements>(ctx.db.get_database_backend(), actor.scope());
     if let Some(p) = q.pairing_id {
         select = select.filter(agreement::Column::PairingId.eq(p));
     }
@@ -229,9 +232,7 @@ pub async fn list(
     if let Some(since) = q.updated_since {
         select = select.filter(agreement::Column::UpdatedAt.gte(since));
     }
-    let rows = fetch_page(&ctx.db, select, agreement::Column::Id, args).await?;
-    let items = views(&ctx.db, rows).await?;
-    Ok(Page::from_rows(items, args.limit.get(), |v| v.id))
+    kernel::page::<Agreements>(ctx, actor, select, args).await
 }
 
 /// Batch read for GraphQL loaders: the readable, live agreements on each of `pairing_ids`, in
@@ -241,29 +242,14 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<AgreementView>>> {
-    let scope = actor.scope();
-    if pairing_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut select = agreement::Entity::find()
-        .filter(agreement::Column::DeletedAt.is_null())
-        .filter(agreement::Column::PairingId.is_in(pairing_ids.iter().copied()));
-    if let Some(c) = scope_condition(
-        scope,
-        agreement::Column::OwnerOrgId,
-        Some(agreement::Column::PairingId),
-    ) {
-        select = select.filter(c);
-    }
-    let rows = select
-        .order_by_asc(agreement::Column::Id)
-        .all(&ctx.db)
-        .await?;
-    let mut out: HashMap<Uuid, Vec<AgreementView>> = HashMap::new();
-    for v in views(&ctx.db, rows).await? {
-        out.entry(v.pairing_id).or_default().push(v);
-    }
-    Ok(out)
+    kernel::children::<Agreements>(
+        ctx,
+        actor,
+        agreement::Column::PairingId,
+        |r| Some(r.agreement.pairing_id),
+        pairing_ids,
+    )
+    .await
 }
 
 /// Every field of an agreement as it will be stored, before checking.
@@ -353,7 +339,7 @@ async fn insert_projects(tx: &impl ConnectionTrait, id: Uuid, projects: &[Uuid])
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResult<AgreementView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the pairing's western side.
     let owner_org = match actor.org_id {
@@ -364,7 +350,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResu
             .await?
             .map_or(Uuid::nil(), |p| p.west_org_id),
     };
-    let owner = new_owner(&tx, owner_org).await?;
+    let (owner, _) = kernel::new_owner(&dir, actor, owner_org);
     ensure_write(actor, scope, RecordKind::Agreement, owner)?;
 
     let draft = Draft {
@@ -400,19 +386,11 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResu
     .exec_with_returning(&tx)
     .await?;
     insert_projects(&tx, id, &draft.project_ids).await?;
-    let view = AgreementView::from_model(inserted, draft.project_ids);
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Agreement,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    let row = AgreementRow {
+        agreement: inserted,
+        project_ids: Some(kernel::id_list_text(&draft.project_ids)),
+    };
+    kernel::created::<Agreements>(tx, actor, row).await
 }
 
 pub async fn update(
@@ -422,20 +400,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: AgreementPatch,
 ) -> AppResult<AgreementView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Agreement,
-        super::organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = view(&tx, current.clone()).await?;
-
+    let change = kernel::change::<Agreements>(ctx, actor, id, expected_version).await?;
+    let before = &change.before;
     let projects_changed = patch.project_ids.is_some();
     let draft = Draft {
         pairing_id: patch.pairing_id.unwrap_or(before.pairing_id),
@@ -452,45 +418,32 @@ pub async fn update(
             .unwrap_or_else(|| before.project_ids.clone()),
     };
     let mut f = Fields::new();
-    let good = check(&tx, scope, &mut f, &draft).await?;
+    let good = check(&change.tx, actor.scope(), &mut f, &draft).await?;
     let external = patch_nullable(
         &mut f,
         "external_id",
         &patch.external_id,
-        current.external_id.clone(),
+        before.external_id.clone(),
         |e: &String| Text::parse(e, EXTERNAL_ID_MAX).map(Text::into_inner),
     );
     f.finish()?;
     let (good, external) = (checked(good)?, checked(external)?);
 
-    let mut model: agreement::ActiveModel = current.clone().into();
+    let mut model: agreement::ActiveModel = change.current.agreement.clone().into();
     model.pairing_id = Set(draft.pairing_id);
     model.title = Set(good.title);
     model.signed_on = Set(draft.signed_on);
     model.committed_fen = Set(draft.committed_fen);
     model.summary = Set(good.summary);
     model.external_id = Set(external);
-    let after = save_versioned(&tx, model, id, current.version).await?;
     if projects_changed {
         agreement_project::Entity::delete_many()
             .filter(agreement_project::Column::AgreementId.eq(id))
-            .exec(&tx)
+            .exec(&change.tx)
             .await?;
-        insert_projects(&tx, id, &draft.project_ids).await?;
+        insert_projects(&change.tx, id, &draft.project_ids).await?;
     }
-    let view = AgreementView::from_model(after, draft.project_ids);
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Agreement,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -499,52 +452,8 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Agreement,
-        super::organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = view(&tx, current.clone()).await?;
-    let mut model: agreement::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Agreement,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: agreement::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<agreement::Model> {
-    super::save_versioned::<agreement::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            agreement::Column::Id,
-            agreement::Column::Version,
-            agreement::Column::UpdatedAt,
-        ],
-    )
-    .await
+    kernel::change::<Agreements>(ctx, actor, id, expected_version)
+        .await?
+        .delete()
+        .await
 }

@@ -158,6 +158,14 @@ impl Directory {
         })
     }
 
+    /// The owner facts of a live organization.
+    pub fn live_owner(&self, org_id: Uuid) -> Option<Owner> {
+        self.orgs.get(&org_id).filter(|o| o.live).map(|o| Owner {
+            org_id,
+            region: o.region,
+        })
+    }
+
     /// `root` and every live organization below it.
     pub fn subtree(&self, root: Uuid) -> HashSet<Uuid> {
         let mut all = HashSet::from([root]);

@@ -8,23 +8,22 @@ use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::NaiveDate;
 use entity::{exchange, exchange_visiting_org, organization, pairing};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, now,
-    records::{
-        PageArgs, external_id, fetch_page, long_text, patch_nullable, period_filter as period,
-        scope_condition,
-    },
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{PageArgs, external_id, long_text, patch_nullable, period_filter as period},
 };
 use crate::{
     authz::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
+    authz::{RecordKind, Scope, ensure_write},
     domain::{Fields, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -208,80 +207,74 @@ pub(super) async fn readable_pairing(
         .await?)
 }
 
-/// The owner a new record will have. An organization named in the input that does not exist is
-/// reported as a field error later; until then it counts as western, so the write rule is
-/// checked before the input is.
-pub(super) async fn new_owner(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
-    let region: Option<String> = organization::Entity::find_by_id(org_id)
-        .select_only()
-        .column(organization::Column::Region)
-        .filter(organization::Column::DeletedAt.is_null())
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(Owner {
-        org_id,
-        region: match region {
-            Some(r) => Region::from_db(&r)?,
-            None => Region::West,
-        },
-    })
+/// An exchange row with its visiting organizations, listed by the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct ExchangeRow {
+    #[sea_orm(nested)]
+    pub exchange: exchange::Model,
+    pub visiting_org_ids: Option<String>,
 }
 
-/// Views of `rows`, with their visitors read in one statement.
-async fn views(
-    db: &impl ConnectionTrait,
-    rows: Vec<exchange::Model>,
-) -> AppResult<Vec<ExchangeView>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+/// The exchange family for the record kernel.
+pub struct Exchanges;
+
+impl Record for Exchanges {
+    type Entity = exchange::Entity;
+    type Row = ExchangeRow;
+    type View = ExchangeView;
+    const KIND: RecordKind = RecordKind::Exchange;
+
+    fn columns() -> Columns<exchange::Column> {
+        use exchange::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Record {
+                owner: C::OwnerOrgId,
+                pairing: Some(C::PairingId),
+            },
+        }
     }
-    let mut visitors: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for link in exchange_visiting_org::Entity::find()
-        .filter(exchange_visiting_org::Column::ExchangeId.is_in(rows.iter().map(|m| m.id)))
-        .all(db)
-        .await?
-    {
-        visitors
-            .entry(link.exchange_id)
-            .or_default()
-            .push(link.org_id);
+
+    fn select(backend: DbBackend) -> Select<exchange::Entity> {
+        exchange::Entity::find().column_as(
+            kernel::id_list(
+                backend,
+                "exchange_visiting_orgs",
+                "org_id",
+                "exchange_id",
+                "exchanges",
+            ),
+            "visiting_org_ids",
+        )
     }
-    rows.into_iter()
-        .map(|m| {
-            let v = visitors.remove(&m.id).unwrap_or_default();
-            ExchangeView::from_model(m, v)
-        })
-        .collect()
-}
 
-async fn view(db: &impl ConnectionTrait, m: exchange::Model) -> AppResult<ExchangeView> {
-    views(db, vec![m])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::internal("an exchange view went missing"))
-}
+    fn id(row: &ExchangeRow) -> Uuid {
+        row.exchange.id
+    }
 
-/// The live exchange `id` if the actor may read it; `NotFound` otherwise.
-async fn readable(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<exchange::Model> {
-    let found = exchange::Entity::find_by_id(id)
-        .filter(exchange::Column::DeletedAt.is_null())
-        .one(db)
-        .await?;
-    match found {
-        Some(m) if scope.can_read_record(m.owner_org_id, m.pairing_id) => Ok(m),
-        _ => Err(AppError::NotFound),
+    fn version(row: &ExchangeRow) -> i32 {
+        row.exchange.version
+    }
+
+    fn owner(row: &ExchangeRow) -> Uuid {
+        row.exchange.owner_org_id
+    }
+
+    fn readable_keys(row: &ExchangeRow) -> (Uuid, Option<Uuid>) {
+        (row.exchange.owner_org_id, row.exchange.pairing_id)
+    }
+
+    fn view(_: &Actor, row: ExchangeRow) -> AppResult<ExchangeView> {
+        let visitors = kernel::parse_id_list(row.visiting_org_ids.as_deref())?;
+        ExchangeView::from_model(row.exchange, visitors)
     }
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ExchangeView> {
-    let scope = actor.scope();
-    let m = readable(&ctx.db, scope, id).await?;
-    view(&ctx.db, m).await
+    kernel::get::<Exchanges>(ctx, actor, id).await
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Page<ExchangeView>> {
@@ -290,16 +283,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Pa
     let period = period(&mut f, q.year, q.quarter);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
-    let scope = actor.scope();
-
-    let mut select = exchange::Entity::find().filter(exchange::Column::DeletedAt.is_null());
-    if let Some(c) = scope_condition(
-        scope,
-        exchange::Column::OwnerOrgId,
-        Some(exchange::Column::PairingId),
-    ) {
-        select = select.filter(c);
-    }
+    let mut select = kernel::visible::<Exchanges>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         let visited = exchange_visiting_org::Entity::find()
             .select_only()
@@ -331,9 +315,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Pa
     if let Some(since) = q.updated_since {
         select = select.filter(exchange::Column::UpdatedAt.gte(since));
     }
-    let rows = fetch_page(&ctx.db, select, exchange::Column::Id, args).await?;
-    let items = views(&ctx.db, rows).await?;
-    Ok(Page::from_rows(items, args.limit.get(), |v| v.id))
+    kernel::page::<Exchanges>(ctx, actor, select, args).await
 }
 
 /// Batch read for GraphQL loaders: the readable, live exchanges on each of `pairing_ids`, in id
@@ -343,31 +325,14 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<ExchangeView>>> {
-    let scope = actor.scope();
-    if pairing_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut select = exchange::Entity::find()
-        .filter(exchange::Column::DeletedAt.is_null())
-        .filter(exchange::Column::PairingId.is_in(pairing_ids.iter().copied()));
-    if let Some(c) = scope_condition(
-        scope,
-        exchange::Column::OwnerOrgId,
-        Some(exchange::Column::PairingId),
-    ) {
-        select = select.filter(c);
-    }
-    let rows = select
-        .order_by_asc(exchange::Column::Id)
-        .all(&ctx.db)
-        .await?;
-    let mut out: HashMap<Uuid, Vec<ExchangeView>> = HashMap::new();
-    for v in views(&ctx.db, rows).await? {
-        if let Some(p) = v.pairing_id {
-            out.entry(p).or_default().push(v);
-        }
-    }
-    Ok(out)
+    kernel::children::<Exchanges>(
+        ctx,
+        actor,
+        exchange::Column::PairingId,
+        |r| r.exchange.pairing_id,
+        pairing_ids,
+    )
+    .await
 }
 
 /// Every field of an exchange as it will be stored, before checking.
@@ -522,10 +487,10 @@ async fn insert_visitors(tx: &impl ConnectionTrait, id: Uuid, orgs: &[Uuid]) -> 
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResult<ExchangeView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the host.
-    let owner = new_owner(&tx, actor.org_id.unwrap_or(input.host_org_id)).await?;
+    let (owner, _) = kernel::new_owner(&dir, actor, actor.org_id.unwrap_or(input.host_org_id));
     ensure_write(actor, scope, RecordKind::Exchange, owner)?;
 
     let draft = Draft {
@@ -569,19 +534,11 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResul
     .exec_with_returning(&tx)
     .await?;
     insert_visitors(&tx, id, &draft.visiting_org_ids).await?;
-    let view = ExchangeView::from_model(inserted, draft.visiting_org_ids)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Exchange,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    let row = ExchangeRow {
+        exchange: inserted,
+        visiting_org_ids: Some(kernel::id_list_text(&draft.visiting_org_ids)),
+    };
+    kernel::created::<Exchanges>(tx, actor, row).await
 }
 
 pub async fn update(
@@ -591,20 +548,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: ExchangePatch,
 ) -> AppResult<ExchangeView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Exchange,
-        super::organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = view(&tx, current.clone()).await?;
-
+    let change = kernel::change::<Exchanges>(ctx, actor, id, expected_version).await?;
+    let before = &change.before;
     let visitors_changed = patch.visiting_org_ids.is_some();
     let draft = Draft {
         kind: patch.kind.unwrap_or(before.kind),
@@ -635,18 +580,18 @@ pub async fn update(
         },
     };
     let mut f = Fields::new();
-    let good = check(&tx, scope, &mut f, &draft).await?;
+    let good = check(&change.tx, actor.scope(), &mut f, &draft).await?;
     let external = patch_nullable(
         &mut f,
         "external_id",
         &patch.external_id,
-        current.external_id.clone(),
+        before.external_id.clone(),
         |e: &String| Text::parse(e, super::records::EXTERNAL_ID_MAX).map(Text::into_inner),
     );
     f.finish()?;
     let (good, external) = (checked(good)?, checked(external)?);
 
-    let mut model: exchange::ActiveModel = current.clone().into();
+    let mut model: exchange::ActiveModel = change.current.exchange.clone().into();
     model.kind = Set(draft.kind.as_str().into());
     model.direction = Set(draft.direction.as_str().into());
     model.pairing_id = Set(draft.pairing_id);
@@ -657,23 +602,10 @@ pub async fn update(
     model.participants = Set(draft.participants);
     model.summary = Set(good.summary);
     model.external_id = Set(external);
-    let after = save_versioned(&tx, model, id, current.version).await?;
     if visitors_changed {
-        replace_visitors(&tx, id, &draft.visiting_org_ids).await?;
+        replace_visitors(&change.tx, id, &draft.visiting_org_ids).await?;
     }
-    let view = ExchangeView::from_model(after, draft.visiting_org_ids)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Exchange,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -682,54 +614,10 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Exchange,
-        super::organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = view(&tx, current.clone()).await?;
-    let mut model: exchange::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Exchange,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: exchange::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<exchange::Model> {
-    super::save_versioned::<exchange::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            exchange::Column::Id,
-            exchange::Column::Version,
-            exchange::Column::UpdatedAt,
-        ],
-    )
-    .await
+    kernel::change::<Exchanges>(ctx, actor, id, expected_version)
+        .await?
+        .delete()
+        .await
 }
 
 #[cfg(test)]

@@ -81,6 +81,52 @@ pub trait Record: Send + Sync + 'static {
     fn view(actor: &Actor, row: Self::Row) -> AppResult<Self::View>;
 }
 
+/// A correlated subquery listing the ids in `link_table.id_col` of the rows whose `fk_col` is
+/// `parent_table.id`, as one comma-separated text (or NULL): how a row carries its linked ids
+/// (an exchange's visiting organizations) without a second statement. Read it with
+/// [`parse_id_list`].
+pub fn id_list(
+    backend: DbBackend,
+    link_table: &str,
+    id_col: &str,
+    fk_col: &str,
+    parent_table: &str,
+) -> sea_orm::sea_query::Expr {
+    // SQLite keeps a UUID as a 16-byte blob; PostgreSQL as uuid.
+    let item = match backend {
+        DbBackend::Postgres => format!("l.{id_col}::text"),
+        _ => format!(
+            "CASE typeof(l.{id_col}) WHEN 'blob' THEN lower(hex(l.{id_col})) ELSE l.{id_col} END"
+        ),
+    };
+    let agg = match backend {
+        DbBackend::Postgres => format!("string_agg({item}, ',')"),
+        _ => format!("group_concat({item}, ',')"),
+    };
+    sea_orm::sea_query::Expr::cust(format!(
+        "(SELECT {agg} FROM {link_table} l WHERE l.{fk_col} = {parent_table}.id)"
+    ))
+}
+
+/// Ids as an [`id_list`] column holds them (for a row built in memory).
+pub fn id_list_text(ids: &[Uuid]) -> String {
+    ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The ids of an [`id_list`] column, sorted.
+pub fn parse_id_list(text: Option<&str>) -> AppResult<Vec<Uuid>> {
+    let mut ids = text
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            Uuid::parse_str(t).map_err(|e| AppError::internal(format!("stored id {t}: {e}")))
+        })
+        .collect::<AppResult<Vec<Uuid>>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
 /// Whether `scope` may read `row`.
 pub fn can_read<R: Record>(scope: &Scope, row: &R::Row) -> bool {
     let (key, pairing) = R::readable_keys(row);
@@ -222,6 +268,24 @@ pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> 
         return Ok(owner);
     }
     super::organizations::owner(db, org_id).await
+}
+
+/// The owner of a new record, for the organization its input names. An organization that does
+/// not exist, or that the caller cannot read, is missing (the same answer for both, so the
+/// answer tells nothing of what exists); the caller's own organization then stands in, so that
+/// the write rule answers by role first and the missing organization is reported as a field
+/// error after. The one place a new record's owner is decided.
+pub fn new_owner(dir: &Directory, actor: &Actor, org_id: Uuid) -> (Owner, bool) {
+    match dir.live_owner(org_id) {
+        Some(owner) if actor.scope().can_read_org(org_id) => (owner, true),
+        _ => {
+            let stand_in = Owner {
+                org_id: actor.org_id.unwrap_or_default(),
+                region: crate::domain::Region::West,
+            };
+            (stand_in, false)
+        }
+    }
 }
 
 /// A change to one existing record, open: the transaction holds the writer's turn, the record
