@@ -171,6 +171,13 @@ pub fn can_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -
     }
 }
 
+/// Who sees a contact's phone and email in full: the admin, the province office, and callers of
+/// the contact's own organization (not every organization above it). Everyone else — partners,
+/// neighbouring prefectures, the assessment team — sees them masked (DESIGN §6).
+pub fn sees_personal_data(actor: &Actor, org_id: Uuid) -> bool {
+    matches!(actor.role, Role::Admin | Role::Coordinator) || actor.org_id == Some(org_id)
+}
+
 /// Verifying a project (its acceptance, 验收) is the province office's.
 pub fn can_verify(actor: &Actor) -> bool {
     matches!(actor.role, Role::Admin | Role::Coordinator)

@@ -16,14 +16,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, now, organizations,
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
     records::{self, PageArgs},
 };
 use crate::{
-    authz::Actor,
-    authz::{RecordKind, Scope, ensure_write},
-    domain::{Fields, Role, Text, checked},
-    error::{AppError, AppResult},
+    authz::{self, Actor, RecordKind, Scope, ensure_write},
+    domain::{Fields, Text, checked},
+    error::AppResult,
 };
 
 const NAME_MAX: usize = 100;
@@ -55,14 +56,6 @@ pub struct ContactView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Who sees a contact's phone and email in full: the admin, the province office, and callers
-/// whose own organization subtree holds the contact's organization. Everyone else — partners,
-/// neighbouring prefectures, the assessment team — sees them masked.
-pub fn sees_personal_data(actor: &Actor, _scope: &Scope, org_id: Uuid) -> bool {
-    // The contact's own organization, not every organization above it.
-    matches!(actor.role, Role::Admin | Role::Coordinator) || actor.org_id == Some(org_id)
-}
-
 /// `13812345678` → `138****5678`: the first three and last four digits, separators dropped.
 /// Shorter numbers keep only their last four digits, so at least half is always hidden.
 pub fn mask_phone(phone: &str) -> String {
@@ -92,10 +85,11 @@ pub fn mask_email(email: &str) -> String {
 }
 
 impl ContactView {
-    /// The view `actor` may see: personal data in full or masked (see [`sees_personal_data`]).
-    /// Every output of a contact — REST, GraphQL, the audit log — goes through here.
-    pub fn for_viewer(m: contact::Model, actor: &Actor, scope: &Scope) -> Self {
-        let full = sees_personal_data(actor, scope, m.org_id);
+    /// The view `actor` may see: personal data in full or masked (see
+    /// [`authz::sees_personal_data`]). Every output of a contact — REST, GraphQL, the audit log —
+    /// goes through here or [`ContactView::for_log`].
+    pub fn for_viewer(m: contact::Model, actor: &Actor) -> Self {
+        let full = authz::sees_personal_data(actor, m.org_id);
         Self::build(m, full)
     }
 
@@ -238,26 +232,53 @@ fn parse_email(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-async fn live(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<contact::Model>> {
-    Ok(contact::Entity::find_by_id(id)
-        .filter(contact::Column::DeletedAt.is_null())
-        .one(db)
-        .await?)
-}
+/// The contact family for the record kernel: readable with its organization.
+pub struct Contacts;
 
-/// The live contact `id` if the actor may read it (it may read the contact's organization);
-/// `NotFound` otherwise.
-async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<contact::Model> {
-    match live(db, id).await? {
-        Some(m) if scope.can_read_org(m.org_id) => Ok(m),
-        _ => Err(AppError::NotFound),
+impl Record for Contacts {
+    type Entity = contact::Entity;
+    type Row = contact::Model;
+    type View = ContactView;
+    const KIND: RecordKind = RecordKind::Contact;
+
+    fn columns() -> Columns<contact::Column> {
+        use contact::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Org(C::OrgId),
+        }
+    }
+
+    fn id(row: &contact::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &contact::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &contact::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &contact::Model) -> (Uuid, Option<Uuid>) {
+        (row.org_id, None)
+    }
+
+    fn view(actor: &Actor, row: contact::Model) -> AppResult<ContactView> {
+        Ok(ContactView::for_viewer(row, actor))
+    }
+
+    fn logged(_: &Actor, row: &contact::Model) -> AppResult<ContactView> {
+        Ok(ContactView::for_log(row.clone()))
     }
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
-    let scope = actor.scope();
-    let m = readable(&ctx.db, scope, id).await?;
-    Ok(ContactView::for_viewer(m, actor, scope))
+    kernel::get::<Contacts>(ctx, actor, id).await
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ContactQuery) -> AppResult<Page<ContactView>> {
@@ -265,12 +286,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ContactQuery) -> AppResult<Pag
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope();
-
-    let mut select = contact::Entity::find().filter(contact::Column::DeletedAt.is_null());
-    if !scope.all {
-        select = select.filter(contact::Column::OrgId.is_in(scope.orgs.iter().copied()));
-    }
+    let mut select = kernel::visible::<Contacts>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         select = select.filter(contact::Column::OrgId.eq(org));
     }
@@ -290,12 +306,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ContactQuery) -> AppResult<Pag
     if let Some(since) = q.updated_since {
         select = select.filter(contact::Column::UpdatedAt.gte(since));
     }
-    let rows = records::fetch_page(&ctx.db, select, contact::Column::Id, page).await?;
-    let views = rows
-        .into_iter()
-        .map(|m| ContactView::for_viewer(m, actor, scope))
-        .collect();
-    Ok(Page::from_rows(views, page.limit.get(), |v| v.id))
+    kernel::page::<Contacts>(ctx, actor, select, page).await
 }
 
 /// Batch read for GraphQL loaders: the readable, live contacts among `ids`, masked as
@@ -305,26 +316,13 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, ContactView>> {
-    let scope = actor.scope();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(contact::Entity::find()
-        .filter(contact::Column::Id.is_in(ids.iter().copied()))
-        .filter(contact::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .filter(|m| scope.can_read_org(m.org_id))
-        .map(|m| (m.id, ContactView::for_viewer(m, actor, scope)))
-        .collect())
+    kernel::get_many::<Contacts>(ctx, actor, ids).await
 }
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewContact) -> AppResult<ContactView> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
-    ensure_write(actor, scope, RecordKind::Contact, owner)?;
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let (owner, org_exists) = kernel::new_owner(&dir, actor, input.org_id);
+    ensure_write(actor, actor.scope(), RecordKind::Contact, owner)?;
 
     let mut f = Fields::new();
     if !org_exists {
@@ -357,18 +355,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewContact) -> AppResult
     })
     .exec_with_returning(&tx)
     .await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Contact,
-        id,
-        None,
-        Some(&ContactView::for_log(inserted.clone())),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ContactView::for_viewer(inserted, actor, scope))
+    kernel::created::<Contacts>(tx, actor, inserted).await
 }
 
 pub async fn update(
@@ -378,25 +365,15 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: ContactPatch,
 ) -> AppResult<ContactView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Contact,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
+    let change = kernel::change::<Contacts>(ctx, actor, id, expected_version).await?;
+    let current = &change.current;
 
     let mut f = Fields::new();
     let org_id = patch.org_id.unwrap_or(current.org_id);
     if org_id != current.org_id {
         // Moving a contact needs the right to write in the organization it moves to as well.
-        let (owner, exists) = records::owner_or_missing(&tx, actor, scope, org_id).await?;
-        ensure_write(actor, scope, RecordKind::Contact, owner)?;
+        let (owner, exists) = kernel::new_owner(&change.dir, actor, org_id);
+        ensure_write(actor, actor.scope(), RecordKind::Contact, owner)?;
         if !exists {
             f.push("org_id", "no such organization");
         }
@@ -436,19 +413,7 @@ pub async fn update(
     model.phone = Set(checked(phone)?);
     model.email = Set(checked(email)?);
     model.external_id = Set(checked(external)?);
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Contact,
-        id,
-        Some(&ContactView::for_log(current)),
-        Some(&ContactView::for_log(after.clone())),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ContactView::for_viewer(after, actor, scope))
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -457,31 +422,10 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Contact,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let mut model: contact::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Contact,
-        id,
-        Some(&ContactView::for_log(current)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    kernel::change::<Contacts>(ctx, actor, id, expected_version)
+        .await?
+        .delete()
+        .await
 }
 
 /// Live contacts among `ids` that `scope` may read (for records that name contacts).
@@ -504,30 +448,13 @@ pub async fn readable_ids(
         .collect())
 }
 
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: contact::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<contact::Model> {
-    super::save_versioned::<contact::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            contact::Column::Id,
-            contact::Column::Version,
-            contact::Column::UpdatedAt,
-        ],
-    )
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{authz::Scope, domain::ActorKind};
+    use crate::{
+        authz::Scope,
+        domain::{ActorKind, Role},
+    };
 
     fn actor(role: Role, org: Option<Uuid>) -> Actor {
         let scope = std::sync::Arc::new(Scope::default());
@@ -626,8 +553,8 @@ mod tests {
             (actor(Role::Editor, Some(tongren)), elsewhere.clone(), true),
             (actor(Role::Partner, Some(tongren)), elsewhere, true),
         ];
-        for (who, scope, masked) in cases {
-            let view = ContactView::for_viewer(m.clone(), &who, &scope);
+        for (who, _scope, masked) in cases {
+            let view = ContactView::for_viewer(m.clone(), &who);
             assert_eq!(view.masked, masked, "{:?}", who.role);
             if masked {
                 assert_eq!(view.phone.as_deref(), Some("138****5678"));

@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use entity::{fund_transaction, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Alias, Expr, Func},
 };
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, now, organizations,
-    records::{PageArgs, external_id, fetch_page, patch_nullable, period_filter, scope_condition},
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{PageArgs, external_id, patch_nullable, period_filter},
 };
 use crate::{
     authz::Actor,
-    authz::{RecordKind, Scope, ensure_write},
+    authz::{RecordKind, ensure_write},
     domain::{AmountFen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
     error::{AppError, AppResult},
 };
@@ -275,24 +277,52 @@ async fn live_pairing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<p
         .await?)
 }
 
-async fn readable(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<fund_transaction::Model> {
-    match fund_transaction::Entity::find_by_id(id)
-        .filter(fund_transaction::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-    {
-        Some(m) if scope.can_read_record(m.owner_org_id, Some(m.pairing_id)) => Ok(m),
-        _ => Err(AppError::NotFound),
+/// The fund transaction family for the record kernel.
+pub struct FundTransactions;
+
+impl Record for FundTransactions {
+    type Entity = fund_transaction::Entity;
+    type Row = fund_transaction::Model;
+    type View = FundTransactionView;
+    const KIND: RecordKind = RecordKind::FundTransaction;
+
+    fn columns() -> Columns<fund_transaction::Column> {
+        use fund_transaction::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Record {
+                owner: C::OwnerOrgId,
+                pairing: Some(C::PairingId),
+            },
+        }
+    }
+
+    fn id(row: &fund_transaction::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &fund_transaction::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &fund_transaction::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &fund_transaction::Model) -> (Uuid, Option<Uuid>) {
+        (row.owner_org_id, Some(row.pairing_id))
+    }
+
+    fn view(_: &Actor, row: fund_transaction::Model) -> AppResult<FundTransactionView> {
+        FundTransactionView::from_model(row)
     }
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<FundTransactionView> {
-    let scope = actor.scope();
-    FundTransactionView::from_model(readable(&ctx.db, scope, id).await?)
+    kernel::get::<FundTransactions>(ctx, actor, id).await
 }
 
 pub async fn list(
@@ -305,12 +335,9 @@ pub async fn list(
     let range = period_filter(&mut f, q.year, q.quarter);
     f.finish()?;
     let (args, range) = (checked(args)?, checked(range)?);
-    let scope = actor.scope();
     use fund_transaction::Column as C;
-    let mut select = fund_transaction::Entity::find().filter(C::DeletedAt.is_null());
-    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
-        select = select.filter(cond);
-    }
+    let mut select =
+        kernel::visible::<FundTransactions>(ctx.db.get_database_backend(), actor.scope());
     if let Some(v) = q.pairing_id {
         select = select.filter(C::PairingId.eq(v));
     }
@@ -338,12 +365,7 @@ pub async fn list(
     if let Some(v) = q.updated_since {
         select = select.filter(C::UpdatedAt.gte(v));
     }
-    let rows = fetch_page(&ctx.db, select, C::Id, args).await?;
-    let views = rows
-        .into_iter()
-        .map(FundTransactionView::from_model)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+    kernel::page::<FundTransactions>(ctx, actor, select, args).await
 }
 
 /// Batch read for GraphQL: readable transactions of each project.
@@ -352,12 +374,12 @@ pub async fn of_projects(
     actor: &Actor,
     project_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
-    of(
+    kernel::children::<FundTransactions>(
         ctx,
         actor,
         fund_transaction::Column::ProjectId,
-        project_ids,
         |m| m.project_id,
+        project_ids,
     )
     .await
 }
@@ -368,40 +390,14 @@ pub async fn of_pairings(
     actor: &Actor,
     pairing_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
-    of(
+    kernel::children::<FundTransactions>(
         ctx,
         actor,
         fund_transaction::Column::PairingId,
-        pairing_ids,
         |m| Some(m.pairing_id),
+        pairing_ids,
     )
     .await
-}
-
-async fn of(
-    ctx: &AppCtx,
-    actor: &Actor,
-    key_col: fund_transaction::Column,
-    keys: &[Uuid],
-    key_of: impl Fn(&fund_transaction::Model) -> Option<Uuid>,
-) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
-    let scope = actor.scope();
-    use fund_transaction::Column as C;
-    let mut select = fund_transaction::Entity::find()
-        .filter(C::DeletedAt.is_null())
-        .filter(key_col.is_in(keys.iter().copied()));
-    if let Some(cond) = scope_condition(scope, C::OwnerOrgId, Some(C::PairingId)) {
-        select = select.filter(cond);
-    }
-    let mut out: HashMap<Uuid, Vec<FundTransactionView>> = HashMap::new();
-    for m in select.order_by_asc(C::Id).all(&ctx.db).await? {
-        if let Some(key) = key_of(&m) {
-            out.entry(key)
-                .or_default()
-                .push(FundTransactionView::from_model(m)?);
-        }
-    }
-    Ok(out)
 }
 
 /// Locks the project row for the rest of the transaction (PostgreSQL; SQLite has one writer),
@@ -520,7 +516,7 @@ pub async fn create(
     input: NewFundTransaction,
 ) -> AppResult<FundTransactionView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
     let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen));
     let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
@@ -546,7 +542,7 @@ pub async fn create(
         (Role::Admin, _) | (_, None) => side_org,
         (_, Some(org)) => org,
     };
-    let owner = organizations::owner(&tx, owner_org).await?;
+    let owner = kernel::owner(&dir, &tx, owner_org).await?;
     ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
     check_rules(
         &tx,
@@ -581,19 +577,7 @@ pub async fn create(
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = FundTransactionView::from_model(inserted)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::FundTransaction,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    kernel::created::<FundTransactions>(tx, actor, inserted).await
 }
 
 pub async fn update(
@@ -603,13 +587,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: FundTransactionPatch,
 ) -> AppResult<FundTransactionView> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    let owner = organizations::owner(&tx, current.owner_org_id).await?;
-    ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
-    check_version(expected_version, current.version)?;
-    let before = FundTransactionView::from_model(current.clone())?;
+    let change = kernel::change::<FundTransactions>(ctx, actor, id, expected_version).await?;
+    let (tx, owner, current) = (&change.tx, change.owner, &change.current);
     let mut f = Fields::new();
     let amount = f.check(
         "amount_fen",
@@ -647,27 +626,27 @@ pub async fn update(
             .is_some_and(|p| *p != current.project_id)
     {
         check_rules(
-            &tx,
+            tx,
             &mut f,
             kind,
             owner.region,
             current.pairing_id,
             current.project_id,
             0,
-            Some(&current),
+            Some(current),
         )
         .await?;
     }
     if let (Some(project_id), Some(amount)) = (&project_id, &amount) {
         check_rules(
-            &tx,
+            tx,
             &mut f,
             kind,
             owner.region,
             current.pairing_id,
             *project_id,
             amount.get(),
-            Some(&current),
+            Some(current),
         )
         .await?;
     }
@@ -679,20 +658,7 @@ pub async fn update(
     model.voucher_no = Set(checked(voucher)?);
     model.note = Set(checked(note)?);
     model.external_id = Set(checked(external)?);
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    let view = FundTransactionView::from_model(after)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::FundTransaction,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -701,23 +667,19 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    let owner = organizations::owner(&tx, current.owner_org_id).await?;
-    ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
-    check_version(expected_version, current.version)?;
+    let change = kernel::change::<FundTransactions>(ctx, actor, id, expected_version).await?;
+    let current = &change.current;
     let mut f = Fields::new();
     // Deleting an arrival must not leave the project having spent money that never came.
     check_rules(
-        &tx,
+        &change.tx,
         &mut f,
         FundKind::from_db(&current.kind)?,
-        owner.region,
+        change.owner.region,
         current.pairing_id,
         current.project_id,
         0,
-        Some(&current),
+        Some(current),
     )
     .await?;
     if !f.is_empty() {
@@ -726,39 +688,7 @@ pub async fn delete(
             detail: "the project has spent money that this transaction brought in".into(),
         });
     }
-    let before = FundTransactionView::from_model(current.clone())?;
-    let mut model: fund_transaction::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::FundTransaction,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: fund_transaction::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<fund_transaction::Model> {
-    use fund_transaction::Column as C;
-    super::save_versioned::<fund_transaction::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [C::Id, C::Version, C::UpdatedAt],
-    )
-    .await
+    change.delete().await
 }
 
 /// Year of a date, for filters that take a year.

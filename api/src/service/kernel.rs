@@ -79,6 +79,12 @@ pub trait Record: Send + Sync + 'static {
 
     /// The view `actor` gets of `row`.
     fn view(actor: &Actor, row: Self::Row) -> AppResult<Self::View>;
+
+    /// The view the audit log keeps: the caller's view unless the family keeps less (contacts
+    /// log their personal data masked, since the log outlives the request and others read it).
+    fn logged(actor: &Actor, row: &Self::Row) -> AppResult<Self::View> {
+        Self::view(actor, row.clone())
+    }
 }
 
 /// A correlated subquery listing the ids in `link_table.id_col` of the rows whose `fk_col` is
@@ -296,9 +302,11 @@ pub struct Change<'a, R: Record> {
     pub actor: &'a Actor,
     /// The directory as the change opened.
     pub dir: Arc<Directory>,
+    /// The record's owner, whose write rules were checked.
+    pub owner: Owner,
     /// The record as stored before the change.
     pub current: R::Row,
-    /// Its view before the change: the audit entry's before-image.
+    /// Its logged view before the change: the audit entry's before-image.
     pub before: R::View,
 }
 
@@ -315,11 +323,12 @@ pub async fn change<'a, R: Record>(
     let owner = owner(&dir, &tx, R::owner(&current)).await?;
     ensure_write(actor, scope, R::KIND, owner)?;
     check_version(expected_version, R::version(&current))?;
-    let before = R::view(actor, current.clone())?;
+    let before = R::logged(actor, &current)?;
     Ok(Change {
         tx,
         actor,
         dir,
+        owner,
         current,
         before,
     })
@@ -340,7 +349,6 @@ where
         let id = self.id();
         save_versioned::<R>(&self.tx, model, id, R::version(&self.current)).await?;
         let after = row::<R>(&self.tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = R::view(self.actor, after)?;
         audit::record(
             &self.tx,
             self.actor,
@@ -348,11 +356,11 @@ where
             R::KIND,
             id,
             Some(&self.before),
-            Some(&view),
+            Some(&R::logged(self.actor, &after)?),
         )
         .await?;
         self.tx.commit().await?;
-        Ok(view)
+        R::view(self.actor, after)
     }
 
     /// Soft-deletes the record (its version bumps, so a stale `If-Match` loses), with the audit
@@ -388,7 +396,6 @@ pub async fn begin(ctx: &AppCtx) -> AppResult<(Arc<Directory>, WriteTx)> {
 /// Closes a create: the view of the new row, the audit entry, the commit.
 pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppResult<R::View> {
     let id = R::id(&row);
-    let view = R::view(actor, row)?;
     audit::record(
         &tx,
         actor,
@@ -396,11 +403,11 @@ pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppR
         R::KIND,
         id,
         None,
-        Some(&view),
+        Some(&R::logged(actor, &row)?),
     )
     .await?;
     tx.commit().await?;
-    Ok(view)
+    R::view(actor, row)
 }
 
 /// The compare-and-set that makes concurrent writers lose cleanly (412) instead of overwriting
