@@ -273,7 +273,19 @@ pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> 
     if let Some(owner) = dir.owner(org_id) {
         return Ok(owner);
     }
-    super::organizations::owner(db, org_id).await
+    // A deleted organization still owns what it recorded.
+    let region: Option<String> = entity::organization::Entity::find_by_id(org_id)
+        .select_only()
+        .column(entity::organization::Column::Region)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let region =
+        region.ok_or_else(|| AppError::internal(format!("owner organization {org_id} is missing")))?;
+    Ok(Owner {
+        org_id,
+        region: crate::domain::Region::from_db(&region)?,
+    })
 }
 
 /// The owner of a new record, for the organization its input names. An organization that does

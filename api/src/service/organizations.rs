@@ -6,7 +6,7 @@ use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use entity::{organization, pairing, user};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -14,13 +14,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, now,
-    records::{EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable},
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
     scope,
 };
 use crate::{
-    authz::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
+    authz::{Actor, Owner, RecordKind, ensure_write},
     domain::{Code, DivisionCode, Fields, OrgKind, OrgLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -153,29 +154,45 @@ async fn live(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organizat
         .await?)
 }
 
-/// The live organization `id` if the actor may read it; `NotFound` otherwise.
-async fn readable(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<organization::Model> {
-    match live(db, id).await? {
-        Some(m) if scope.can_read_org(m.id) => Ok(m),
-        _ => Err(AppError::NotFound),
-    }
-}
+/// The organization family for the record kernel: readable when the organization itself is.
+pub struct Organizations;
 
-/// Owner facts for the write rules.
-pub async fn owner(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
-    // A deleted organization still owns what it recorded.
-    let m = organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal(format!("owner organization {org_id} is missing")))?;
-    Ok(Owner {
-        org_id,
-        region: Region::from_db(&m.region)?,
-    })
+impl Record for Organizations {
+    type Entity = organization::Entity;
+    type Row = organization::Model;
+    type View = OrganizationView;
+    const KIND: RecordKind = RecordKind::Organization;
+
+    fn columns() -> Columns<organization::Column> {
+        use organization::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Org(C::Id),
+        }
+    }
+
+    fn id(row: &organization::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &organization::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &organization::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &organization::Model) -> (Uuid, Option<Uuid>) {
+        (row.id, None)
+    }
+
+    fn view(_: &Actor, row: organization::Model) -> AppResult<OrganizationView> {
+        OrganizationView::from_model(row)
+    }
 }
 
 /// Checks parent, region and level together: a child sits in its parent's region, at its
@@ -205,7 +222,7 @@ async fn check_parent(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<OrganizationView> {
-    OrganizationView::from_model(readable(&ctx.db, actor.scope(), id).await?)
+    kernel::get::<Organizations>(ctx, actor, id).await
 }
 
 pub async fn list(
@@ -222,12 +239,8 @@ pub async fn list(
     );
     f.finish()?;
     let (args, division) = (checked(args)?, checked(division)?);
-    let scope = actor.scope();
-
-    let mut select = organization::Entity::find().filter(organization::Column::DeletedAt.is_null());
-    if !scope.all {
-        select = select.filter(organization::Column::Id.is_in(scope.orgs.iter().copied()));
-    }
+    let mut select =
+        kernel::visible::<Organizations>(ctx.db.get_database_backend(), actor.scope());
     if let Some(d) = division {
         select = select.filter(organization::Column::DivisionCode.eq(d.into_inner()));
     }
@@ -262,19 +275,22 @@ pub async fn list(
     if let Some(since) = q.updated_since {
         select = select.filter(organization::Column::UpdatedAt.gte(since));
     }
-    let rows = fetch_page(&ctx.db, select, organization::Column::Id, args).await?;
-    let views = rows
-        .into_iter()
-        .map(OrganizationView::from_model)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+    kernel::page::<Organizations>(ctx, actor, select, args).await
 }
 
 /// The parents of `id`, nearest first, as far as the actor may read them.
 pub async fn ancestors(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<Vec<OrganizationView>> {
-    readable(&ctx.db, actor.scope(), id).await?;
-    let chain = scope::ancestors(&ctx.db, id).await?;
-    let mut found = get_many(ctx, actor, &chain).await?;
+    if !actor.scope().can_read_org(id) {
+        return Err(AppError::NotFound);
+    }
+    let chain = ctx.directory.get(&ctx.db).await?.ancestors(id);
+    // The organization itself with its chain, in one statement.
+    let mut wanted = chain.clone();
+    wanted.push(id);
+    let mut found = get_many(ctx, actor, &wanted).await?;
+    if found.remove(&id).is_none() {
+        return Err(AppError::NotFound);
+    }
     Ok(chain.iter().filter_map(|id| found.remove(id)).collect())
 }
 
@@ -284,23 +300,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, OrganizationView>> {
-    let scope = actor.scope();
-    let wanted: Vec<Uuid> = ids
-        .iter()
-        .copied()
-        .filter(|id| scope.can_read_org(*id))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
-    }
-    organization::Entity::find()
-        .filter(organization::Column::Id.is_in(wanted))
-        .filter(organization::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|m| OrganizationView::from_model(m).map(|v| (v.id, v)))
-        .collect()
+    kernel::get_many::<Organizations>(ctx, actor, ids).await
 }
 
 /// Batch read for GraphQL loaders: readable children of each of `parent_ids`, in id order.
@@ -309,21 +309,14 @@ pub async fn children_of_many(
     actor: &Actor,
     parent_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<OrganizationView>>> {
-    let scope = actor.scope();
-    let rows = organization::Entity::find()
-        .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()))
-        .filter(organization::Column::DeletedAt.is_null())
-        .order_by_asc(organization::Column::Id)
-        .all(&ctx.db)
-        .await?;
-    let mut out: HashMap<Uuid, Vec<OrganizationView>> = HashMap::new();
-    for m in rows.into_iter().filter(|m| scope.can_read_org(m.id)) {
-        let view = OrganizationView::from_model(m)?;
-        if let Some(parent) = view.parent_id {
-            out.entry(parent).or_default().push(view);
-        }
-    }
-    Ok(out)
+    kernel::children::<Organizations>(
+        ctx,
+        actor,
+        organization::Column::ParentId,
+        |m| m.parent_id,
+        parent_ids,
+    )
+    .await
 }
 
 pub async fn create(
@@ -388,18 +381,7 @@ pub async fn create(
     let inserted = organization::Entity::insert(model)
         .exec_with_returning(&tx)
         .await?;
-    let view = OrganizationView::from_model(inserted)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Organization,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
+    let view = kernel::created::<Organizations>(tx, actor, inserted).await?;
     ctx.directory.invalidate();
     Ok(view)
 }
@@ -411,20 +393,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: OrganizationPatch,
 ) -> AppResult<OrganizationView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Organization,
-        owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = OrganizationView::from_model(current.clone())?;
-
+    let change = kernel::change::<Organizations>(ctx, actor, id, expected_version).await?;
+    let (tx, current, before) = (&change.tx, &change.current, &change.before);
     let mut f = Fields::new();
     let code = f.check_opt("code", patch.code.as_deref(), |c| Code::parse(c, CODE_MAX));
     let name = f.check_opt("name", patch.name.as_deref(), |n| Text::parse(n, NAME_MAX));
@@ -450,11 +420,11 @@ pub async fn update(
         MaybeUndefined::Undefined => before.parent_id,
     };
     if let Some(p) = parent_id
-        && (p == id || scope::subtree(&tx, id).await?.contains(&p))
+        && (p == id || scope::subtree(tx, id).await?.contains(&p))
     {
         f.push("parent_id", "would put the organization under itself");
     }
-    check_parent(&tx, &mut f, parent_id, region, level).await?;
+    check_parent(tx, &mut f, parent_id, region, level).await?;
     f.finish()?;
 
     let mut model: organization::ActiveModel = current.clone().into();
@@ -463,7 +433,7 @@ pub async fn update(
         if code != current.code
             && organization::Entity::find()
                 .filter(organization::Column::Code.eq(code.as_str()))
-                .count(&tx)
+                .count(tx)
                 .await?
                 > 0
         {
@@ -489,19 +459,7 @@ pub async fn update(
     model.parent_id = Set(parent_id);
     model.division_code = Set(checked(division)?);
     model.external_id = Set(checked(external)?);
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    let view = OrganizationView::from_model(after)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Organization,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
+    let view = change.save(model).await?;
     ctx.directory.invalidate();
     Ok(view)
 }
@@ -512,22 +470,12 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Organization,
-        owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
+    let change = kernel::change::<Organizations>(ctx, actor, id, expected_version).await?;
+    let tx = &change.tx;
     let children = organization::Entity::find()
         .filter(organization::Column::ParentId.eq(id))
         .filter(organization::Column::DeletedAt.is_null())
-        .count(&tx)
+        .count(tx)
         .await?;
     let pairings = pairing::Entity::find()
         .filter(pairing::Column::DeletedAt.is_null())
@@ -536,12 +484,12 @@ pub async fn delete(
                 .add(pairing::Column::EastOrgId.eq(id))
                 .add(pairing::Column::WestOrgId.eq(id)),
         )
-        .count(&tx)
+        .count(tx)
         .await?;
     let users = user::Entity::find()
         .filter(user::Column::DeletedAt.is_null())
         .filter(user::Column::OrgId.eq(id))
-        .count(&tx)
+        .count(tx)
         .await?;
     if children + pairings + users > 0 {
         return Err(AppError::Conflict {
@@ -552,41 +500,7 @@ pub async fn delete(
             ),
         });
     }
-    let before = OrganizationView::from_model(current.clone())?;
-    let mut model: organization::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Organization,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    change.delete().await?;
     ctx.directory.invalidate();
     Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: organization::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<organization::Model> {
-    super::save_versioned::<organization::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            organization::Column::Id,
-            organization::Column::Version,
-            organization::Column::UpdatedAt,
-        ],
-    )
-    .await
 }

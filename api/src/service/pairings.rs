@@ -14,12 +14,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, now, organizations,
-    records::{EXTERNAL_ID_MAX, PageArgs, external_id, fetch_page, patch_nullable},
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
 };
 use crate::{
-    authz::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
+    authz::{Actor, RecordKind, ensure_write},
     domain::{Fields, OrgLevel, PairingLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -115,19 +116,49 @@ pub struct PairingQuery {
     pub cursor: Option<String>,
 }
 
-async fn readable(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<pairing::Model> {
-    let found = pairing::Entity::find_by_id(id)
-        .filter(pairing::Column::DeletedAt.is_null())
-        .one(db)
-        .await?;
-    match found {
-        Some(m) if scope.can_read_pairing(m.id) => Ok(m),
-        _ => Err(AppError::NotFound),
+/// The pairing family for the record kernel: readable by those in it (and the reading roles).
+pub struct Pairings;
+
+impl Record for Pairings {
+    type Entity = pairing::Entity;
+    type Row = pairing::Model;
+    type View = PairingView;
+    const KIND: RecordKind = RecordKind::Pairing;
+
+    fn columns() -> Columns<pairing::Column> {
+        use pairing::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Pairing(C::Id),
+        }
+    }
+
+    fn id(row: &pairing::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &pairing::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &pairing::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &pairing::Model) -> (Uuid, Option<Uuid>) {
+        (row.id, None)
+    }
+
+    fn view(_: &Actor, row: pairing::Model) -> AppResult<PairingView> {
+        PairingView::from_model(row)
     }
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView> {
-    PairingView::from_model(readable(&ctx.db, actor.scope(), id).await?)
+    kernel::get::<Pairings>(ctx, actor, id).await
 }
 
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
@@ -135,12 +166,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let args = checked(args)?;
-    let scope = actor.scope();
-
-    let mut select = pairing::Entity::find().filter(pairing::Column::DeletedAt.is_null());
-    if !scope.all {
-        select = select.filter(pairing::Column::Id.is_in(scope.pairings.iter().copied()));
-    }
+    let mut select = kernel::visible::<Pairings>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         select = select.filter(
             Condition::any()
@@ -163,12 +189,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     if let Some(since) = q.updated_since {
         select = select.filter(pairing::Column::UpdatedAt.gte(since));
     }
-    let rows = fetch_page(&ctx.db, select, pairing::Column::Id, args).await?;
-    let views = rows
-        .into_iter()
-        .map(PairingView::from_model)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, args.limit.get(), |v| v.id))
+    kernel::page::<Pairings>(ctx, actor, select, args).await
 }
 
 /// Batch read for GraphQL loaders: the readable, live pairings among `ids`.
@@ -177,23 +198,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, PairingView>> {
-    let scope = actor.scope();
-    let wanted: Vec<Uuid> = ids
-        .iter()
-        .copied()
-        .filter(|id| scope.can_read_pairing(*id))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
-    }
-    pairing::Entity::find()
-        .filter(pairing::Column::Id.is_in(wanted))
-        .filter(pairing::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|m| PairingView::from_model(m).map(|v| (v.id, v)))
-        .collect()
+    kernel::get_many::<Pairings>(ctx, actor, ids).await
 }
 
 /// Batch read for GraphQL loaders: readable pairings in which each of `org_ids` takes part.
@@ -202,10 +207,8 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<PairingView>>> {
-    let scope = actor.scope();
     let ids: Vec<Uuid> = org_ids.to_vec();
-    let rows = pairing::Entity::find()
-        .filter(pairing::Column::DeletedAt.is_null())
+    let rows = kernel::visible::<Pairings>(ctx.db.get_database_backend(), actor.scope())
         .filter(
             Condition::any()
                 .add(pairing::Column::EastOrgId.is_in(ids.clone()))
@@ -215,7 +218,7 @@ pub async fn of_orgs(
         .all(&ctx.db)
         .await?;
     let mut out: HashMap<Uuid, Vec<PairingView>> = HashMap::new();
-    for m in rows.into_iter().filter(|m| scope.can_read_pairing(m.id)) {
+    for m in rows {
         let view = PairingView::from_model(m)?;
         for side in [view.east_org_id, view.west_org_id] {
             if org_ids.contains(&side) {
@@ -288,16 +291,10 @@ fn check_dates(f: &mut Fields, started: NaiveDate, ended: Option<NaiveDate>) {
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult<PairingView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let owner_org = actor.org_id.unwrap_or(input.west_org_id);
-    let owner = match organizations::owner(&tx, owner_org).await {
-        Ok(owner) => owner,
-        // The west org named in the input may not exist: report that as a field error below.
-        Err(_) => Owner {
-            org_id: owner_org,
-            region: Region::West,
-        },
-    };
+    // The west org named in the input may not exist: check_sides reports that below.
+    let (owner, _) = kernel::new_owner(&dir, actor, owner_org);
     ensure_write(actor, scope, RecordKind::Pairing, owner)?;
     let mut f = Fields::new();
     check_sides(
@@ -342,18 +339,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = PairingView::from_model(inserted)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::Pairing,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
+    let view = kernel::created::<Pairings>(tx, actor, inserted).await?;
     ctx.directory.invalidate();
     Ok(view)
 }
@@ -365,20 +351,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: PairingPatch,
 ) -> AppResult<PairingView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Pairing,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = PairingView::from_model(current.clone())?;
-
+    let change = kernel::change::<Pairings>(ctx, actor, id, expected_version).await?;
+    let current = &change.current;
     let mut f = Fields::new();
     let started = patch.started_on.unwrap_or(current.started_on);
     let ended = match patch.ended_on {
@@ -399,19 +373,7 @@ pub async fn update(
     model.started_on = Set(started);
     model.ended_on = Set(ended);
     model.external_id = Set(checked(external)?);
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    let view = PairingView::from_model(after)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Pairing,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
+    let view = change.save(model).await?;
     ctx.directory.invalidate();
     Ok(view)
 }
@@ -422,53 +384,11 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Pairing,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = PairingView::from_model(current.clone())?;
-    let mut model: pairing::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Pairing,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    kernel::change::<Pairings>(ctx, actor, id, expected_version)
+        .await?
+        .delete()
+        .await?;
     ctx.directory.invalidate();
     Ok(())
 }
 
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: pairing::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<pairing::Model> {
-    super::save_versioned::<pairing::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            pairing::Column::Id,
-            pairing::Column::Version,
-            pairing::Column::UpdatedAt,
-        ],
-    )
-    .await
-}

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{
     AppCtx, Page, audit, check_version,
     exchanges::ExchangeKind,
-    now, organizations,
+    kernel, now,
     pairings::today_in_china,
     records::{self, PageArgs},
     scope,
@@ -997,8 +997,8 @@ pub async fn tasks_of_many(
 
 pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<PlanView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let (owner, org_exists) = kernel::new_owner(&dir, actor, input.org_id);
     ensure_write(actor, scope, RecordKind::Plan, owner)?;
 
     let mut f = Fields::new();
@@ -1063,13 +1063,13 @@ pub async fn update(
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let current = readable_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
         RecordKind::Plan,
-        organizations::owner(&tx, current.owner_org_id).await?,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
     let before = PlanView::from_model(current.clone());
@@ -1116,13 +1116,13 @@ pub async fn delete(
     expected_version: Option<i32>,
 ) -> AppResult<()> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let current = readable_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
         RecordKind::Plan,
-        organizations::owner(&tx, current.owner_org_id).await?,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
     let stored = plan_task::Entity::find()
@@ -1237,14 +1237,14 @@ pub async fn create_task(
     input: NewPlanTask,
 ) -> AppResult<PlanTaskView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let plan = match live_plan(&tx, input.plan_id).await? {
         Some(p) if scope.can_read_org(p.org_id) => Some(p),
         _ => None,
     };
     // Without a plan, the caller's own organization stands in so the role answers first.
     let owner = match &plan {
-        Some(p) => organizations::owner(&tx, p.owner_org_id).await?,
+        Some(p) => kernel::owner(&dir, &tx, p.owner_org_id).await?,
         None => Owner {
             org_id: actor.org_id.unwrap_or_default(),
             region: Region::West,
@@ -1320,13 +1320,13 @@ pub async fn update_task(
     // Resolve the scope before the transaction: it must not wait for a second connection
     // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let (current, plan) = readable_task(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
         RecordKind::PlanTask,
-        organizations::owner(&tx, current.owner_org_id).await?,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
     let before = one_view(&tx, current.clone(), plan.year).await?;
@@ -1400,13 +1400,13 @@ pub async fn delete_task(
     expected_version: Option<i32>,
 ) -> AppResult<()> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
     let (current, plan) = readable_task(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
         RecordKind::PlanTask,
-        organizations::owner(&tx, current.owner_org_id).await?,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
     let before = one_view(&tx, current.clone(), plan.year).await?;

@@ -167,33 +167,3 @@ pub fn period_filter(
     }?;
     Some(Some((from, next.pred_opt()?)))
 }
-
-/// The owner of a record of `org_id` and whether that organization exists for the caller. An
-/// organization the caller cannot read counts as missing, so the answer never tells the two
-/// apart. When missing, the caller's own organization stands in, so that the write rule answers
-/// by role first and the missing organization is then reported as a field error.
-pub async fn owner_or_missing(
-    db: &impl ConnectionTrait,
-    actor: &crate::authz::Actor,
-    scope: &Scope,
-    org_id: Uuid,
-) -> AppResult<(crate::authz::Owner, bool)> {
-    let found = scope.can_read_org(org_id)
-        && !existing::<entity::organization::Entity>(
-            db,
-            entity::organization::Column::Id,
-            entity::organization::Column::DeletedAt,
-            vec![org_id],
-        )
-        .await?
-        .is_empty();
-    if found {
-        Ok((super::organizations::owner(db, org_id).await?, true))
-    } else {
-        let stand_in = crate::authz::Owner {
-            org_id: actor.org_id.unwrap_or_default(),
-            region: crate::domain::Region::West,
-        };
-        Ok((stand_in, false))
-    }
-}

@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version, contacts, now, organizations,
+    AppCtx, Page, contacts,
+    kernel::{self, Columns, Readable, Record},
+    now,
     records::{self, PageArgs},
     scope,
 };
@@ -211,18 +213,44 @@ pub struct WorkingGroupQuery {
     pub cursor: Option<String>,
 }
 
-async fn readable(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<working_group::Model> {
-    let found = working_group::Entity::find_by_id(id)
-        .filter(working_group::Column::DeletedAt.is_null())
-        .one(db)
-        .await?;
-    match found {
-        Some(m) if scope.can_read_org(m.org_id) => Ok(m),
-        _ => Err(AppError::NotFound),
+/// The working group family for the record kernel: readable with its organization.
+pub struct WorkingGroups;
+
+impl Record for WorkingGroups {
+    type Entity = working_group::Entity;
+    type Row = working_group::Model;
+    type View = WorkingGroupView;
+    const KIND: RecordKind = RecordKind::WorkingGroup;
+
+    fn columns() -> Columns<working_group::Column> {
+        use working_group::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Org(C::OrgId),
+        }
+    }
+
+    fn id(row: &working_group::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &working_group::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &working_group::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &working_group::Model) -> (Uuid, Option<Uuid>) {
+        (row.org_id, None)
+    }
+
+    fn view(_: &Actor, row: working_group::Model) -> AppResult<WorkingGroupView> {
+        WorkingGroupView::from_model(row)
     }
 }
 
@@ -310,7 +338,7 @@ async fn ensure_unique(
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<WorkingGroupView> {
-    WorkingGroupView::from_model(readable(&ctx.db, actor.scope(), id).await?)
+    kernel::get::<WorkingGroups>(ctx, actor, id).await
 }
 
 /// Batch read for GraphQL loaders: the live working group of each readable organization.
@@ -319,20 +347,19 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, WorkingGroupView>> {
-    let scope = actor.scope();
-    let wanted: Vec<Uuid> = org_ids
-        .iter()
-        .copied()
-        .filter(|o| scope.can_read_org(*o))
-        .collect();
-    working_group::Entity::find()
-        .filter(working_group::Column::OrgId.is_in(wanted))
-        .filter(working_group::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
+    // At most one live group per organization.
+    let groups = kernel::children::<WorkingGroups>(
+        ctx,
+        actor,
+        working_group::Column::OrgId,
+        |m| Some(m.org_id),
+        org_ids,
+    )
+    .await?;
+    Ok(groups
         .into_iter()
-        .map(|m| WorkingGroupView::from_model(m).map(|v| (v.org_id, v)))
-        .collect()
+        .filter_map(|(org, views)| views.into_iter().next().map(|v| (org, v)))
+        .collect())
 }
 
 pub async fn list(
@@ -344,13 +371,8 @@ pub async fn list(
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope();
-
     let mut select =
-        working_group::Entity::find().filter(working_group::Column::DeletedAt.is_null());
-    if !scope.all {
-        select = select.filter(working_group::Column::OrgId.is_in(scope.orgs.iter().copied()));
-    }
+        kernel::visible::<WorkingGroups>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         select = select.filter(working_group::Column::OrgId.eq(org));
     }
@@ -360,12 +382,7 @@ pub async fn list(
     if let Some(since) = q.updated_since {
         select = select.filter(working_group::Column::UpdatedAt.gte(since));
     }
-    let rows = records::fetch_page(&ctx.db, select, working_group::Column::Id, page).await?;
-    let views = rows
-        .into_iter()
-        .map(WorkingGroupView::from_model)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_rows(views, page.limit.get(), |v| v.id))
+    kernel::page::<WorkingGroups>(ctx, actor, select, page).await
 }
 
 pub async fn create(
@@ -374,8 +391,8 @@ pub async fn create(
     input: NewWorkingGroup,
 ) -> AppResult<WorkingGroupView> {
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let (owner, org_exists) = records::owner_or_missing(&tx, actor, scope, input.org_id).await?;
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let (owner, org_exists) = kernel::new_owner(&dir, actor, input.org_id);
     ensure_write(actor, scope, RecordKind::WorkingGroup, owner)?;
 
     let mut f = Fields::new();
@@ -415,19 +432,7 @@ pub async fn create(
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = WorkingGroupView::from_model(inserted)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Create,
-        RecordKind::WorkingGroup,
-        id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    kernel::created::<WorkingGroups>(tx, actor, inserted).await
 }
 
 pub async fn update(
@@ -437,25 +442,15 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: WorkingGroupPatch,
 ) -> AppResult<WorkingGroupView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::WorkingGroup,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = WorkingGroupView::from_model(current.clone())?;
+    let change = kernel::change::<WorkingGroups>(ctx, actor, id, expected_version).await?;
+    let (tx, current, before) = (&change.tx, &change.current, &change.before);
 
     let mut f = Fields::new();
     let org_id = patch.org_id.unwrap_or(current.org_id);
     let mut org_exists = true;
     if org_id != current.org_id {
-        let (owner, exists) = records::owner_or_missing(&tx, actor, scope, org_id).await?;
+        let (owner, exists) = kernel::new_owner(&change.dir, actor, org_id);
         ensure_write(actor, scope, RecordKind::WorkingGroup, owner)?;
         if !exists {
             f.push("org_id", "no such organization");
@@ -494,7 +489,7 @@ pub async fn update(
     // contact deleted since then stays listed (GraphQL shows its contact as null).
     let check_members: &[WorkingGroupMemberInput] = if replacing { &members } else { &[] };
     check_parts(
-        &tx,
+        tx,
         scope,
         &mut f,
         org_exists.then_some(org_id),
@@ -512,7 +507,7 @@ pub async fn update(
     );
     f.finish()?;
     if org_id != current.org_id {
-        ensure_unique(&tx, org_id, Some(id)).await?;
+        ensure_unique(tx, org_id, Some(id)).await?;
     }
 
     let mut model: working_group::ActiveModel = current.clone().into();
@@ -523,20 +518,7 @@ pub async fn update(
     model.responsible_org_id = Set(responsible);
     model.members = Set(stored_members(&members)?);
     model.external_id = Set(checked(external)?);
-    let after = save_versioned(&tx, model, id, current.version).await?;
-    let view = WorkingGroupView::from_model(after)?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::WorkingGroup,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 pub async fn delete(
@@ -545,52 +527,10 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope();
-    let tx = ctx.begin_write().await?;
-    let current = readable(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::WorkingGroup,
-        organizations::owner(&tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = WorkingGroupView::from_model(current.clone())?;
-    let mut model: working_group::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_versioned(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::WorkingGroup,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_versioned(
-    tx: &impl ConnectionTrait,
-    model: working_group::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<working_group::Model> {
-    super::save_versioned::<working_group::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            working_group::Column::Id,
-            working_group::Column::Version,
-            working_group::Column::UpdatedAt,
-        ],
-    )
-    .await
+    kernel::change::<WorkingGroups>(ctx, actor, id, expected_version)
+        .await?
+        .delete()
+        .await
 }
 
 #[cfg(test)]
