@@ -8,12 +8,12 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{Datelike, NaiveDate};
-use entity::{agreement, exchange, fund_transaction, organization, plan, plan_task, project};
+use entity::{agreement, exchange, fund_transaction, plan, plan_task, project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-    sea_query::{Query, SelectStatement},
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,8 +21,10 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page, audit, check_version,
+    directory::Directory,
     exchanges::ExchangeKind,
-    kernel, now,
+    kernel::{self, Columns, Readable, Record},
+    now,
     pairings::today_in_china,
     records::{self, PageArgs},
     scope,
@@ -318,43 +320,6 @@ fn window(year: i32, due_on: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     (start <= end).then_some((start, end))
 }
 
-/// Each organization's subtree, from one read of the whole tree.
-struct Tree {
-    children: HashMap<Uuid, Vec<Uuid>>,
-}
-
-impl Tree {
-    async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let rows: Vec<(Uuid, Option<Uuid>)> = organization::Entity::find()
-            .select_only()
-            .columns([organization::Column::Id, organization::Column::ParentId])
-            .filter(organization::Column::DeletedAt.is_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (id, parent) in rows {
-            if let Some(p) = parent {
-                children.entry(p).or_default().push(id);
-            }
-        }
-        Ok(Self { children })
-    }
-
-    fn subtree(&self, root: Uuid) -> HashSet<Uuid> {
-        let mut all = HashSet::from([root]);
-        let mut frontier = vec![root];
-        while let Some(next) = frontier.pop() {
-            for child in self.children.get(&next).into_iter().flatten() {
-                if all.insert(*child) {
-                    frontier.push(*child);
-                }
-            }
-        }
-        all
-    }
-}
-
 /// Counts the records of one type for the given owners and dates, grouped by owner, kind and
 /// date: one statement.
 async fn tallies(
@@ -535,10 +500,12 @@ fn china_midnight(day: NaiveDate) -> AppResult<chrono::DateTime<chrono::Utc>> {
 }
 
 /// Builds the views of `tasks` (each with its plan's year), computing progress and status for
-/// all of them together: one read of the organization tree and one grouped query per record
-/// type the tasks count (two for projects) — at most six statements for any number of tasks.
+/// all of them together: the subtrees come from the directory, then one grouped query per
+/// record type the tasks count (two for projects) — at most five statements for any number of
+/// tasks.
 async fn task_views(
     db: &impl ConnectionTrait,
+    dir: &Directory,
     tasks: Vec<(plan_task::Model, i32)>,
 ) -> AppResult<Vec<PlanTaskView>> {
     struct Counting {
@@ -548,12 +515,6 @@ async fn task_views(
         window: (NaiveDate, NaiveDate),
     }
     let mut counting: Vec<Option<Counting>> = Vec::with_capacity(tasks.len());
-    let needs_tree = tasks.iter().any(|(t, _)| t.counts_record_type.is_some());
-    let tree = if needs_tree {
-        Some(Tree::load(db).await?)
-    } else {
-        None
-    };
     let mut subtrees: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
     for (t, year) in &tasks {
         let kind = t
@@ -561,14 +522,13 @@ async fn task_views(
             .as_deref()
             .map(CountedRecord::from_db)
             .transpose()?;
-        let (Some(kind), Some(tree), Some(window)) = (kind, tree.as_ref(), window(*year, t.due_on))
-        else {
+        let (Some(kind), Some(window)) = (kind, window(*year, t.due_on)) else {
             counting.push(None);
             continue;
         };
         let subtree = subtrees
             .entry(t.responsible_org_id)
-            .or_insert_with(|| tree.subtree(t.responsible_org_id))
+            .or_insert_with(|| dir.subtree(t.responsible_org_id))
             .clone();
         counting.push(Some(Counting {
             kind,
@@ -661,6 +621,7 @@ async fn task_views(
 /// Views of tasks whose plans are not at hand: reads the plans' years first.
 async fn task_views_with_years(
     db: &impl ConnectionTrait,
+    dir: &Directory,
     tasks: Vec<plan_task::Model>,
 ) -> AppResult<Vec<PlanTaskView>> {
     if tasks.is_empty() {
@@ -683,11 +644,53 @@ async fn task_views_with_years(
             (t, year)
         })
         .collect();
-    task_views(db, with_years).await
+    task_views(db, dir, with_years).await
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reads
+
+/// The plan family for the record kernel: a plan is readable by whoever may read its
+/// organization.
+pub struct Plans;
+
+impl Record for Plans {
+    type Entity = plan::Entity;
+    type Row = plan::Model;
+    type View = PlanView;
+    const KIND: RecordKind = RecordKind::Plan;
+
+    fn columns() -> Columns<plan::Column> {
+        use plan::Column as C;
+        Columns {
+            id: C::Id,
+            version: C::Version,
+            updated_at: C::UpdatedAt,
+            deleted_at: C::DeletedAt,
+            readable: Readable::Org(C::OrgId),
+        }
+    }
+
+    fn id(row: &plan::Model) -> Uuid {
+        row.id
+    }
+
+    fn version(row: &plan::Model) -> i32 {
+        row.version
+    }
+
+    fn owner(row: &plan::Model) -> Uuid {
+        row.owner_org_id
+    }
+
+    fn readable_keys(row: &plan::Model) -> (Uuid, Option<Uuid>) {
+        (row.org_id, None)
+    }
+
+    fn view(_: &Actor, row: plan::Model) -> AppResult<PlanView> {
+        Ok(PlanView::from_model(row))
+    }
+}
 
 async fn live_plan(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<plan::Model>> {
     Ok(plan::Entity::find_by_id(id)
@@ -696,35 +699,57 @@ async fn live_plan(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<plan
         .await?)
 }
 
-/// A plan is readable by whoever may read its organization.
-async fn readable_plan(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<plan::Model> {
-    match live_plan(db, id).await? {
-        Some(m) if scope.can_read_org(m.org_id) => Ok(m),
-        _ => Err(AppError::NotFound),
-    }
-}
-
-/// A task is readable with its plan.
-async fn readable_task(
+/// A task and its whole plan, for the writes that check a task against its plan.
+async fn task_with_plan(
     db: &impl ConnectionTrait,
     scope: &Scope,
     id: Uuid,
 ) -> AppResult<(plan_task::Model, plan::Model)> {
-    let task = plan_task::Entity::find_by_id(id)
-        .filter(plan_task::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let plan = readable_plan(db, scope, task.plan_id).await?;
+    let (task, _) = readable_task(db, scope, id).await?;
+    let plan = kernel::find::<Plans>(db, scope, task.plan_id).await?;
     Ok((task, plan))
 }
 
+/// A task with what it needs of its plan, read in the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+struct TaskRow {
+    #[sea_orm(nested)]
+    task: plan_task::Model,
+    /// Null when the plan is deleted.
+    plan_year: Option<i32>,
+    plan_org_id: Option<Uuid>,
+}
+
+/// A live task of a live plan, readable with its plan: one statement.
+async fn readable_task(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<(plan_task::Model, i32)> {
+    let plan_column = |col: &str| {
+        Expr::cust(format!(
+            "(SELECT p.{col} FROM plans p WHERE p.id = plan_tasks.plan_id AND p.deleted_at IS NULL)"
+        ))
+    };
+    let row = plan_task::Entity::find_by_id(id)
+        .filter(plan_task::Column::DeletedAt.is_null())
+        .column_as(plan_column("year"), "plan_year")
+        .column_as(plan_column("org_id"), "plan_org_id")
+        .into_model::<TaskRow>()
+        .one(db)
+        .await?;
+    match row {
+        Some(TaskRow {
+            task,
+            plan_year: Some(year),
+            plan_org_id: Some(org),
+        }) if scope.can_read_org(org) => Ok((task, year)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
 /// Ids of the live plans `scope` may read, optionally of one year: the SQL form of
-/// [`readable_plan`] for task lists.
+/// [`Plans`]' read rule for task lists.
 fn readable_plan_ids(scope: &Scope, year: Option<i32>) -> SelectStatement {
     let mut q = Query::select();
     q.column((plan::Entity, plan::Column::Id))
@@ -755,17 +780,14 @@ fn check_quarter(f: &mut Fields, quarter: Option<i32>) {
 }
 
 pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanView> {
-    let scope = actor.scope();
-    Ok(PlanView::from_model(
-        readable_plan(&ctx.db, scope, id).await?,
-    ))
+    kernel::get::<Plans>(ctx, actor, id).await
 }
 
 /// A plan with all its tasks, progress computed.
 pub async fn get_with_tasks(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanDetail> {
-    let scope = actor.scope();
-    let plan = readable_plan(&ctx.db, scope, id).await?;
-    let tasks = tasks_of_plans(&ctx.db, &[(plan.id, plan.year)]).await?;
+    let plan = kernel::find::<Plans>(&ctx.db, actor.scope(), id).await?;
+    let dir = ctx.directory.get(&ctx.db).await?;
+    let tasks = tasks_of_plans(&ctx.db, &dir, &[(plan.id, plan.year)]).await?;
     Ok(PlanDetail {
         tasks: tasks.into_iter().next().map(|(_, t)| t).unwrap_or_default(),
         plan: PlanView::from_model(plan),
@@ -775,6 +797,7 @@ pub async fn get_with_tasks(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<
 /// The live tasks of each of `plans` (id, year), in quarter, due date, id order.
 async fn tasks_of_plans(
     db: &impl ConnectionTrait,
+    dir: &Directory,
     plans: &[(Uuid, i32)],
 ) -> AppResult<HashMap<Uuid, Vec<PlanTaskView>>> {
     if plans.is_empty() {
@@ -797,7 +820,7 @@ async fn tasks_of_plans(
         })
         .collect();
     let mut out: HashMap<Uuid, Vec<PlanTaskView>> = HashMap::new();
-    for view in task_views(db, with_years).await? {
+    for view in task_views(db, dir, with_years).await? {
         out.entry(view.plan_id).or_default().push(view);
     }
     Ok(out)
@@ -809,15 +832,8 @@ pub async fn of_orgs(
     actor: &Actor,
     org_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<PlanView>>> {
-    let scope = actor.scope();
-    let wanted: Vec<Uuid> = org_ids
-        .iter()
-        .copied()
-        .filter(|o| scope.can_read_org(*o))
-        .collect();
-    let rows = plan::Entity::find()
-        .filter(plan::Column::OrgId.is_in(wanted))
-        .filter(plan::Column::DeletedAt.is_null())
+    let rows = kernel::visible::<Plans>(ctx.db.get_database_backend(), actor.scope())
+        .filter(plan::Column::OrgId.is_in(org_ids.iter().copied()))
         .order_by_asc(plan::Column::Year)
         .order_by_asc(plan::Column::Id)
         .all(&ctx.db)
@@ -836,12 +852,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<P
     check_year(&mut f, "year", q.year);
     f.finish()?;
     let page = checked(page)?;
-    let scope = actor.scope();
-
-    let mut select = plan::Entity::find().filter(plan::Column::DeletedAt.is_null());
-    if !scope.all {
-        select = select.filter(plan::Column::OrgId.is_in(scope.orgs.iter().copied()));
-    }
+    let mut select = kernel::visible::<Plans>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         select = select.filter(plan::Column::OrgId.eq(org));
     }
@@ -854,23 +865,22 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<P
     if let Some(since) = q.updated_since {
         select = select.filter(plan::Column::UpdatedAt.gte(since));
     }
-    let rows = records::fetch_page(&ctx.db, select, plan::Column::Id, page).await?;
-    let views = rows.into_iter().map(PlanView::from_model).collect();
-    Ok(Page::from_rows(views, page.limit.get(), |v| v.id))
+    kernel::page::<Plans>(ctx, actor, select, page).await
 }
 
 pub async fn get_task(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanTaskView> {
-    let scope = actor.scope();
-    let (task, plan) = readable_task(&ctx.db, scope, id).await?;
-    one_view(&ctx.db, task, plan.year).await
+    let (task, year) = readable_task(&ctx.db, actor.scope(), id).await?;
+    let dir = ctx.directory.get(&ctx.db).await?;
+    one_view(&ctx.db, &dir, task, year).await
 }
 
 async fn one_view(
     db: &impl ConnectionTrait,
+    dir: &Directory,
     task: plan_task::Model,
     year: i32,
 ) -> AppResult<PlanTaskView> {
-    task_views(db, vec![(task, year)])
+    task_views(db, dir, vec![(task, year)])
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("a task view went missing"))
@@ -888,6 +898,7 @@ pub async fn list_tasks(
     f.finish()?;
     let page = checked(page)?;
     let scope = actor.scope();
+    let dir = ctx.directory.get(&ctx.db).await?;
 
     let mut select = plan_task::Entity::find()
         .filter(plan_task::Column::DeletedAt.is_null())
@@ -909,7 +920,7 @@ pub async fn list_tasks(
     }
     let Some(wanted) = q.status else {
         let rows = records::fetch_page(&ctx.db, select, plan_task::Column::Id, page).await?;
-        let views = task_views_with_years(&ctx.db, rows).await?;
+        let views = task_views_with_years(&ctx.db, &dir, rows).await?;
         return Ok(Page::from_rows(views, page.limit.get(), |v| v.id));
     };
 
@@ -944,7 +955,7 @@ pub async fn list_tasks(
         let exhausted = (rows.len() as u64) < STATUS_CHUNK;
         after = rows.last().map(|r| Cursor::after(r.id));
         found.extend(
-            task_views_with_years(&ctx.db, rows)
+            task_views_with_years(&ctx.db, &dir, rows)
                 .await?
                 .into_iter()
                 .filter(|v| v.status == wanted),
@@ -962,19 +973,7 @@ pub async fn get_many(
     actor: &Actor,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, PlanView>> {
-    let scope = actor.scope();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(plan::Entity::find()
-        .filter(plan::Column::Id.is_in(ids.iter().copied()))
-        .filter(plan::Column::DeletedAt.is_null())
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .filter(|m| scope.can_read_org(m.org_id))
-        .map(|m| (m.id, PlanView::from_model(m)))
-        .collect())
+    kernel::get_many::<Plans>(ctx, actor, ids).await
 }
 
 /// Batch read for GraphQL loaders: the tasks of each readable plan among `plan_ids`, progress
@@ -989,7 +988,8 @@ pub async fn tasks_of_many(
         .into_values()
         .map(|p| (p.id, p.year))
         .collect();
-    tasks_of_plans(&ctx.db, &plans).await
+    let dir = ctx.directory.get(&ctx.db).await?;
+    tasks_of_plans(&ctx.db, &dir, &plans).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1064,7 +1064,7 @@ pub async fn update(
     // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
-    let current = readable_plan(&tx, scope, id).await?;
+    let current = kernel::find::<Plans>(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -1117,7 +1117,7 @@ pub async fn delete(
 ) -> AppResult<()> {
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
-    let current = readable_plan(&tx, scope, id).await?;
+    let current = kernel::find::<Plans>(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -1133,6 +1133,7 @@ pub async fn delete(
         .await?;
     let views = task_views(
         &tx,
+        &dir,
         stored.iter().cloned().map(|t| (t, current.year)).collect(),
     )
     .await?;
@@ -1295,7 +1296,7 @@ pub async fn create_task(
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = one_view(&tx, inserted, plan.year).await?;
+    let view = one_view(&tx, &dir, inserted, plan.year).await?;
     audit::record(
         &tx,
         actor,
@@ -1321,7 +1322,7 @@ pub async fn update_task(
     // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
-    let (current, plan) = readable_task(&tx, scope, id).await?;
+    let (current, plan) = task_with_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -1329,7 +1330,7 @@ pub async fn update_task(
         kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
-    let before = one_view(&tx, current.clone(), plan.year).await?;
+    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
 
     let mut f = Fields::new();
     let counts_record_type = match patch.counts_record_type {
@@ -1378,7 +1379,7 @@ pub async fn update_task(
     model.counts_kind = Set(draft.counts_kind);
     model.external_id = Set(checked(external)?);
     let after = save_task(&tx, model, id, current.version).await?;
-    let view = one_view(&tx, after, plan.year).await?;
+    let view = one_view(&tx, &dir, after, plan.year).await?;
     audit::record(
         &tx,
         actor,
@@ -1401,7 +1402,7 @@ pub async fn delete_task(
 ) -> AppResult<()> {
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
-    let (current, plan) = readable_task(&tx, scope, id).await?;
+    let (current, plan) = task_with_plan(&tx, scope, id).await?;
     ensure_write(
         actor,
         scope,
@@ -1409,7 +1410,7 @@ pub async fn delete_task(
         kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
-    let before = one_view(&tx, current.clone(), plan.year).await?;
+    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
     let mut model: plan_task::ActiveModel = current.clone().into();
     model.deleted_at = Set(Some(now()));
     save_task(&tx, model, id, current.version).await?;
