@@ -37,8 +37,11 @@ async fn one_of_each(app: &TestApp) -> Vec<String> {
         "plans",
         "plan-tasks",
     ] {
-        let (status, page) =
-            parts(app.get(&format!("/api/v1/{family}?limit=500"), &admin).await).await;
+        let (status, page) = parts(
+            app.get(&format!("/api/v1/{family}?limit=500"), &admin)
+                .await,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{family}: {page}");
         let items = page["items"].as_array().cloned().unwrap_or_default();
         let ours = |v: &&Value| {
@@ -79,7 +82,10 @@ async fn get_by_id_costs_one_statement_for_every_role() {
         }
     }
     let over: Vec<_> = costs.iter().filter(|(_, _, n)| *n != 1).collect();
-    assert!(over.is_empty(), "GETs that do not cost 1 statement: {over:#?}");
+    assert!(
+        over.is_empty(),
+        "GETs that do not cost 1 statement: {over:#?}"
+    );
 }
 
 #[tokio::test]
@@ -144,18 +150,28 @@ async fn a_scope_change_is_visible_on_the_next_request() {
     let partner = app.token(Role::Partner, Some("310000"));
     let tongren = app.org_id("520600").await;
     let path = format!("/api/v1/organizations/{tongren}");
-    assert_eq!(app.get(&path, &partner).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, &partner).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     let pairing = add_pairing(&app, "310000", "520600").await;
     assert_eq!(app.get(&path, &partner).await.status(), StatusCode::OK);
 
     let (status, _) = parts(
-        app.delete(&format!("/api/v1/pairings/{pairing}"), &app.admin_token(), None)
-            .await,
+        app.delete(
+            &format!("/api/v1/pairings/{pairing}"),
+            &app.admin_token(),
+            None,
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&path, &partner).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, &partner).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// The same through a second instance on the same PostgreSQL: the change made through one
@@ -182,7 +198,9 @@ async fn a_scope_change_reaches_a_replica_on_the_same_postgresql() {
     assert_eq!(cached, 0, "the replica's directory is cached");
 
     add_pairing(&app, "310000", "520600").await;
-    let seen = eventually(|| async { replica.get(&path, &partner).await.status() == StatusCode::OK }).await;
+    let seen =
+        eventually(|| async { replica.get(&path, &partner).await.status() == StatusCode::OK })
+            .await;
     assert!(seen, "the replica never saw the new pairing");
 
     // A user disabled through the first instance is refused by the replica.
@@ -191,7 +209,11 @@ async fn a_scope_change_reaches_a_replica_on_the_same_postgresql() {
         replica.get("/api/v1/projects", &editor).await.status(),
         StatusCode::OK
     );
-    disable(&app, app.fixture_user(Role::Editor, Some(app.org_id("520300").await))).await;
+    disable(
+        &app,
+        app.fixture_user(Role::Editor, Some(app.org_id("520300").await)),
+    )
+    .await;
     let refused = eventually(|| async {
         replica.get("/api/v1/projects", &editor).await.status() == StatusCode::UNAUTHORIZED
     })
@@ -208,13 +230,20 @@ async fn account_changes_apply_to_tokens_already_issued() {
     let tongren = app.org_id("520600").await;
 
     let editor = app.token(Role::Editor, Some("520300"));
-    assert_eq!(app.get("/api/v1/me", &editor).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &editor).await.status(),
+        StatusCode::OK
+    );
     disable(&app, app.fixture_user(Role::Editor, Some(zunyi))).await;
     let (status, body) = parts(app.get("/api/v1/me", &editor).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["code"], "invalid_token");
     let gql = app
-        .post_json("/graphql", &editor, &json!({"query": "{ organizations { edges { cursor } } }"}))
+        .post_json(
+            "/graphql",
+            &editor,
+            &json!({"query": "{ organizations { edges { cursor } } }"}),
+        )
         .await;
     assert_eq!(gql.status(), StatusCode::UNAUTHORIZED);
 
@@ -332,9 +361,14 @@ async fn thirty_two_concurrent_writers_on_a_sqlite_file_wait_their_turn() {
     let patches = (0..32).map(|i| {
         let (app, editor, path) = (&app, editor.clone(), path.clone());
         async move {
-            app.patch_json(&path, &editor, Some(1), &json!({"beneficiaries_planned": i}))
-                .await
-                .status()
+            app.patch_json(
+                &path,
+                &editor,
+                Some(1),
+                &json!({"beneficiaries_planned": i}),
+            )
+            .await
+            .status()
         }
     });
     let statuses = futures_util::future::join_all(patches).await;

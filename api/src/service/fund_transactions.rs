@@ -57,7 +57,13 @@ impl Totals {
     }
 
     /// Totals from the five sums; computes the arrival rate.
-    pub fn from_sums(pledged: i64, transferred: i64, arrived: i64, spent: i64, refunded: i64) -> Self {
+    pub fn from_sums(
+        pledged: i64,
+        transferred: i64,
+        arrived: i64,
+        spent: i64,
+        refunded: i64,
+    ) -> Self {
         Self {
             pledged_fen: pledged,
             transferred_fen: transferred,

@@ -116,7 +116,10 @@ pub fn id_list(
 
 /// Ids as an [`id_list`] column holds them (for a row built in memory).
 pub fn id_list_text(ids: &[Uuid]) -> String {
-    ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The ids of an [`id_list`] column, sorted.
@@ -125,9 +128,7 @@ pub fn parse_id_list(text: Option<&str>) -> AppResult<Vec<Uuid>> {
         .unwrap_or_default()
         .split(',')
         .filter(|t| !t.is_empty())
-        .map(|t| {
-            Uuid::parse_str(t).map_err(|e| AppError::internal(format!("stored id {t}: {e}")))
-        })
+        .map(|t| Uuid::parse_str(t).map_err(|e| AppError::internal(format!("stored id {t}: {e}"))))
         .collect::<AppResult<Vec<Uuid>>>()?;
     ids.sort();
     Ok(ids)
@@ -185,7 +186,11 @@ async fn row<R: Record>(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option
 }
 
 /// The live row `id` if `scope` may read it; `NotFound` otherwise (never telling the two apart).
-pub async fn find<R: Record>(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> AppResult<R::Row> {
+pub async fn find<R: Record>(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<R::Row> {
     match row::<R>(db, id).await? {
         Some(r) if can_read::<R>(scope, &r) => Ok(r),
         _ => Err(AppError::NotFound),
@@ -280,8 +285,8 @@ pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> 
         .into_tuple()
         .one(db)
         .await?;
-    let region =
-        region.ok_or_else(|| AppError::internal(format!("owner organization {org_id} is missing")))?;
+    let region = region
+        .ok_or_else(|| AppError::internal(format!("owner organization {org_id} is missing")))?;
     Ok(Owner {
         org_id,
         region: crate::domain::Region::from_db(&region)?,

@@ -239,8 +239,7 @@ pub async fn list(
     );
     f.finish()?;
     let (args, division) = (checked(args)?, checked(division)?);
-    let mut select =
-        kernel::visible::<Organizations>(ctx.db.get_database_backend(), actor.scope());
+    let mut select = kernel::visible::<Organizations>(ctx.db.get_database_backend(), actor.scope());
     if let Some(d) = division {
         select = select.filter(organization::Column::DivisionCode.eq(d.into_inner()));
     }

@@ -391,4 +391,3 @@ pub async fn delete(
     ctx.directory.invalidate();
     Ok(())
 }
-

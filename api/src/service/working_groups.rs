@@ -371,8 +371,7 @@ pub async fn list(
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let page = checked(page)?;
-    let mut select =
-        kernel::visible::<WorkingGroups>(ctx.db.get_database_backend(), actor.scope());
+    let mut select = kernel::visible::<WorkingGroups>(ctx.db.get_database_backend(), actor.scope());
     if let Some(org) = q.org_id {
         select = select.filter(working_group::Column::OrgId.eq(org));
     }

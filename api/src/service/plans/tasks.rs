@@ -1,0 +1,499 @@
+//! Plan tasks: reads (with progress computed for a whole page at once) and writes, each checked
+//! against its plan.
+
+use super::{
+    progress::{task_views, task_views_with_years},
+    *,
+};
+
+/// A task and its whole plan, for the writes that check a task against its plan.
+pub(super) async fn task_with_plan(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<(plan_task::Model, plan::Model)> {
+    let (task, _) = readable_task(db, scope, id).await?;
+    let plan = kernel::find::<Plans>(db, scope, task.plan_id).await?;
+    Ok((task, plan))
+}
+
+/// A task with what it needs of its plan, read in the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+pub(super) struct TaskRow {
+    #[sea_orm(nested)]
+    task: plan_task::Model,
+    /// Null when the plan is deleted.
+    plan_year: Option<i32>,
+    plan_org_id: Option<Uuid>,
+}
+
+/// A live task of a live plan, readable with its plan: one statement.
+pub(super) async fn readable_task(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> AppResult<(plan_task::Model, i32)> {
+    let plan_column = |col: &str| {
+        Expr::cust(format!(
+            "(SELECT p.{col} FROM plans p WHERE p.id = plan_tasks.plan_id AND p.deleted_at IS NULL)"
+        ))
+    };
+    let row = plan_task::Entity::find_by_id(id)
+        .filter(plan_task::Column::DeletedAt.is_null())
+        .column_as(plan_column("year"), "plan_year")
+        .column_as(plan_column("org_id"), "plan_org_id")
+        .into_model::<TaskRow>()
+        .one(db)
+        .await?;
+    match row {
+        Some(TaskRow {
+            task,
+            plan_year: Some(year),
+            plan_org_id: Some(org),
+        }) if scope.can_read_org(org) => Ok((task, year)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Ids of the live plans `scope` may read, optionally of one year: the SQL form of
+/// [`Plans`]' read rule for task lists.
+pub(super) fn readable_plan_ids(scope: &Scope, year: Option<i32>) -> SelectStatement {
+    let mut q = Query::select();
+    q.column((plan::Entity, plan::Column::Id))
+        .from(plan::Entity)
+        .and_where(plan::Column::DeletedAt.is_null());
+    if !scope.all {
+        q.and_where(plan::Column::OrgId.is_in(scope.orgs.iter().copied()));
+    }
+    if let Some(y) = year {
+        q.and_where(plan::Column::Year.eq(y));
+    }
+    q.to_owned()
+}
+
+pub(super) fn check_quarter(f: &mut Fields, quarter: Option<i32>) {
+    if quarter.is_some_and(|q| !(1..=4).contains(&q)) {
+        f.push("quarter", "must be 1, 2, 3 or 4");
+    }
+}
+
+/// The live tasks of each of `plans` (id, year), in quarter, due date, id order.
+pub(super) async fn tasks_of_plans(
+    db: &impl ConnectionTrait,
+    dir: &Directory,
+    plans: &[(Uuid, i32)],
+) -> AppResult<HashMap<Uuid, Vec<PlanTaskView>>> {
+    if plans.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let years: HashMap<Uuid, i32> = plans.iter().copied().collect();
+    let rows = plan_task::Entity::find()
+        .filter(plan_task::Column::PlanId.is_in(years.keys().copied()))
+        .filter(plan_task::Column::DeletedAt.is_null())
+        .order_by_asc(plan_task::Column::Quarter)
+        .order_by_asc(plan_task::Column::DueOn)
+        .order_by_asc(plan_task::Column::Id)
+        .all(db)
+        .await?;
+    let with_years = rows
+        .into_iter()
+        .map(|t| {
+            let year = years.get(&t.plan_id).copied().unwrap_or(t.due_on.year());
+            (t, year)
+        })
+        .collect();
+    let mut out: HashMap<Uuid, Vec<PlanTaskView>> = HashMap::new();
+    for view in task_views(db, dir, with_years).await? {
+        out.entry(view.plan_id).or_default().push(view);
+    }
+    Ok(out)
+}
+
+pub async fn get_task(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanTaskView> {
+    let (task, year) = readable_task(&ctx.db, actor.scope(), id).await?;
+    let dir = ctx.directory.get(&ctx.db).await?;
+    one_view(&ctx.db, &dir, task, year).await
+}
+
+pub(super) async fn one_view(
+    db: &impl ConnectionTrait,
+    dir: &Directory,
+    task: plan_task::Model,
+    year: i32,
+) -> AppResult<PlanTaskView> {
+    task_views(db, dir, vec![(task, year)])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("a task view went missing"))
+}
+
+pub async fn list_tasks(
+    ctx: &AppCtx,
+    actor: &Actor,
+    q: PlanTaskQuery,
+) -> AppResult<Page<PlanTaskView>> {
+    let mut f = Fields::new();
+    let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    check_year(&mut f, "year", q.year);
+    check_quarter(&mut f, q.quarter);
+    f.finish()?;
+    let page = checked(page)?;
+    let scope = actor.scope();
+    let dir = ctx.directory.get(&ctx.db).await?;
+
+    let mut select = plan_task::Entity::find()
+        .filter(plan_task::Column::DeletedAt.is_null())
+        .filter(plan_task::Column::PlanId.in_subquery(readable_plan_ids(scope, q.year)));
+    if let Some(p) = q.plan_id {
+        select = select.filter(plan_task::Column::PlanId.eq(p));
+    }
+    if let Some(org) = q.org_id {
+        select = select.filter(plan_task::Column::ResponsibleOrgId.eq(org));
+    }
+    if let Some(quarter) = q.quarter {
+        select = select.filter(plan_task::Column::Quarter.eq(quarter));
+    }
+    if let Some(e) = q.external_id {
+        select = select.filter(plan_task::Column::ExternalId.eq(e));
+    }
+    if let Some(since) = q.updated_since {
+        select = select.filter(plan_task::Column::UpdatedAt.gte(since));
+    }
+    let Some(wanted) = q.status else {
+        let rows = records::fetch_page(&ctx.db, select, plan_task::Column::Id, page).await?;
+        let views = task_views_with_years(&ctx.db, &dir, rows).await?;
+        return Ok(Page::from_rows(views, page.limit.get(), |v| v.id));
+    };
+
+    // The status is computed, so it cannot be a WHERE clause. The due date narrows it where it
+    // can (only a task past its due date is overdue; only one not yet due is pending); the rest
+    // is computed chunk by chunk until the page is full.
+    let today = today_in_china();
+    match wanted {
+        PlanTaskStatus::Overdue => {
+            select = select
+                .filter(plan_task::Column::DueOn.lt(today))
+                .filter(plan_task::Column::TargetCount.gt(0))
+        }
+        PlanTaskStatus::Pending => {
+            select = select
+                .filter(plan_task::Column::DueOn.gte(today))
+                .filter(plan_task::Column::TargetCount.gt(0))
+        }
+        PlanTaskStatus::NotTracked => select = select.filter(plan_task::Column::TargetCount.eq(0)),
+        PlanTaskStatus::Done => select = select.filter(plan_task::Column::TargetCount.gt(0)),
+    }
+    let mut found = Vec::new();
+    let mut after = page.cursor;
+    loop {
+        let args = PageArgs {
+            limit: crate::domain::Limit::parse(Some(STATUS_CHUNK as i64 - 1))
+                .map_err(AppError::internal)?,
+            cursor: after,
+        };
+        let rows =
+            records::fetch_page(&ctx.db, select.clone(), plan_task::Column::Id, args).await?;
+        let exhausted = (rows.len() as u64) < STATUS_CHUNK;
+        after = rows.last().map(|r| Cursor::after(r.id));
+        found.extend(
+            task_views_with_years(&ctx.db, &dir, rows)
+                .await?
+                .into_iter()
+                .filter(|v| v.status == wanted),
+        );
+        if exhausted || found.len() as u64 > page.limit.get() {
+            break;
+        }
+    }
+    Ok(Page::from_rows(found, page.limit.get(), |v| v.id))
+}
+
+/// Batch read for GraphQL loaders: the tasks of each readable plan among `plan_ids`, progress
+/// computed for all of them together.
+pub async fn tasks_of_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    plan_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<PlanTaskView>>> {
+    let plans: Vec<(Uuid, i32)> = get_many(ctx, actor, plan_ids)
+        .await?
+        .into_values()
+        .map(|p| (p.id, p.year))
+        .collect();
+    let dir = ctx.directory.get(&ctx.db).await?;
+    tasks_of_plans(&ctx.db, &dir, &plans).await
+}
+
+/// A task's fields after merging input with what is stored, before validation.
+pub(super) struct TaskDraft {
+    quarter: i32,
+    title: Option<String>,
+    due_on: NaiveDate,
+    responsible_org_id: Uuid,
+    target_count: i32,
+    counts_record_type: Option<CountedRecord>,
+    counts_kind: Option<String>,
+}
+
+/// Checks a task against its plan: quarter, due date in the plan's year, the responsible
+/// organization in the plan's organization's subtree, and a target that something can count.
+pub(super) async fn check_task(
+    db: &impl ConnectionTrait,
+    f: &mut Fields,
+    plan: &plan::Model,
+    d: &TaskDraft,
+) -> AppResult<()> {
+    check_quarter(f, Some(d.quarter));
+    if d.due_on.year() != plan.year {
+        f.push(
+            "due_on",
+            format!("must be in the plan's year {}", plan.year),
+        );
+    }
+    if d.responsible_org_id != plan.org_id
+        && !scope::subtree(db, plan.org_id)
+            .await?
+            .contains(&d.responsible_org_id)
+    {
+        f.push(
+            "responsible_org_id",
+            "must be the plan's organization or one under it",
+        );
+    }
+    if d.target_count < 0 {
+        f.push("target_count", "must be 0 or more");
+    } else if d.target_count > 0 && d.counts_record_type.is_none() {
+        f.push(
+            "counts_record_type",
+            "is needed for a target above 0: name the record type that counts",
+        );
+    }
+    match (d.counts_record_type, d.counts_kind.as_deref()) {
+        (None, Some(_)) => f.push("counts_kind", "needs counts_record_type"),
+        (Some(CountedRecord::Agreement), Some(_)) => {
+            f.push("counts_kind", "agreements have no kind: leave it out")
+        }
+        (Some(t), Some(k)) if !t.kinds().contains(&k) => f.push(
+            "counts_kind",
+            format!("must be one of {} for {}", t.kinds().join(", "), t.as_str()),
+        ),
+        _ => {}
+    }
+    Ok(())
+}
+
+pub async fn create_task(
+    ctx: &AppCtx,
+    actor: &Actor,
+    input: NewPlanTask,
+) -> AppResult<PlanTaskView> {
+    let scope = actor.scope();
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let plan = match live_plan(&tx, input.plan_id).await? {
+        Some(p) if scope.can_read_org(p.org_id) => Some(p),
+        _ => None,
+    };
+    // Without a plan, the caller's own organization stands in so the role answers first.
+    let owner = match &plan {
+        Some(p) => kernel::owner(&dir, &tx, p.owner_org_id).await?,
+        None => Owner {
+            org_id: actor.org_id.unwrap_or_default(),
+            region: Region::West,
+        },
+    };
+    ensure_write(actor, scope, RecordKind::PlanTask, owner)?;
+    let Some(plan) = plan else {
+        return Err(AppError::field("plan_id", "no such plan"));
+    };
+    let mut f = Fields::new();
+    let draft = TaskDraft {
+        quarter: input.quarter,
+        title: f
+            .check("title", Text::parse(&input.title, TASK_TITLE_MAX))
+            .map(Text::into_inner),
+        due_on: match input.due_on {
+            Some(d) => d,
+            None => quarter_end(plan.year, input.quarter.clamp(1, 4))
+                .ok_or_else(|| AppError::internal("a quarter without an end"))?,
+        },
+        responsible_org_id: input.responsible_org_id.unwrap_or(plan.org_id),
+        target_count: input.target_count.unwrap_or(0),
+        counts_record_type: input.counts_record_type,
+        counts_kind: input.counts_kind.map(|k| k.trim().to_string()),
+    };
+    check_task(&tx, &mut f, &plan, &draft).await?;
+    let external = records::external_id(&mut f, input.external_id.as_deref());
+    f.finish()?;
+
+    let id = Uuid::now_v7();
+    let at = now();
+    let inserted = plan_task::Entity::insert(plan_task::ActiveModel {
+        id: Set(id),
+        plan_id: Set(plan.id),
+        quarter: Set(draft.quarter),
+        title: Set(checked(draft.title)?),
+        due_on: Set(draft.due_on),
+        responsible_org_id: Set(draft.responsible_org_id),
+        target_count: Set(draft.target_count),
+        counts_record_type: Set(draft.counts_record_type.map(|t| t.as_str().to_string())),
+        counts_kind: Set(draft.counts_kind),
+        version: Set(1),
+        owner_org_id: Set(plan.org_id),
+        external_id: Set(checked(external)?),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    let view = one_view(&tx, &dir, inserted, plan.year).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Create,
+        RecordKind::PlanTask,
+        id,
+        None,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update_task(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: PlanTaskPatch,
+) -> AppResult<PlanTaskView> {
+    // Resolve the scope before the transaction: it must not wait for a second connection
+    // while this one is held (an in-memory SQLite pool has only one).
+    let scope = actor.scope();
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let (current, plan) = task_with_plan(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::PlanTask,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
+
+    let mut f = Fields::new();
+    let counts_record_type = match patch.counts_record_type {
+        MaybeUndefined::Undefined => before.counts_record_type,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(t) => Some(t),
+    };
+    let counts_kind = match patch.counts_kind {
+        MaybeUndefined::Undefined => current.counts_kind.clone(),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(k) => Some(k.trim().to_string()),
+    };
+    let draft = TaskDraft {
+        quarter: patch.quarter.unwrap_or(current.quarter),
+        title: match &patch.title {
+            Some(t) => f
+                .check("title", Text::parse(t, TASK_TITLE_MAX))
+                .map(Text::into_inner),
+            None => Some(current.title.clone()),
+        },
+        due_on: patch.due_on.unwrap_or(current.due_on),
+        responsible_org_id: patch
+            .responsible_org_id
+            .unwrap_or(current.responsible_org_id),
+        target_count: patch.target_count.unwrap_or(current.target_count),
+        counts_record_type,
+        counts_kind,
+    };
+    check_task(&tx, &mut f, &plan, &draft).await?;
+    let external = records::patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        current.external_id.clone(),
+        |e| Text::parse(e, records::EXTERNAL_ID_MAX).map(Text::into_inner),
+    );
+    f.finish()?;
+
+    let mut model: plan_task::ActiveModel = current.clone().into();
+    model.quarter = Set(draft.quarter);
+    model.title = Set(checked(draft.title)?);
+    model.due_on = Set(draft.due_on);
+    model.responsible_org_id = Set(draft.responsible_org_id);
+    model.target_count = Set(draft.target_count);
+    model.counts_record_type = Set(draft.counts_record_type.map(|t| t.as_str().to_string()));
+    model.counts_kind = Set(draft.counts_kind);
+    model.external_id = Set(checked(external)?);
+    let after = save_task(&tx, model, id, current.version).await?;
+    let view = one_view(&tx, &dir, after, plan.year).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::PlanTask,
+        id,
+        Some(&before),
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn delete_task(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let (current, plan) = task_with_plan(&tx, scope, id).await?;
+    ensure_write(
+        actor,
+        scope,
+        RecordKind::PlanTask,
+        kernel::owner(&dir, &tx, current.owner_org_id).await?,
+    )?;
+    check_version(expected_version, current.version)?;
+    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
+    let mut model: plan_task::ActiveModel = current.clone().into();
+    model.deleted_at = Set(Some(now()));
+    save_task(&tx, model, id, current.version).await?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Delete,
+        RecordKind::PlanTask,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn save_task(
+    tx: &impl ConnectionTrait,
+    model: plan_task::ActiveModel,
+    id: Uuid,
+    version: i32,
+) -> AppResult<plan_task::Model> {
+    super::super::save_versioned::<plan_task::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [
+            plan_task::Column::Id,
+            plan_task::Column::Version,
+            plan_task::Column::UpdatedAt,
+        ],
+    )
+    .await
+}
