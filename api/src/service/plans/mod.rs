@@ -21,11 +21,11 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{Datelike, NaiveDate};
-use entity::{agreement, exchange, fund_transaction, plan, plan_task, project};
+use entity::{plan, plan_task};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};

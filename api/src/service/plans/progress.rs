@@ -51,172 +51,148 @@ pub(super) fn window(year: i32, due_on: NaiveDate) -> Option<(NaiveDate, NaiveDa
     (start <= end).then_some((start, end))
 }
 
-/// Counts the records of one type for the given owners and dates, grouped by owner, kind and
-/// date: one statement.
+/// What to count of one record type: whose, which kinds (all when `None`), between which dates.
+pub(super) struct Wanted {
+    pub(super) kind: CountedRecord,
+    pub(super) owners: Vec<Uuid>,
+    pub(super) kinds: Option<Vec<String>>,
+    pub(super) window: (NaiveDate, NaiveDate),
+}
+
+/// One row of the counting statement.
+#[derive(FromQueryResult)]
+struct TallyRow {
+    rtype: String,
+    owner: Uuid,
+    kind: Option<String>,
+    on_date: Option<NaiveDate>,
+    recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+    n: i64,
+}
+
+/// Counts the records of every wanted type, grouped by type, owner, kind and date: one
+/// statement (a `UNION ALL` of one branch per type, two for projects), whatever the number of
+/// tasks.
 pub(super) async fn tallies(
     db: &impl ConnectionTrait,
-    kind: CountedRecord,
-    owners: Vec<Uuid>,
-    kinds: Option<Vec<String>>,
-    (from, to): (NaiveDate, NaiveDate),
-) -> AppResult<Vec<Tally>> {
-    fn grouped<E: EntityTrait>(
-        select: Select<E>,
-        owner: E::Column,
-        kind: Option<E::Column>,
-        date: E::Column,
-        id: E::Column,
-    ) -> Select<E> {
-        let mut select = select.select_only().column(owner);
-        if let Some(k) = kind {
-            select = select.column(k);
+    wanted: Vec<Wanted>,
+) -> AppResult<HashMap<CountedRecord, Vec<Tally>>> {
+    use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Func, UnionType};
+    /// A grouped branch: (type, owner, kind, date, NULL, count) over `table`.
+    fn grouped(
+        rtype: CountedRecord,
+        table: &str,
+        date: &str,
+        kind: Option<&str>,
+        w: &Wanted,
+    ) -> SelectStatement {
+        let mut q = Query::select();
+        q.expr_as(
+            Expr::cust(format!("'{}'", rtype.as_str())),
+            Alias::new("rtype"),
+        )
+        .expr_as(Expr::col(Alias::new("owner_org_id")), Alias::new("owner"))
+        .expr_as(
+            match kind {
+                Some(k) => Expr::col(Alias::new(k)),
+                None => Expr::cust("CAST(NULL AS TEXT)"),
+            },
+            Alias::new("kind"),
+        )
+        .expr_as(Expr::col(Alias::new(date)), Alias::new("on_date"))
+        .expr_as(
+            Expr::cust("CAST(NULL AS TIMESTAMP)"),
+            Alias::new("recorded_at"),
+        )
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .from(Alias::new(table))
+        .and_where(Expr::col(Alias::new("deleted_at")).is_null())
+        .and_where(Expr::col(Alias::new("owner_org_id")).is_in(w.owners.iter().copied()))
+        .and_where(Expr::col(Alias::new(date)).between(w.window.0, w.window.1));
+        if let (Some(k), Some(kinds)) = (kind, &w.kinds) {
+            q.and_where(Expr::col(Alias::new(k)).is_in(kinds.iter().cloned()));
         }
-        select = select.column(date).column_as(id.count(), "n");
-        select = select.group_by(owner);
+        q.add_group_by([Expr::col(Alias::new("owner_org_id"))]);
         if let Some(k) = kind {
-            select = select.group_by(k);
+            q.add_group_by([Expr::col(Alias::new(k))]);
         }
-        select.group_by(date)
+        q.add_group_by([Expr::col(Alias::new(date))]);
+        q
     }
-    let rows = match kind {
-        CountedRecord::Exchange => {
-            let mut select = exchange::Entity::find()
-                .filter(exchange::Column::DeletedAt.is_null())
-                .filter(exchange::Column::OwnerOrgId.is_in(owners))
-                .filter(exchange::Column::StartOn.between(from, to));
-            if let Some(k) = kinds {
-                select = select.filter(exchange::Column::Kind.is_in(k));
+
+    let mut branches: Vec<SelectStatement> = Vec::new();
+    for w in &wanted {
+        match w.kind {
+            CountedRecord::Exchange => {
+                branches.push(grouped(w.kind, "exchanges", "start_on", Some("kind"), w))
             }
-            grouped(
-                select,
-                exchange::Column::OwnerOrgId,
-                Some(exchange::Column::Kind),
-                exchange::Column::StartOn,
-                exchange::Column::Id,
-            )
-            .into_tuple::<(Uuid, String, NaiveDate, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(owner, kind, on, n)| Tally {
-                owner,
-                kind: Some(kind),
-                on,
-                n,
-            })
-            .collect()
-        }
-        CountedRecord::FundTransaction => {
-            let mut select = fund_transaction::Entity::find()
-                .filter(fund_transaction::Column::DeletedAt.is_null())
-                .filter(fund_transaction::Column::OwnerOrgId.is_in(owners))
-                .filter(fund_transaction::Column::OccurredOn.between(from, to));
-            if let Some(k) = kinds {
-                select = select.filter(fund_transaction::Column::Kind.is_in(k));
+            CountedRecord::FundTransaction => branches.push(grouped(
+                w.kind,
+                "fund_transactions",
+                "occurred_on",
+                Some("kind"),
+                w,
+            )),
+            CountedRecord::Agreement => {
+                branches.push(grouped(w.kind, "agreements", "signed_on", None, w))
             }
-            grouped(
-                select,
-                fund_transaction::Column::OwnerOrgId,
-                Some(fund_transaction::Column::Kind),
-                fund_transaction::Column::OccurredOn,
-                fund_transaction::Column::Id,
-            )
-            .into_tuple::<(Uuid, String, NaiveDate, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(owner, kind, on, n)| Tally {
-                owner,
-                kind: Some(kind),
-                on,
-                n,
-            })
-            .collect()
-        }
-        CountedRecord::Agreement => {
-            let select = agreement::Entity::find()
-                .filter(agreement::Column::DeletedAt.is_null())
-                .filter(agreement::Column::OwnerOrgId.is_in(owners))
-                .filter(agreement::Column::SignedOn.between(from, to));
-            grouped(
-                select,
-                agreement::Column::OwnerOrgId,
-                None,
-                agreement::Column::SignedOn,
-                agreement::Column::Id,
-            )
-            .into_tuple::<(Uuid, NaiveDate, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(owner, on, n)| Tally {
-                owner,
-                kind: None,
-                on,
-                n,
-            })
-            .collect()
-        }
-        CountedRecord::Project => {
-            // A project counts from its start or — not started yet — from the day it was
-            // recorded (in China): two statements, the second for projects without a start.
-            let mut started = project::Entity::find()
-                .filter(project::Column::DeletedAt.is_null())
-                .filter(project::Column::OwnerOrgId.is_in(owners.clone()))
-                .filter(project::Column::StartOn.between(from, to));
-            let mut unstarted = project::Entity::find()
-                .filter(project::Column::DeletedAt.is_null())
-                .filter(project::Column::OwnerOrgId.is_in(owners))
-                .filter(project::Column::StartOn.is_null())
-                .filter(project::Column::CreatedAt.gte(china_midnight(from)?))
-                .filter(
-                    project::Column::CreatedAt.lt(china_midnight(to.succ_opt().unwrap_or(to))?),
-                );
-            if let Some(k) = kinds {
-                started = started.filter(project::Column::Status.is_in(k.clone()));
-                unstarted = unstarted.filter(project::Column::Status.is_in(k));
+            CountedRecord::Project => {
+                // A project counts from its start or — not started yet — from the day it was
+                // recorded (in China): the second branch lists those, dated in Rust.
+                branches.push(grouped(w.kind, "projects", "start_on", Some("status"), w));
+                let mut q = Query::select();
+                q.expr_as(Expr::cust("'project'"), Alias::new("rtype"))
+                    .expr_as(Expr::col(Alias::new("owner_org_id")), Alias::new("owner"))
+                    .expr_as(Expr::col(Alias::new("status")), Alias::new("kind"))
+                    .expr_as(Expr::cust("CAST(NULL AS DATE)"), Alias::new("on_date"))
+                    .expr_as(
+                        Expr::col(Alias::new("created_at")),
+                        Alias::new("recorded_at"),
+                    )
+                    .expr_as(Expr::cust("1"), Alias::new("n"))
+                    .from(Alias::new("projects"))
+                    .and_where(Expr::col(Alias::new("deleted_at")).is_null())
+                    .and_where(
+                        Expr::col(Alias::new("owner_org_id")).is_in(w.owners.iter().copied()),
+                    )
+                    .and_where(Expr::col(Alias::new("start_on")).is_null())
+                    .and_where(Expr::col(Alias::new("created_at")).gte(china_midnight(w.window.0)?))
+                    .and_where(
+                        Expr::col(Alias::new("created_at"))
+                            .lt(china_midnight(w.window.1.succ_opt().unwrap_or(w.window.1))?),
+                    );
+                if let Some(kinds) = &w.kinds {
+                    q.and_where(Expr::col(Alias::new("status")).is_in(kinds.iter().cloned()));
+                }
+                branches.push(q);
             }
-            let mut rows: Vec<Tally> = grouped(
-                started,
-                project::Column::OwnerOrgId,
-                Some(project::Column::Status),
-                project::Column::StartOn,
-                project::Column::Id,
-            )
-            .into_tuple::<(Uuid, String, NaiveDate, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(owner, status, on, n)| Tally {
-                owner,
-                kind: Some(status),
-                on,
-                n,
-            })
-            .collect();
-            rows.extend(
-                unstarted
-                    .select_only()
-                    .columns([
-                        project::Column::OwnerOrgId,
-                        project::Column::Status,
-                        project::Column::CreatedAt,
-                    ])
-                    .into_tuple::<(Uuid, String, chrono::DateTime<chrono::Utc>)>()
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(|(owner, status, created)| Tally {
-                        owner,
-                        kind: Some(status),
-                        on: china_date(created),
-                        n: 1,
-                    }),
-            );
-            rows
         }
+    }
+    let mut out: HashMap<CountedRecord, Vec<Tally>> = HashMap::new();
+    let mut branches = branches.into_iter();
+    let Some(mut statement) = branches.next() else {
+        return Ok(out);
     };
-    Ok(rows)
+    for branch in branches {
+        statement.union(UnionType::All, branch);
+    }
+    let stmt = db.get_database_backend().build(&statement);
+    for row in TallyRow::find_by_statement(stmt).all(db).await? {
+        let on = match (row.on_date, row.recorded_at) {
+            (Some(on), _) => on,
+            (None, Some(at)) => china_date(at),
+            (None, None) => continue,
+        };
+        out.entry(CountedRecord::from_db(&row.rtype)?)
+            .or_default()
+            .push(Tally {
+                owner: row.owner,
+                kind: row.kind,
+                on,
+                n: row.n,
+            });
+    }
+    Ok(out)
 }
 
 pub(super) fn china_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
@@ -269,7 +245,7 @@ pub(super) async fn task_views(
         }));
     }
 
-    let mut by_type: HashMap<CountedRecord, Vec<Tally>> = HashMap::new();
+    let mut wanted = Vec::new();
     for kind in CountedRecord::ALL {
         let of_kind: Vec<&Counting> = counting
             .iter()
@@ -294,9 +270,14 @@ pub(super) async fn task_views(
             .map(|c| c.filter.clone())
             .collect::<Option<HashSet<String>>>()
             .map(|set| set.into_iter().collect());
-        let rows = tallies(db, *kind, owners.into_iter().collect(), kinds, (from, to)).await?;
-        by_type.insert(*kind, rows);
+        wanted.push(Wanted {
+            kind: *kind,
+            owners: owners.into_iter().collect(),
+            kinds,
+            window: (from, to),
+        });
     }
+    let by_type = tallies(db, wanted).await?;
 
     let today = today_in_china();
     tasks
