@@ -155,16 +155,7 @@ impl Record for Agreements {
 
     fn columns() -> Columns<agreement::Column> {
         use agreement::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Record {
-                owner: C::OwnerOrgId,
-                pairing: Some(C::PairingId),
-            },
-        }
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
     }
 
     fn select(backend: DbBackend) -> Select<agreement::Entity> {
@@ -180,20 +171,8 @@ impl Record for Agreements {
         )
     }
 
-    fn id(row: &AgreementRow) -> Uuid {
-        row.agreement.id
-    }
-
-    fn version(row: &AgreementRow) -> i32 {
-        row.agreement.version
-    }
-
-    fn owner(row: &AgreementRow) -> Uuid {
-        row.agreement.owner_org_id
-    }
-
-    fn readable_keys(row: &AgreementRow) -> (Uuid, Option<Uuid>) {
-        (row.agreement.owner_org_id, Some(row.agreement.pairing_id))
+    fn model(row: &AgreementRow) -> &agreement::Model {
+        &row.agreement
     }
 
     fn view(_: &Actor, row: AgreementRow) -> AppResult<AgreementView> {

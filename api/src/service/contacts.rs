@@ -243,29 +243,11 @@ impl Record for Contacts {
 
     fn columns() -> Columns<contact::Column> {
         use contact::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Org(C::OrgId),
-        }
+        kernel::record_columns!(C, Readable::Org(C::OrgId))
     }
 
-    fn id(row: &contact::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &contact::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &contact::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &contact::Model) -> (Uuid, Option<Uuid>) {
-        (row.org_id, None)
+    fn model(row: &contact::Model) -> &contact::Model {
+        row
     }
 
     fn view(actor: &Actor, row: contact::Model) -> AppResult<ContactView> {

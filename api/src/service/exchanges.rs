@@ -226,16 +226,7 @@ impl Record for Exchanges {
 
     fn columns() -> Columns<exchange::Column> {
         use exchange::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Record {
-                owner: C::OwnerOrgId,
-                pairing: Some(C::PairingId),
-            },
-        }
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
     }
 
     fn select(backend: DbBackend) -> Select<exchange::Entity> {
@@ -251,20 +242,8 @@ impl Record for Exchanges {
         )
     }
 
-    fn id(row: &ExchangeRow) -> Uuid {
-        row.exchange.id
-    }
-
-    fn version(row: &ExchangeRow) -> i32 {
-        row.exchange.version
-    }
-
-    fn owner(row: &ExchangeRow) -> Uuid {
-        row.exchange.owner_org_id
-    }
-
-    fn readable_keys(row: &ExchangeRow) -> (Uuid, Option<Uuid>) {
-        (row.exchange.owner_org_id, row.exchange.pairing_id)
+    fn model(row: &ExchangeRow) -> &exchange::Model {
+        &row.exchange
     }
 
     fn view(_: &Actor, row: ExchangeRow) -> AppResult<ExchangeView> {

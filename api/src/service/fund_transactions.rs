@@ -294,32 +294,11 @@ impl Record for FundTransactions {
 
     fn columns() -> Columns<fund_transaction::Column> {
         use fund_transaction::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Record {
-                owner: C::OwnerOrgId,
-                pairing: Some(C::PairingId),
-            },
-        }
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
     }
 
-    fn id(row: &fund_transaction::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &fund_transaction::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &fund_transaction::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &fund_transaction::Model) -> (Uuid, Option<Uuid>) {
-        (row.owner_org_id, Some(row.pairing_id))
+    fn model(row: &fund_transaction::Model) -> &fund_transaction::Model {
+        row
     }
 
     fn view(_: &Actor, row: fund_transaction::Model) -> AppResult<FundTransactionView> {

@@ -16,7 +16,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select,
+    FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::ValueType,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -29,12 +30,14 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// The columns every record table has, and the two the scope rules look at.
+/// The columns every record table has, and what the scope rules look at.
 pub struct Columns<C> {
     pub id: C,
     pub version: C,
     pub updated_at: C,
     pub deleted_at: C,
+    /// The organization whose write rules apply.
+    pub owner: C,
     /// What decides who reads a row: see [`Readable`].
     pub readable: Readable<C>,
 }
@@ -42,14 +45,30 @@ pub struct Columns<C> {
 /// How the scope applies to a family's rows.
 pub enum Readable<C> {
     /// A ledger record: its owner is in the caller's subtree, or it sits on one of the caller's
-    /// pairings (`Scope::can_read_record`).
-    Record { owner: C, pairing: Option<C> },
+    /// pairings, named by this column if it has one (`Scope::can_read_record`).
+    Record(Option<C>),
     /// Readable with the organization in this column (contacts, working groups, and an
     /// organization itself).
     Org(C),
     /// A pairing: readable when it is one of the caller's.
     Pairing(C),
 }
+
+/// The [`Columns`] of a table with the record columns every family has (`id`, `version`,
+/// `updated_at`, `deleted_at`, `owner_org_id`), read as `readable` says.
+macro_rules! record_columns {
+    ($col:ident, $readable:expr) => {
+        $crate::service::kernel::Columns {
+            id: $col::Id,
+            version: $col::Version,
+            updated_at: $col::UpdatedAt,
+            deleted_at: $col::DeletedAt,
+            owner: $col::OwnerOrgId,
+            readable: $readable,
+        }
+    };
+}
+pub(crate) use record_columns;
 
 pub type Col<R> = <<R as Record>::Entity as EntityTrait>::Column;
 type Active<R> = <<R as Record>::Entity as EntityTrait>::ActiveModel;
@@ -69,13 +88,8 @@ pub trait Record: Send + Sync + 'static {
         Self::Entity::find()
     }
 
-    fn id(row: &Self::Row) -> Uuid;
-    fn version(row: &Self::Row) -> i32;
-    /// The organization whose write rules apply (the record's owner).
-    fn owner(row: &Self::Row) -> Uuid;
-    /// The values of the columns named by `columns().readable`, in that order: (owner or org or
-    /// pairing, pairing of a ledger record).
-    fn readable_keys(row: &Self::Row) -> (Uuid, Option<Uuid>);
+    /// The stored model inside a row.
+    fn model(row: &Self::Row) -> &<Self::Entity as EntityTrait>::Model;
 
     /// The view `actor` gets of `row`.
     fn view(actor: &Actor, row: Self::Row) -> AppResult<Self::View>;
@@ -134,13 +148,35 @@ pub fn parse_id_list(text: Option<&str>) -> AppResult<Vec<Uuid>> {
     Ok(ids)
 }
 
+fn get_value<R: Record, T: ValueType>(row: &R::Row, col: Col<R>) -> Option<T> {
+    T::try_from(R::model(row).get(col)).ok()
+}
+
+fn uuid_of<R: Record>(row: &R::Row, col: Col<R>) -> Uuid {
+    get_value::<R, Uuid>(row, col).unwrap_or_default()
+}
+
+pub fn id_of<R: Record>(row: &R::Row) -> Uuid {
+    uuid_of::<R>(row, R::columns().id)
+}
+
+pub fn version_of<R: Record>(row: &R::Row) -> i32 {
+    get_value::<R, i32>(row, R::columns().version).unwrap_or_default()
+}
+
+pub fn owner_of<R: Record>(row: &R::Row) -> Uuid {
+    uuid_of::<R>(row, R::columns().owner)
+}
+
 /// Whether `scope` may read `row`.
 pub fn can_read<R: Record>(scope: &Scope, row: &R::Row) -> bool {
-    let (key, pairing) = R::readable_keys(row);
     match R::columns().readable {
-        Readable::Record { .. } => scope.can_read_record(key, pairing),
-        Readable::Org(_) => scope.can_read_org(key),
-        Readable::Pairing(_) => scope.can_read_pairing(key),
+        Readable::Record(pairing) => scope.can_read_record(
+            owner_of::<R>(row),
+            pairing.and_then(|col| get_value::<R, Option<Uuid>>(row, col).flatten()),
+        ),
+        Readable::Org(col) => scope.can_read_org(uuid_of::<R>(row, col)),
+        Readable::Pairing(col) => scope.can_read_pairing(uuid_of::<R>(row, col)),
     }
 }
 
@@ -150,9 +186,10 @@ pub fn scope_condition<R: Record>(scope: &Scope) -> Option<Condition> {
         return None;
     }
     let ids = |set: &std::collections::HashSet<Uuid>| set.iter().copied().collect::<Vec<_>>();
-    Some(match R::columns().readable {
-        Readable::Record { owner, pairing } => {
-            let mut any = Condition::any().add(owner.is_in(ids(&scope.subtree)));
+    let cols = R::columns();
+    Some(match cols.readable {
+        Readable::Record(pairing) => {
+            let mut any = Condition::any().add(cols.owner.is_in(ids(&scope.subtree)));
             if let Some(col) = pairing {
                 any = any.add(col.is_in(ids(&scope.pairings)));
             }
@@ -219,7 +256,7 @@ pub async fn get_many<R: Record>(
         .all(&ctx.db)
         .await?;
     rows.into_iter()
-        .map(|r| Ok((R::id(&r), R::view(actor, r)?)))
+        .map(|r| Ok((id_of::<R>(&r), R::view(actor, r)?)))
         .collect()
 }
 
@@ -265,7 +302,7 @@ pub async fn page<R: Record>(
         .into_model::<R::Row>()
         .all(&ctx.db)
         .await?;
-    let page = Page::from_rows(rows, args.limit.get(), R::id);
+    let page = Page::from_rows(rows, args.limit.get(), id_of::<R>);
     Ok(Page {
         items: views::<R>(actor, page.items)?,
         next_cursor: page.next_cursor,
@@ -337,9 +374,9 @@ pub async fn change<'a, R: Record>(
     let scope = actor.scope();
     let (dir, tx) = begin(ctx).await?;
     let current = find::<R>(&tx, scope, id).await?;
-    let owner = owner(&dir, &tx, R::owner(&current)).await?;
+    let owner = owner(&dir, &tx, owner_of::<R>(&current)).await?;
     ensure_write(actor, scope, R::KIND, owner)?;
-    check_version(expected_version, R::version(&current))?;
+    check_version(expected_version, version_of::<R>(&current))?;
     let before = R::logged(actor, &current)?;
     Ok(Change {
         tx,
@@ -356,7 +393,7 @@ where
     Active<R>: ActiveModelTrait<Entity = R::Entity> + Send,
 {
     pub fn id(&self) -> Uuid {
-        R::id(&self.current)
+        id_of::<R>(&self.current)
     }
 
     /// Writes `model` if the stored version is still the one read (else 412), bumping
@@ -364,7 +401,7 @@ where
     /// on `self.tx` before (linked rows) are part of the same change.
     pub async fn save(self, model: Active<R>) -> AppResult<R::View> {
         let id = self.id();
-        save_versioned::<R>(&self.tx, model, id, R::version(&self.current)).await?;
+        save_versioned::<R>(&self.tx, model, id, version_of::<R>(&self.current)).await?;
         let after = row::<R>(&self.tx, id).await?.ok_or(AppError::NotFound)?;
         audit::record(
             &self.tx,
@@ -386,7 +423,7 @@ where
         let id = self.id();
         let mut model = <Active<R> as ActiveModelTrait>::default();
         model.set(R::columns().deleted_at, Some(now()).into());
-        save_versioned::<R>(&self.tx, model, id, R::version(&self.current)).await?;
+        save_versioned::<R>(&self.tx, model, id, version_of::<R>(&self.current)).await?;
         audit::record(
             &self.tx,
             self.actor,
@@ -412,7 +449,7 @@ pub async fn begin(ctx: &AppCtx) -> AppResult<(Arc<Directory>, WriteTx)> {
 
 /// Closes a create: the view of the new row, the audit entry, the commit.
 pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppResult<R::View> {
-    let id = R::id(&row);
+    let id = id_of::<R>(&row);
     audit::record(
         &tx,
         actor,

@@ -165,29 +165,11 @@ impl Record for Organizations {
 
     fn columns() -> Columns<organization::Column> {
         use organization::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Org(C::Id),
-        }
+        kernel::record_columns!(C, Readable::Org(C::Id))
     }
 
-    fn id(row: &organization::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &organization::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &organization::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &organization::Model) -> (Uuid, Option<Uuid>) {
-        (row.id, None)
+    fn model(row: &organization::Model) -> &organization::Model {
+        row
     }
 
     fn view(_: &Actor, row: organization::Model) -> AppResult<OrganizationView> {

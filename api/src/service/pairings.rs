@@ -127,29 +127,11 @@ impl Record for Pairings {
 
     fn columns() -> Columns<pairing::Column> {
         use pairing::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Pairing(C::Id),
-        }
+        kernel::record_columns!(C, Readable::Pairing(C::Id))
     }
 
-    fn id(row: &pairing::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &pairing::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &pairing::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &pairing::Model) -> (Uuid, Option<Uuid>) {
-        (row.id, None)
+    fn model(row: &pairing::Model) -> &pairing::Model {
+        row
     }
 
     fn view(_: &Actor, row: pairing::Model) -> AppResult<PairingView> {

@@ -169,16 +169,7 @@ impl Record for Projects {
 
     fn columns() -> Columns<project::Column> {
         use project::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Record {
-                owner: C::OwnerOrgId,
-                pairing: Some(C::PairingId),
-            },
-        }
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
     }
 
     /// Each total is a correlated sum over the project's live fund transactions (indexed by
@@ -202,20 +193,8 @@ impl Record for Projects {
         select
     }
 
-    fn id(row: &ProjectRow) -> Uuid {
-        row.project.id
-    }
-
-    fn version(row: &ProjectRow) -> i32 {
-        row.project.version
-    }
-
-    fn owner(row: &ProjectRow) -> Uuid {
-        row.project.owner_org_id
-    }
-
-    fn readable_keys(row: &ProjectRow) -> (Uuid, Option<Uuid>) {
-        (row.project.owner_org_id, Some(row.project.pairing_id))
+    fn model(row: &ProjectRow) -> &project::Model {
+        &row.project
     }
 
     fn view(_: &Actor, row: ProjectRow) -> AppResult<ProjectView> {

@@ -224,29 +224,11 @@ impl Record for WorkingGroups {
 
     fn columns() -> Columns<working_group::Column> {
         use working_group::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Org(C::OrgId),
-        }
+        kernel::record_columns!(C, Readable::Org(C::OrgId))
     }
 
-    fn id(row: &working_group::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &working_group::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &working_group::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &working_group::Model) -> (Uuid, Option<Uuid>) {
-        (row.org_id, None)
+    fn model(row: &working_group::Model) -> &working_group::Model {
+        row
     }
 
     fn view(_: &Actor, row: working_group::Model) -> AppResult<WorkingGroupView> {

@@ -299,29 +299,11 @@ impl Record for Plans {
 
     fn columns() -> Columns<plan::Column> {
         use plan::Column as C;
-        Columns {
-            id: C::Id,
-            version: C::Version,
-            updated_at: C::UpdatedAt,
-            deleted_at: C::DeletedAt,
-            readable: Readable::Org(C::OrgId),
-        }
+        kernel::record_columns!(C, Readable::Org(C::OrgId))
     }
 
-    fn id(row: &plan::Model) -> Uuid {
-        row.id
-    }
-
-    fn version(row: &plan::Model) -> i32 {
-        row.version
-    }
-
-    fn owner(row: &plan::Model) -> Uuid {
-        row.owner_org_id
-    }
-
-    fn readable_keys(row: &plan::Model) -> (Uuid, Option<Uuid>) {
-        (row.org_id, None)
+    fn model(row: &plan::Model) -> &plan::Model {
+        row
     }
 
     fn view(_: &Actor, row: plan::Model) -> AppResult<PlanView> {
