@@ -199,3 +199,241 @@ pub fn ensure_role(actor: &Actor, allowed: &[Role]) -> AppResult<()> {
         Err(AppError::Forbidden)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rule table as a table: every role against every kind of record, for each relation
+    //! the record's owner can have to the caller's organization, reading and writing. The scopes
+    //! come from the directory, as in a request.
+
+    use super::*;
+    use crate::service::directory::Directory;
+
+    /// The organizations of the table: a western province `P` with prefectures `Z` (the
+    /// editor's) and `T`, a county `R` under `Z`; an eastern province `SP` with the city `S` (the
+    /// partner's, paired with `Z`) and its district `SD`, and an unrelated eastern city `G`.
+    struct World {
+        dir: Directory,
+        p: Uuid,
+        z: Uuid,
+        r: Uuid,
+        t: Uuid,
+        sp: Uuid,
+        s: Uuid,
+        sd: Uuid,
+        g: Uuid,
+        sz: Uuid,
+        gt: Uuid,
+    }
+
+    fn world() -> World {
+        let [p, z, r, t, sp, s, sd, g, sz, gt] = [(); 10].map(|_| Uuid::now_v7());
+        let (w, e) = (Region::West, Region::East);
+        let dir = Directory::from_parts(
+            &[
+                (p, None, w),
+                (z, Some(p), w),
+                (r, Some(z), w),
+                (t, Some(p), w),
+                (sp, None, e),
+                (s, Some(sp), e),
+                (sd, Some(s), e),
+                (g, None, e),
+            ],
+            &[(sz, s, z), (gt, g, t)],
+        );
+        World {
+            dir,
+            p,
+            z,
+            r,
+            t,
+            sp,
+            s,
+            sd,
+            g,
+            sz,
+            gt,
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Relation {
+        Own,
+        Subtree,
+        Ancestor,
+        Paired,
+        Unrelated,
+    }
+    use Relation::*;
+
+    /// How a kind is read: as a ledger record (owner or pairing), with an organization, as the
+    /// organization itself, or as a pairing.
+    #[derive(Clone, Copy, Debug)]
+    enum ReadAs {
+        Ledger,
+        WithOrg,
+        Itself,
+        Pairing,
+    }
+
+    const KINDS: [(RecordKind, ReadAs); 11] = [
+        (RecordKind::Project, ReadAs::Ledger),
+        (RecordKind::FundTransaction, ReadAs::Ledger),
+        (RecordKind::Exchange, ReadAs::Ledger),
+        (RecordKind::Agreement, ReadAs::Ledger),
+        (RecordKind::Contact, ReadAs::WithOrg),
+        (RecordKind::WorkingGroup, ReadAs::WithOrg),
+        (RecordKind::Plan, ReadAs::WithOrg),
+        (RecordKind::PlanTask, ReadAs::WithOrg),
+        (RecordKind::Organization, ReadAs::Itself),
+        (RecordKind::Pairing, ReadAs::Pairing),
+        (RecordKind::User, ReadAs::Itself),
+    ];
+
+    fn actor(role: Role, org: Option<Uuid>, dir: &Directory) -> Actor {
+        let scope = dir.scope(role, org);
+        Actor::new(Uuid::now_v7(), ActorKind::User, role, org, None, scope)
+    }
+
+    /// The record's owner and pairing for a relation to the caller's organization.
+    fn record(w: &World, role: Role, rel: Relation) -> (Uuid, Option<Uuid>) {
+        let scoped_east = role == Role::Partner;
+        match (scoped_east, rel) {
+            (false, Own) => (w.z, Some(w.sz)),
+            (false, Subtree) => (w.r, None),
+            (false, Ancestor) => (w.p, None),
+            (false, Paired) => (w.s, Some(w.sz)),
+            (false, Unrelated) => (w.t, Some(w.gt)),
+            (true, Own) => (w.s, Some(w.sz)),
+            (true, Subtree) => (w.sd, None),
+            (true, Ancestor) => (w.sp, None),
+            (true, Paired) => (w.z, Some(w.sz)),
+            (true, Unrelated) => (w.g, Some(w.gt)),
+        }
+    }
+
+    fn region(w: &World, org: Uuid) -> Region {
+        w.dir.owner(org).map_or(Region::West, |o| o.region)
+    }
+
+    fn can_read(scope: &Scope, read_as: ReadAs, owner: Uuid, pairing: Option<Uuid>) -> bool {
+        match read_as {
+            ReadAs::Ledger => scope.can_read_record(owner, pairing),
+            ReadAs::WithOrg | ReadAs::Itself => scope.can_read_org(owner),
+            ReadAs::Pairing => pairing.is_some_and(|p| scope.can_read_pairing(p)),
+        }
+    }
+
+    /// The expected answer, written out by role: (read, write).
+    fn expected(
+        role: Role,
+        kind: RecordKind,
+        read_as: ReadAs,
+        rel: Relation,
+        east: bool,
+    ) -> (bool, bool) {
+        use RecordKind as K;
+        let structure = matches!(kind, K::Organization | K::User);
+        match role {
+            Role::Admin => (true, !(kind == K::Project && east)),
+            Role::Auditor => (true, false),
+            Role::Coordinator => {
+                let write = match kind {
+                    K::Organization | K::User => false,
+                    K::Plan | K::PlanTask | K::WorkingGroup => true,
+                    _ => !east,
+                };
+                (true, write)
+            }
+            Role::Editor | Role::Partner => {
+                let read = match (read_as, rel) {
+                    (_, Own) => true,
+                    (ReadAs::Pairing, Paired) => true,
+                    (_, Subtree) => true,
+                    (ReadAs::Ledger, Ancestor) => false,
+                    (_, Ancestor) => true,
+                    (_, Paired) => true,
+                    (_, Unrelated) => false,
+                };
+                let own_or_below = match role {
+                    Role::Editor => matches!(rel, Own | Subtree),
+                    _ => rel == Own,
+                };
+                let write = !structure
+                    && kind != K::Pairing
+                    && own_or_below
+                    && !(kind == K::Project && east);
+                (read, write)
+            }
+        }
+    }
+
+    #[test]
+    fn every_role_against_every_kind_and_relation() {
+        let w = world();
+        let roles = [
+            (Role::Admin, Some(w.p)),
+            (Role::Coordinator, Some(w.p)),
+            (Role::Auditor, None),
+            (Role::Editor, Some(w.z)),
+            (Role::Partner, Some(w.s)),
+        ];
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for (role, org) in roles {
+            let who = actor(role, org, &w.dir);
+            for (kind, read_as) in KINDS {
+                for rel in [Own, Subtree, Ancestor, Paired, Unrelated] {
+                    if matches!((read_as, rel), (ReadAs::Pairing, Subtree | Ancestor)) {
+                        // A pairing is between two organizations, not below or above one.
+                        continue;
+                    }
+                    let (owner, pairing) = record(&w, role, rel);
+                    let owner_facts = Owner {
+                        org_id: owner,
+                        region: region(&w, owner),
+                    };
+                    let east = owner_facts.region == Region::East;
+                    let actual = (
+                        can_read(who.scope(), read_as, owner, pairing),
+                        can_write(&who, who.scope(), kind, owner_facts),
+                    );
+                    let want = expected(role, kind, read_as, rel, east);
+                    checked += 1;
+                    if actual != want {
+                        wrong.push(format!(
+                            "{role:?} {kind:?} {rel:?}: (read, write) = {actual:?}, expected {want:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 5 * (KINDS.len() * 5 - 2));
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn verifying_and_personal_data_belong_to_the_province_office_and_the_own_org() {
+        let w = world();
+        for (role, verify) in [
+            (Role::Admin, true),
+            (Role::Coordinator, true),
+            (Role::Editor, false),
+            (Role::Partner, false),
+            (Role::Auditor, false),
+        ] {
+            let who = actor(role, Some(w.z), &w.dir);
+            assert_eq!(can_verify(&who), verify, "{role:?}");
+            assert!(
+                sees_personal_data(&who, w.z),
+                "{role:?} of the contact's own org"
+            );
+            assert_eq!(
+                sees_personal_data(&who, w.r),
+                verify,
+                "{role:?} above the contact"
+            );
+        }
+    }
+}

@@ -145,6 +145,32 @@ impl Directory {
         Ok(dir)
     }
 
+    /// A directory of live organizations `(id, parent, region)` and pairings `(id, east,
+    /// west)`, without accounts: for tests of the rules that read it.
+    pub fn from_parts(
+        orgs: &[(Uuid, Option<Uuid>, Region)],
+        pairings: &[(Uuid, Uuid, Uuid)],
+    ) -> Self {
+        let mut dir = Directory {
+            pairings: pairings.to_vec(),
+            ..Directory::default()
+        };
+        for &(id, parent, region) in orgs {
+            if let Some(p) = parent {
+                dir.children.entry(p).or_default().push(id);
+            }
+            dir.orgs.insert(
+                id,
+                Org {
+                    parent,
+                    region,
+                    live: true,
+                },
+            );
+        }
+        dir
+    }
+
     pub fn account(&self, kind: ActorKind, id: Uuid) -> Option<Account> {
         self.accounts.get(&(kind, id)).copied()
     }
