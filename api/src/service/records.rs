@@ -1,16 +1,13 @@
-//! What every ledger record shares: keyset pages, scope filters, nullable patch fields, external
-//! ids. Record services use these instead of writing them again.
+//! Input helpers every record family shares: page arguments, nullable patch fields, external
+//! ids, free text and period filters. (Reads and writes themselves are the kernel's.)
 
 use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use uuid::Uuid;
 
 use crate::{
-    authz::Scope,
     domain::{Cursor, Fields, Limit, Text},
     error::AppResult,
 };
@@ -54,22 +51,6 @@ pub async fn fetch_page<E: EntityTrait>(
         .await?)
 }
 
-/// The SQL form of [`Scope::can_read_record`], or `None` when the actor reads everything.
-pub fn scope_condition<C: ColumnTrait>(
-    scope: &Scope,
-    owner_col: C,
-    pairing_col: Option<C>,
-) -> Option<Condition> {
-    if scope.all {
-        return None;
-    }
-    let mut any = Condition::any().add(owner_col.is_in(scope.subtree.iter().copied()));
-    if let Some(col) = pairing_col {
-        any = any.add(col.is_in(scope.pairings.iter().copied()));
-    }
-    Some(any)
-}
-
 /// An optional external id on create.
 pub fn external_id(f: &mut Fields, input: Option<&str>) -> Option<Option<String>> {
     f.check_opt("external_id", input, |e| {
@@ -90,26 +71,6 @@ pub fn patch_nullable<T: Clone, I>(
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => f.check(field, parse(v)).map(Some),
     }
-}
-
-/// Ids of live rows of `E` among `ids` (for references a record makes to others).
-pub async fn existing<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    id_col: E::Column,
-    deleted_col: E::Column,
-    ids: Vec<Uuid>,
-) -> AppResult<Vec<Uuid>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(E::find()
-        .select_only()
-        .column(id_col)
-        .filter(id_col.is_in(ids))
-        .filter(deleted_col.is_null())
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 /// Multi-line free text: trimmed, non-empty, at most `max` characters, no control characters
