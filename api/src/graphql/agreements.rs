@@ -6,7 +6,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    connection, gql, gql_shared,
+    connection, data_loader, gql, gql_shared,
     loaders::{PairingLoader, ProjectLoader, loader},
     page_args, parts,
 };
@@ -146,8 +146,5 @@ impl AgreementView {
 
 /// Attaches this family's DataLoaders to a request.
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
-    request.data(DataLoader::new(
-        PairingAgreementsLoader::new(ctx, actor),
-        tokio::spawn,
-    ))
+    request.data(data_loader(PairingAgreementsLoader::new(ctx, actor)))
 }

@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use super::{connection, data_loader, gql, gql_shared, loaders::OrgLoader, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -143,11 +143,8 @@ impl ContactView {
 
 /// Attaches this family's DataLoaders to a request.
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
-    request.data(DataLoader::new(
-        ContactLoader {
-            ctx: ctx.clone(),
-            actor: actor.clone(),
-        },
-        tokio::spawn,
-    ))
+    request.data(data_loader(ContactLoader {
+        ctx: ctx.clone(),
+        actor: actor.clone(),
+    }))
 }

@@ -6,7 +6,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    connection, gql, gql_shared,
+    connection, data_loader, gql, gql_shared,
     loaders::{OrgLoader, PairingLoader, loader},
     page_args, parts,
 };
@@ -162,12 +162,6 @@ impl ExchangeView {
 /// too.
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
-        .data(DataLoader::new(
-            PairingLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            PairingExchangesLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
+        .data(data_loader(PairingLoader::new(ctx, actor)))
+        .data(data_loader(PairingExchangesLoader::new(ctx, actor)))
 }

@@ -6,7 +6,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    connection, gql, gql_shared,
+    connection, data_loader, gql, gql_shared,
     loaders::{PairingFundsLoader, PairingLoader, PairingTotalsLoader, ProjectLoader},
     page_args, parts,
 };
@@ -137,12 +137,6 @@ impl FundTransactionView {
 
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
-        .data(DataLoader::new(
-            PairingFundsLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            PairingTotalsLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
+        .data(data_loader(PairingFundsLoader::new(ctx, actor)))
+        .data(data_loader(PairingTotalsLoader::new(ctx, actor)))
 }

@@ -11,7 +11,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use super::{connection, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use super::{connection, data_loader, gql, gql_shared, loaders::OrgLoader, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -271,18 +271,12 @@ impl PlanTaskView {
 /// Attaches this family's DataLoaders to a request.
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
-        .data(DataLoader::new(
-            PlanLoader {
-                ctx: ctx.clone(),
-                actor: actor.clone(),
-            },
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            PlanTasksLoader {
-                ctx: ctx.clone(),
-                actor: actor.clone(),
-            },
-            tokio::spawn,
-        ))
+        .data(data_loader(PlanLoader {
+            ctx: ctx.clone(),
+            actor: actor.clone(),
+        }))
+        .data(data_loader(PlanTasksLoader {
+            ctx: ctx.clone(),
+            actor: actor.clone(),
+        }))
 }

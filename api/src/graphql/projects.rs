@@ -6,7 +6,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use super::{
-    connection, gql, gql_shared,
+    connection, data_loader, gql, gql_shared,
     loaders::{
         OrgLoader, OwnerProjectsLoader, PairingLoader, PairingProjectsLoader, ProjectFundsLoader,
         ProjectLoader,
@@ -150,20 +150,8 @@ impl ProjectView {
 
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
     request
-        .data(DataLoader::new(
-            ProjectLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            PairingProjectsLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            OwnerProjectsLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            ProjectFundsLoader::new(ctx, actor),
-            tokio::spawn,
-        ))
+        .data(data_loader(ProjectLoader::new(ctx, actor)))
+        .data(data_loader(PairingProjectsLoader::new(ctx, actor)))
+        .data(data_loader(OwnerProjectsLoader::new(ctx, actor)))
+        .data(data_loader(ProjectFundsLoader::new(ctx, actor)))
 }
