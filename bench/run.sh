@@ -17,6 +17,9 @@ ROWS="${ROWS:-100000}"
 SECONDS_EACH="${SECONDS_EACH:-20}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PG="-h 127.0.0.1 -U postgres"
+# No TLS on loopback, for every client alike (libpq and sqlx would otherwise negotiate it with a
+# server that offers it, and node-postgres would not).
+export PGSSLMODE=disable
 PORT=18099
 PGL_PORT=18098
 DB=xiezuo_bench
@@ -32,7 +35,7 @@ cargo build --release -q -p xiezuo
 psql $PG -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" -c "DROP DATABASE IF EXISTS pgbench_baseline" -c "CREATE DATABASE pgbench_baseline" >/dev/null
 pgbench $PG -i -s 10 -q pgbench_baseline >/dev/null 2>&1
 
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" XIEZUO_BIND="127.0.0.1:$PORT" \
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" XIEZUO_BIND="127.0.0.1:$PORT" \
   XIEZUO_ADMIN_PASSWORD=bench-admin-password XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 \
   XIEZUO_DATA_DIR="$(mktemp -d)" XIEZUO_DEMO=false RUST_LOG=warn XIEZUO_TOKEN_TTL_SECONDS=3600
 target/release/xiezuo serve >/tmp/xiezuo-bench.log 2>&1 &
