@@ -1,5 +1,8 @@
 //! The directory: the organization tree, the pairing register and the accounts, held in memory.
 //!
+//! The live organizations are kept whole, so that an organization nested under any record
+//! (GraphQL `organization`, `host`, `east`, …) costs no statement.
+//!
 //! Every request needs them (who is calling, is the account still active, what may it read), and
 //! they change rarely, so reading them from the database on each request made an editor's
 //! `GET` cost six statements instead of one. The cache is dropped on every write to those tables:
@@ -58,6 +61,8 @@ struct Org {
 #[derive(Debug, Default)]
 pub struct Directory {
     orgs: HashMap<Uuid, Org>,
+    /// The live organizations as stored, for reads that nest an organization under a record.
+    live_orgs: HashMap<Uuid, organization::Model>,
     /// Live children of each organization.
     children: HashMap<Uuid, Vec<Uuid>>,
     /// Live pairings: (id, east org, west org).
@@ -71,13 +76,7 @@ pub struct Directory {
 impl Directory {
     /// Four statements, whatever the size of the tree.
     pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
-        use organization::Column as O;
-        let orgs: Vec<(Uuid, Option<Uuid>, String, Option<Deleted>)> = organization::Entity::find()
-            .select_only()
-            .columns([O::Id, O::ParentId, O::Region, O::DeletedAt])
-            .into_tuple()
-            .all(db)
-            .await?;
+        let orgs = organization::Entity::find().all(db).await?;
         let pairings: Vec<(Uuid, Uuid, Uuid)> = pairing::Entity::find()
             .select_only()
             .columns([
@@ -120,14 +119,18 @@ impl Directory {
             pairings,
             ..Directory::default()
         };
-        for (id, parent, region, deleted) in orgs {
+        for model in orgs {
+            let (id, parent) = (model.id, model.parent_id);
             let org = Org {
                 parent,
-                region: Region::from_db(&region)?,
-                live: deleted.is_none(),
+                region: Region::from_db(&model.region)?,
+                live: model.deleted_at.is_none(),
             };
-            if let (Some(p), true) = (parent, org.live) {
-                dir.children.entry(p).or_default().push(id);
+            if org.live {
+                if let Some(p) = parent {
+                    dir.children.entry(p).or_default().push(id);
+                }
+                dir.live_orgs.insert(id, model);
             }
             dir.orgs.insert(id, org);
         }
@@ -182,6 +185,11 @@ impl Directory {
             org_id,
             region: o.region,
         })
+    }
+
+    /// A live organization as stored.
+    pub fn live_org(&self, id: Uuid) -> Option<&organization::Model> {
+        self.live_orgs.get(&id)
     }
 
     /// The owner facts of a live organization.
