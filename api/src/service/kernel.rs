@@ -468,7 +468,7 @@ pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppR
 /// each other: writes `model` only where the stored version is still `version`.
 async fn save_versioned<R: Record>(
     tx: &impl ConnectionTrait,
-    mut model: Active<R>,
+    model: Active<R>,
     id: Uuid,
     version: i32,
 ) -> AppResult<()>
@@ -476,21 +476,45 @@ where
     Active<R>: ActiveModelTrait<Entity = R::Entity> + Send,
 {
     let cols = R::columns();
-    model.set(cols.version, (version + 1).into());
-    model.set(cols.updated_at, now().into());
-    let result = R::Entity::update_many()
+    compare_and_set::<R::Entity>(
+        tx,
+        model,
+        id,
+        version,
+        [cols.id, cols.version, cols.updated_at],
+    )
+    .await
+}
+
+/// Writes `model` to row `id` only if its stored version is still `version`, bumping `version`
+/// and `updated_at`; a 412 with the winner's version otherwise (`NotFound` when the row is gone).
+/// `cols` are the table's id, version and updated_at columns. The one compare-and-set of every
+/// write, for record families through [`Change`] and for accounts directly.
+pub async fn compare_and_set<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    mut model: E::ActiveModel,
+    id: Uuid,
+    version: i32,
+    [id_col, version_col, updated_col]: [E::Column; 3],
+) -> AppResult<()>
+where
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    model.set(version_col, (version + 1).into());
+    model.set(updated_col, now().into());
+    let result = E::update_many()
         .set(model)
-        .filter(cols.id.eq(id))
-        .filter(cols.version.eq(version))
+        .filter(id_col.eq(id))
+        .filter(version_col.eq(version))
         .exec(tx)
         .await?;
     if result.rows_affected == 1 {
         return Ok(());
     }
-    let stored: Option<i32> = R::Entity::find()
+    let stored: Option<i32> = E::find()
         .select_only()
-        .column(cols.version)
-        .filter(cols.id.eq(id))
+        .column(version_col)
+        .filter(id_col.eq(id))
         .into_tuple()
         .one(tx)
         .await?;

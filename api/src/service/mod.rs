@@ -166,53 +166,22 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-/// Writes `model` only if the stored version is still `version`, bumping it and `updated_at`:
-/// the compare-and-set that makes concurrent writers lose cleanly (412) instead of overwriting
-/// each other. `cols` are the entity's id, version and updated_at columns.
+/// Writes `model` if the stored version is still `version` ([`kernel::compare_and_set`]) and
+/// reads the row back, for the writes that do not go through the kernel's [`kernel::Change`].
 pub async fn save_versioned<E: EntityTrait>(
     tx: &impl ConnectionTrait,
-    mut model: E::ActiveModel,
+    model: E::ActiveModel,
     id: uuid::Uuid,
     version: i32,
-    [id_col, version_col, updated_col]: [E::Column; 3],
+    cols: [E::Column; 3],
 ) -> Result<E::Model, AppError>
 where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
-    model.set(version_col, (version + 1).into());
-    model.set(updated_col, now().into());
-    let result = E::update_many()
-        .set(model)
-        .filter(id_col.eq(id))
-        .filter(version_col.eq(version))
-        .exec(tx)
-        .await?;
-    let stored = E::find().filter(id_col.eq(id)).one(tx).await?;
-    if result.rows_affected == 0 {
-        return Err(match stored {
-            Some(_) => AppError::PreconditionFailed {
-                // The winner's version: ours plus at least one.
-                current_version: current_version::<E>(tx, id, id_col, version_col).await?,
-            },
-            None => AppError::NotFound,
-        });
-    }
-    stored.ok_or(AppError::NotFound)
-}
-
-async fn current_version<E: EntityTrait>(
-    tx: &impl ConnectionTrait,
-    id: uuid::Uuid,
-    id_col: E::Column,
-    version_col: E::Column,
-) -> Result<i32, AppError> {
-    use sea_orm::QuerySelect;
-    let v: Option<i32> = E::find()
-        .select_only()
-        .column(version_col)
-        .filter(id_col.eq(id))
-        .into_tuple()
+    kernel::compare_and_set::<E>(tx, model, id, version, cols).await?;
+    E::find()
+        .filter(cols[0].eq(id))
         .one(tx)
-        .await?;
-    Ok(v.unwrap_or_default())
+        .await?
+        .ok_or(AppError::NotFound)
 }

@@ -458,19 +458,8 @@ pub async fn update(
     expected_version: Option<i32>,
     patch: PlanPatch,
 ) -> AppResult<PlanView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
-    let scope = actor.scope();
-    let (dir, tx) = kernel::begin(ctx).await?;
-    let current = kernel::find::<Plans>(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Plan,
-        kernel::owner(&dir, &tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
-    let before = PlanView::from_model(current.clone());
+    let change = kernel::change::<Plans>(ctx, actor, id, expected_version).await?;
+    let current = &change.current;
 
     let mut f = Fields::new();
     let title = match &patch.title {
@@ -490,20 +479,7 @@ pub async fn update(
     let mut model: plan::ActiveModel = current.clone().into();
     model.title = Set(checked(title)?);
     model.external_id = Set(checked(external)?);
-    let after = save_plan(&tx, model, id, current.version).await?;
-    let view = PlanView::from_model(after);
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Update,
-        RecordKind::Plan,
-        id,
-        Some(&before),
-        Some(&view),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+    change.save(model).await
 }
 
 /// Deletes the plan and its tasks together, each with its audit entry.
@@ -513,25 +489,17 @@ pub async fn delete(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> AppResult<()> {
-    let scope = actor.scope();
-    let (dir, tx) = kernel::begin(ctx).await?;
-    let current = kernel::find::<Plans>(&tx, scope, id).await?;
-    ensure_write(
-        actor,
-        scope,
-        RecordKind::Plan,
-        kernel::owner(&dir, &tx, current.owner_org_id).await?,
-    )?;
-    check_version(expected_version, current.version)?;
+    let change = kernel::change::<Plans>(ctx, actor, id, expected_version).await?;
+    let (tx, dir, current) = (&change.tx, &change.dir, &change.current);
     let stored = plan_task::Entity::find()
         .filter(plan_task::Column::PlanId.eq(current.id))
         .filter(plan_task::Column::DeletedAt.is_null())
         .order_by_asc(plan_task::Column::Id)
-        .all(&tx)
+        .all(tx)
         .await?;
     let views = task_views(
-        &tx,
-        &dir,
+        tx,
+        dir,
         stored.iter().cloned().map(|t| (t, current.year)).collect(),
     )
     .await?;
@@ -539,9 +507,9 @@ pub async fn delete(
         let (task_id, task_version) = (task.id, task.version);
         let mut model: plan_task::ActiveModel = task.into();
         model.deleted_at = Set(Some(now()));
-        save_task(&tx, model, task_id, task_version).await?;
+        save_task(tx, model, task_id, task_version).await?;
         audit::record(
-            &tx,
+            tx,
             actor,
             audit::Action::Delete,
             RecordKind::PlanTask,
@@ -551,42 +519,7 @@ pub async fn delete(
         )
         .await?;
     }
-    let before = PlanView::from_model(current.clone());
-    let mut model: plan::ActiveModel = current.clone().into();
-    model.deleted_at = Set(Some(now()));
-    save_plan(&tx, model, id, current.version).await?;
-    audit::record(
-        &tx,
-        actor,
-        audit::Action::Delete,
-        RecordKind::Plan,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn save_plan(
-    tx: &impl ConnectionTrait,
-    model: plan::ActiveModel,
-    id: Uuid,
-    version: i32,
-) -> AppResult<plan::Model> {
-    super::save_versioned::<plan::Entity>(
-        tx,
-        model,
-        id,
-        version,
-        [
-            plan::Column::Id,
-            plan::Column::Version,
-            plan::Column::UpdatedAt,
-        ],
-    )
-    .await
+    change.delete().await
 }
 
 #[cfg(test)]

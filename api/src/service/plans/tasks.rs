@@ -368,8 +368,6 @@ pub async fn update_task(
     expected_version: Option<i32>,
     patch: PlanTaskPatch,
 ) -> AppResult<PlanTaskView> {
-    // Resolve the scope before the transaction: it must not wait for a second connection
-    // while this one is held (an in-memory SQLite pool has only one).
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
     let (current, plan) = task_with_plan(&tx, scope, id).await?;
