@@ -37,7 +37,8 @@ pgbench $PG -i -s 10 -q pgbench_baseline >/dev/null 2>&1
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" XIEZUO_BIND="127.0.0.1:$PORT" \
   XIEZUO_ADMIN_PASSWORD=bench-admin-password XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 \
-  XIEZUO_DATA_DIR="$(mktemp -d)" XIEZUO_DEMO=false RUST_LOG=warn XIEZUO_TOKEN_TTL_SECONDS=3600
+  XIEZUO_DATA_DIR="$(mktemp -d)" XIEZUO_DEMO=false RUST_LOG=warn XIEZUO_TOKEN_TTL_SECONDS=3600 \
+  XIEZUO_RATE_LIMIT_PER_SECOND=0
 target/release/xiezuo serve >/tmp/xiezuo-bench.log 2>&1 &
 SERVER=$!
 PGL=""

@@ -31,6 +31,20 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<Uuid>,
+    /// The account's credential stamp when the token was issued ([`credential_stamp`]): a
+    /// password or secret changed since makes the token invalid on its next use.
+    #[serde(default)]
+    pub cred: u64,
+}
+
+/// A stamp of a stored password or secret hash: 64 bits of its SHA-256. It changes whenever the
+/// credential changes (each hash has a fresh salt) and tells nothing about the credential.
+pub fn credential_stamp(stored_hash: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(stored_hash.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// Signing and verification keys with the validation rules that go with them.
@@ -87,6 +101,7 @@ impl JwtKeys {
         typ: ActorKind,
         role: Role,
         org: Option<Uuid>,
+        cred: u64,
     ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -99,6 +114,7 @@ impl JwtKeys {
             typ,
             role,
             org,
+            cred,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(e.into()))
@@ -134,9 +150,33 @@ pub fn random_token(bytes: usize) -> AppResult<String> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes(bytes)?))
 }
 
+/// How long a sign-in waits for a free hashing slot before it is answered `503`.
+const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A turn at argon2: one per core. Each run takes 19 MiB and tens of milliseconds of a core,
+/// so unbounded concurrent sign-ins would take memory without end and finish no sooner. Beyond
+/// the cores, attempts queue for [`HASH_QUEUE_WAIT`] and are then refused with `Retry-After`.
+async fn hashing_turn() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cores)
+    });
+    match tokio::time::timeout(HASH_QUEUE_WAIT, slots.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(AppError::RetryLater {
+            status: 503,
+            code: "busy",
+            detail: "too many sign-ins at once; retry shortly".into(),
+            retry_after: 1,
+        }),
+    }
+}
+
 /// argon2id with the crate's defaults (19 MiB, t=2, p=1), a fresh salt each time. Runs on the
 /// blocking pool: hashing takes tens of milliseconds and must not stall the async workers.
 pub async fn hash_secret(secret: String) -> AppResult<String> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(secret.as_bytes())
@@ -150,6 +190,7 @@ pub async fn hash_secret(secret: String) -> AppResult<String> {
 /// Verifies `secret` against a PHC string. With no stored hash (unknown user) it still runs a
 /// verification against a fixed dummy hash, so both failures take the same time.
 pub async fn verify_secret(secret: String, stored: Option<String>) -> AppResult<bool> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = match stored {

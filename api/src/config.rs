@@ -58,6 +58,14 @@ pub struct Config {
     pub graphiql_assets_url: String,
     /// `XIEZUO_SEED`: load the 2019 structure on start (default true).
     pub seed_on_start: bool,
+    /// `XIEZUO_BODY_TIMEOUT_SECONDS`, default 30: how long a client may take to send a request
+    /// body before it is answered `408`.
+    pub body_timeout_seconds: u64,
+    /// `XIEZUO_RATE_LIMIT_PER_SECOND`, default 50: requests per second one client address may
+    /// make on average (`0` turns the limit off).
+    pub rate_limit_per_second: u32,
+    /// `XIEZUO_RATE_LIMIT_BURST`, default 200: requests one client address may make at once.
+    pub rate_limit_burst: u32,
     /// `XIEZUO_DEMO`: with the structure, load the 2019 demo ledger of 上海–遵义 and 广州–毕节
     /// (default true; once only).
     pub demo_on_start: bool,
@@ -103,6 +111,9 @@ impl Config {
             max_body_bytes: parse_var("XIEZUO_MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL")
                 .unwrap_or_else(|| "https://unpkg.com".into()),
+            body_timeout_seconds: parse_var("XIEZUO_BODY_TIMEOUT_SECONDS")?.unwrap_or(30),
+            rate_limit_per_second: parse_var("XIEZUO_RATE_LIMIT_PER_SECOND")?.unwrap_or(50),
+            rate_limit_burst: parse_var("XIEZUO_RATE_LIMIT_BURST")?.unwrap_or(200),
             seed_on_start: parse_var("XIEZUO_SEED")?.unwrap_or(true),
             demo_on_start: parse_var("XIEZUO_DEMO")?.unwrap_or(true),
         })

@@ -40,6 +40,10 @@ pub enum AppError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// The client did not finish sending its body in time.
+    BodyTimeout {
+        seconds: u64,
+    },
     UnsupportedMediaType {
         detail: String,
     },
@@ -71,6 +75,14 @@ pub enum AppError {
     },
     /// SQLite busy beyond its timeout; the client should retry.
     Unavailable,
+    /// Too much at once: `429` for this client or account, `503` for the server as a whole;
+    /// either way with `Retry-After` in seconds.
+    RetryLater {
+        status: u16,
+        code: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -96,6 +108,7 @@ impl AppError {
             Self::Validation(_) => "validation_failed",
             Self::BadRequest { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyTimeout { .. } => "request_timeout",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Unauthenticated { code, .. } => code,
             Self::Forbidden => "forbidden",
@@ -105,6 +118,7 @@ impl AppError {
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::Unavailable => "service_unavailable",
+            Self::RetryLater { code, .. } => code,
             Self::Internal(_) => "internal_error",
         }
     }
@@ -114,6 +128,7 @@ impl AppError {
             Self::Validation(_) => 422,
             Self::BadRequest { .. } => 400,
             Self::PayloadTooLarge { .. } => 413,
+            Self::BodyTimeout { .. } => 408,
             Self::UnsupportedMediaType { .. } => 415,
             Self::Unauthenticated { .. } => 401,
             Self::Forbidden => 403,
@@ -122,6 +137,7 @@ impl AppError {
             Self::Conflict { .. } | Self::InvalidTransition { .. } => 409,
             Self::PreconditionFailed { .. } => 412,
             Self::Unavailable => 503,
+            Self::RetryLater { status, .. } => *status,
             Self::Internal(_) => 500,
         }
     }
@@ -131,6 +147,7 @@ impl AppError {
             Self::Validation(_) => "Invalid input",
             Self::BadRequest { .. } => "Malformed request",
             Self::PayloadTooLarge { .. } => "Request body too large",
+            Self::BodyTimeout { .. } => "Request timeout",
             Self::UnsupportedMediaType { .. } => "Unsupported media type",
             Self::Unauthenticated { .. } => "Authentication required",
             Self::Forbidden => "Not allowed",
@@ -140,6 +157,8 @@ impl AppError {
             Self::InvalidTransition { .. } => "Transition not allowed",
             Self::PreconditionFailed { .. } => "Version mismatch",
             Self::Unavailable => "Temporarily unavailable",
+            Self::RetryLater { status: 429, .. } => "Too many requests",
+            Self::RetryLater { .. } => "Temporarily unavailable",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -156,6 +175,9 @@ impl AppError {
             | Self::Conflict { detail, .. }
             | Self::InvalidTransition { detail } => detail.clone(),
             Self::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),
+            Self::BodyTimeout { seconds } => {
+                format!("the body was not sent within {seconds} seconds")
+            }
             Self::Unauthenticated { detail, .. } => (*detail).to_string(),
             Self::Forbidden => "your role may not do this".into(),
             Self::NotFound => "no such record".into(),
@@ -164,6 +186,7 @@ impl AppError {
                 format!("the record has changed; its current version is {current_version}")
             }
             Self::Unavailable => "the database is busy; retry shortly".into(),
+            Self::RetryLater { detail, .. } => detail.clone(),
             Self::Internal(_) => "an internal error occurred".into(),
         }
     }
@@ -198,6 +221,15 @@ impl From<DbErr> for AppError {
         let text = err.to_string();
         if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
             return Self::Unavailable;
+        }
+        // What the input checks should have stopped, answered as the client's mistake rather
+        // than a 500: NUL in text (PostgreSQL 22021) and a date or time PostgreSQL cannot
+        // hold (22008).
+        if text.contains("invalid byte sequence for encoding \"UTF8\": 0x00") {
+            return Self::field("body", "text must not contain the NUL character (U+0000)");
+        }
+        if text.contains("out of range") && (text.contains("date") || text.contains("time")) {
+            return Self::field("body", "a date or time is outside the supported range");
         }
         Self::Internal(err.into())
     }

@@ -151,6 +151,10 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
     let schema = web::Data::new(graphql::schema());
     let data = web::Data::new(ctx);
     let max_body = data.config.max_body_bytes;
+    let rate_limit = web::Data::new(crate::http::hardening::RateLimit::new(
+        data.config.rate_limit_per_second,
+        data.config.rate_limit_burst,
+    ));
     let server = HttpServer::new(move || {
         App::new()
             // Before the /api/v1 scope, which would otherwise swallow /api/v1/openapi.json.
@@ -161,11 +165,18 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .wrap(actix_web::middleware::from_fn(
                 rest::idempotency::middleware,
             ))
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::hardening::rate_limit,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::hardening::security_headers,
+            ))
             .wrap(actix_web::middleware::from_fn(request_id_header))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(schema.clone())
             .app_data(routes.clone())
+            .app_data(rate_limit.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 Problem(AppError::field("id", format!("is not a valid id: {err}"))).into()

@@ -191,6 +191,7 @@ async fn every_bad_token_is_a_401_never_anonymous() {
     // refusals.
     let mut good = claims(600);
     good["sub"] = json!(app.fixture_user(Role::Admin, None).expect("fixture admin"));
+    good["cred"] = json!(xiezuo::auth::credential_stamp(tests::FIXTURE_PASSWORD_HASH));
     let good = sign(&good, JWT_SECRET);
     assert_eq!(app.get(path, &good).await.status(), StatusCode::OK);
 

@@ -10,7 +10,7 @@ use tests::{TestApp, assert_problem, parts, spawn_app, spawn_app_with};
 use uuid::Uuid;
 use xiezuo::{
     domain::Role,
-    graphql::{MAX_COMPLEXITY, MAX_DEPTH},
+    graphql::{MAX_COST, MAX_DEPTH},
 };
 
 const ZUNYI: &str = "遵义市残疾人联合会";
@@ -329,7 +329,9 @@ async fn nested_queries_cost_a_bounded_number_of_statements() {
         }"#;
     let relations = 10;
 
-    for first in [5, 500] {
+    // 40 covers every seeded organization; 500 would be refused by the cost limit, which
+    // prices each of the 500 with 20 children of 20 children.
+    for first in [5, 40] {
         let (response, statements) = app
             .statements_during(app.gql(&token, query, json!({"first": first})))
             .await;
@@ -796,11 +798,11 @@ fn nested_query(id: Uuid, depth: usize) -> String {
 }
 
 #[tokio::test]
-async fn queries_beyond_the_depth_and_complexity_limits_are_refused() {
+async fn queries_beyond_the_depth_and_cost_limits_are_refused() {
     let app = spawn_app().await;
     let token = app.admin_token();
     let renhuai = app.org_id("520382").await;
-    assert_eq!(MAX_DEPTH, 12);
+    assert_eq!(MAX_DEPTH, 20);
 
     // At the limit the query runs (仁怀 → 遵义 → 贵州 → null).
     let response = app
@@ -836,16 +838,20 @@ async fn queries_beyond_the_depth_and_complexity_limits_are_refused() {
         );
     }
 
-    // Too many fields at once: refused by the complexity limit.
-    let fields: String = (0..=MAX_COMPLEXITY)
-        .map(|i| format!("f{i}: code "))
-        .collect();
-    let wide = format!("{{ organization(id: \"{renhuai}\") {{ {fields}}} }}");
-    let response = app.gql(&token, &wide, json!({})).await;
+    // Too many values at once: 500 pairings × 500 projects each is refused before it runs, with
+    // the estimate and the limit.
+    let wide = "{ pairings(first: 500) { nodes { projects(first: 500) { id } } } }";
+    let response = app.gql(&token, wide, json!({})).await;
+    let error = &response["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "query_too_costly",
+        "{response}"
+    );
+    assert_eq!(error["extensions"]["limit"], json!(MAX_COST), "{response}");
     assert!(
-        response["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("complex")),
+        error["extensions"]["cost"]
+            .as_u64()
+            .is_some_and(|c| c > 250_000),
         "{response}"
     );
     assert!(response["data"].is_null(), "{response}");

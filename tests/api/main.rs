@@ -8,6 +8,7 @@ mod contacts;
 mod errors;
 mod exchanges;
 mod graphql;
+mod hostile;
 mod operations;
 mod organizations;
 mod pairings;

@@ -783,8 +783,9 @@ const NESTED: &str = r#"query($n: Int) {
   pairings(first: $n) { edges { node {
     east { name } west { name }
     totals { pledgedFen arrivedFen }
-    projects { code pledgedFen organization { name } fundTransactions { kind amountFen project { code } } }
-    fundTransactions { voucherNo pairing { level } }
+    projects(first: 20) { code pledgedFen organization { name }
+                          fundTransactions(first: 20) { kind amountFen project { code } } }
+    fundTransactions(first: 50) { voucherNo pairing { level } }
   } } }
 }"#;
 

@@ -86,6 +86,10 @@ pub fn base_config(database_url: String) -> Config {
         log_format: LogFormat::Text,
         max_body_bytes: 64 * 1024,
         graphiql_assets_url: "https://unpkg.com".into(),
+        body_timeout_seconds: 30,
+        // Tests drive many requests from one address; the limit has its own test.
+        rate_limit_per_second: 0,
+        rate_limit_burst: 0,
         seed_on_start: true,
         demo_on_start: false,
     }
@@ -314,7 +318,13 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no fixture user for {role:?} in {org:?}"));
         self.ctx
             .jwt
-            .issue(user, ActorKind::User, role, org)
+            .issue(
+                user,
+                ActorKind::User,
+                role,
+                org,
+                xiezuo::auth::credential_stamp(FIXTURE_PASSWORD_HASH),
+            )
             .expect("issue token")
     }
 
@@ -377,6 +387,9 @@ pub async fn wait_until(what: &str, ok: impl Fn() -> bool) {
 /// One user per role and seeded organization (and per role without one), inserted in one
 /// statement, so that tests can act as anyone. Their password hash is not a valid PHC string:
 /// they hold tokens but cannot log in.
+/// Not a PHC string: fixture users cannot log in, they get tokens from [`TestApp::token`].
+pub const FIXTURE_PASSWORD_HASH: &str = "fixture-cannot-log-in";
+
 async fn fixture_users(
     ctx: &AppCtx,
     orgs: &HashMap<String, Uuid>,
@@ -398,7 +411,7 @@ async fn fixture_users(
             rows.push(user::ActiveModel {
                 id: Set(id),
                 username: Set(format!("fixture-{}-{code}", role.as_str())),
-                password_hash: Set("fixture-cannot-log-in".into()),
+                password_hash: Set(FIXTURE_PASSWORD_HASH.into()),
                 role: Set(role.as_str().into()),
                 org_id: Set(*org),
                 disabled: Set(false),

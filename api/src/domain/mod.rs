@@ -288,6 +288,10 @@ impl Cursor {
     }
 }
 
+/// The years a date may fall in.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
+const DATE_RANGE_MESSAGE: &str = "must be between 1900-01-01 and 2199-12-31";
+
 /// Collects field errors so that one response names every bad field.
 #[derive(Default)]
 pub struct Fields(Vec<FieldError>);
@@ -323,6 +327,20 @@ impl Fields {
 
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError::new(field, message));
+    }
+
+    /// A date the ledgers can hold: from 1900 through 2199. Anything outside is a typo or a
+    /// probe (PostgreSQL refuses dates before 4714 BC, SQLite takes any text).
+    pub fn date(&mut self, field: &str, date: Option<chrono::NaiveDate>) {
+        use chrono::Datelike;
+        if date.is_some_and(|d| !(DATE_YEARS.contains(&d.year()))) {
+            self.push(field, DATE_RANGE_MESSAGE);
+        }
+    }
+
+    /// An instant in the same range as [`Fields::date`].
+    pub fn instant(&mut self, field: &str, at: Option<chrono::DateTime<chrono::Utc>>) {
+        self.date(field, at.map(|t| t.date_naive()));
     }
 
     pub fn is_empty(&self) -> bool {

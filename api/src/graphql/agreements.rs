@@ -50,6 +50,7 @@ impl AgreementQuery {
     }
 
     /// Agreements the caller may read, in id order (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn agreements(
         &self,
         ctx: &Context<'_>,
@@ -130,7 +131,14 @@ impl AgreementView {
     }
 
     /// The projects the agreement covers (those the caller may read).
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (100 by default, at most 500), in id order.")]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<ProjectView>> {
+        let first = super::nested_first(first)?;
         let loaded = ctx
             .data::<DataLoader<ProjectLoader>>()?
             .load_many(self.project_ids.iter().copied())
@@ -140,6 +148,7 @@ impl AgreementView {
             .project_ids
             .iter()
             .filter_map(|id| loaded.get(id).cloned())
+            .take(first)
             .collect())
     }
 }

@@ -58,6 +58,7 @@ impl ContactQuery {
     }
 
     /// Contacts of the organizations the caller may read (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,

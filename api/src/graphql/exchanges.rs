@@ -50,6 +50,7 @@ impl ExchangeQuery {
     }
 
     /// Exchanges the caller may read, in id order (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn exchanges(
         &self,
         ctx: &Context<'_>,
@@ -131,6 +132,9 @@ impl ExchangeView {
     }
 
     /// The visiting organizations the caller may read, in id order.
+    #[graphql(
+        complexity = "super::list_cost(crate::service::exchanges::VISITORS_MAX, child_complexity)"
+    )]
     async fn visiting_orgs(
         &self,
         ctx: &Context<'_>,

@@ -44,6 +44,7 @@ impl FundTransactionQuery {
     }
 
     /// Fund transactions the caller may read (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn fund_transactions(
         &self,
         ctx: &Context<'_>,

@@ -64,9 +64,172 @@ pub struct MutationRoot(
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Limits a hostile or careless query cannot get past.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 5000;
+/// How deep a query may nest. The cost model below is what bounds the work; the depth limit
+/// only stops absurd documents, and leaves room for the standard introspection query.
+pub const MAX_DEPTH: usize = 20;
+
+/// The most a query may cost: about the number of values it can return. A field costs 1 plus
+/// its selection; a list field costs the most items it can return times (1 + their selection),
+/// so nesting and aliases multiply as they do in the response. Checked before anything runs.
+pub const MAX_COST: usize = 200_000;
+
+/// Items a nested list (`Pairing.projects`, `Project.fundTransactions`, …) returns when the
+/// query does not say `first`; at most [`kernel::CHILDREN_MAX`](crate::service::kernel).
+pub const NESTED_FIRST: i32 = 100;
+
+/// The estimate for a list bounded by the structure rather than by `first` (an organization's
+/// children or pairings): the widest level of the 2019 tree has 20 organizations, and only
+/// administrators add organizations and pairings.
+pub const STRUCTURE_LIST: usize = 20;
+
+/// Every cost is capped here, so sums and products of costs never overflow.
+const COST_CAP: usize = 1 << 40;
+
+/// The cost of a list of at most `n` items, each costing 1 plus `child`.
+pub(crate) fn list_cost(n: usize, child: usize) -> usize {
+    n.saturating_mul(child.saturating_add(1))
+        .saturating_add(1)
+        .min(COST_CAP)
+}
+
+/// The cost of a list that returns at most `first` items (`default` when absent). A `first`
+/// outside 1..=500 is refused when the field runs; here it counts as 500.
+pub(crate) fn first_cost(first: Option<i32>, default: i32, child: usize) -> usize {
+    let max = i32::try_from(crate::service::kernel::CHILDREN_MAX).unwrap_or(i32::MAX);
+    let n = first.unwrap_or(default).clamp(0, max);
+    list_cost(usize::try_from(n).unwrap_or_default(), child)
+}
+
+/// The cost of a connection (`first` items, 50 by default).
+pub(crate) fn page_cost(first: Option<i32>, child: usize) -> usize {
+    first_cost(first, 50, child)
+}
+
+/// `first` of a nested list, checked: `NESTED_FIRST` when absent, 1..=500 otherwise.
+pub(crate) fn nested_first(first: Option<i32>) -> async_graphql::Result<usize> {
+    let max = crate::service::kernel::CHILDREN_MAX;
+    match first {
+        None => Ok(usize::try_from(NESTED_FIRST).unwrap_or_default()),
+        Some(n) if n >= 1 && u64::try_from(n).is_ok_and(|n| n <= max) => {
+            Ok(usize::try_from(n).unwrap_or_default())
+        }
+        Some(_) => Err(gql(AppError::Validation(vec![crate::error::FieldError {
+            field: "first".into(),
+            message: format!("must be between 1 and {max}"),
+        }]))),
+    }
+}
+
+/// Keeps the first `first` items of a nested list (see [`nested_first`]).
+pub(crate) fn take_first<T>(
+    items: Option<Vec<T>>,
+    first: Option<i32>,
+) -> async_graphql::Result<Vec<T>> {
+    let n = nested_first(first)?;
+    let mut items = items.unwrap_or_default();
+    items.truncate(n);
+    Ok(items)
+}
+
+/// Checks a document before it runs. It refuses a query that costs more than [`MAX_COST`], with
+/// the estimate, the limit and the code `query_too_costly` in the error, so a client knows what
+/// to shrink. It refuses a string argument holding U+0000 (which no text column can store) as
+/// a `validation_failed` error naming the argument, as REST does for a body or query string.
+struct CostLimit;
+
+/// The first argument, anywhere in `doc`, whose value holds a string with U+0000.
+fn nul_argument(doc: &async_graphql::parser::types::ExecutableDocument) -> Option<String> {
+    use async_graphql::{
+        Value,
+        parser::types::{Selection, SelectionSet},
+    };
+    fn holds_nul(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::List(items) => items.iter().any(holds_nul),
+            Value::Object(fields) => fields.values().any(holds_nul),
+            _ => false,
+        }
+    }
+    fn in_set(set: &SelectionSet) -> Option<String> {
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => field
+                .node
+                .arguments
+                .iter()
+                .find(|(_, value)| {
+                    value
+                        .node
+                        .clone()
+                        .into_const_with(|_| Ok::<_, ()>(Value::Null))
+                        .is_ok_and(|v| holds_nul(&v))
+                })
+                .map(|(name, _)| name.node.to_string())
+                .or_else(|| in_set(&field.node.selection_set.node)),
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    doc.operations
+        .iter()
+        .find_map(|(_, op)| in_set(&op.node.selection_set.node))
+        .or_else(|| {
+            doc.fragments
+                .values()
+                .find_map(|f| in_set(&f.node.selection_set.node))
+        })
+}
+
+impl async_graphql::extensions::ExtensionFactory for CostLimit {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(CostLimit)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for CostLimit {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Some(argument) = nul_argument(&doc) {
+            let err = AppError::field(argument, "must not contain the NUL character (U+0000)");
+            return Err(err
+                .extend()
+                .into_server_error(async_graphql::Pos::default()));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextValidation<'_>,
+    ) -> Result<async_graphql::ValidationResult, Vec<async_graphql::ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.complexity > MAX_COST {
+            let mut err = async_graphql::ServerError::new(
+                format!(
+                    "the query may return about {} values, more than the limit of {MAX_COST}: \
+                     ask for fewer items with `first`, or split the query",
+                    result.complexity
+                ),
+                None,
+            );
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", "query_too_costly");
+            ext.set("cost", u64::try_from(result.complexity).unwrap_or(u64::MAX));
+            ext.set("limit", u64::try_from(MAX_COST).unwrap_or(u64::MAX));
+            err.extensions = Some(ext);
+            return Err(vec![err]);
+        }
+        Ok(result)
+    }
+}
 
 /// Built without a database: request data (context, actor, loaders) is attached per request.
 pub fn schema() -> XiezuoSchema {
@@ -76,7 +239,7 @@ pub fn schema() -> XiezuoSchema {
         EmptySubscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
+    .extension(CostLimit)
     .finish()
 }
 

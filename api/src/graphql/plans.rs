@@ -75,6 +75,7 @@ impl PlanQuery {
     }
 
     /// Plans of the organizations the caller may read (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn plans(
         &self,
         ctx: &Context<'_>,
@@ -105,6 +106,7 @@ impl PlanQuery {
 
     /// Tasks of the plans the caller may read, with computed progress and status (Relay
     /// connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn plan_tasks(
         &self,
         ctx: &Context<'_>,
@@ -241,13 +243,21 @@ impl PlanView {
     }
 
     /// In quarter, then due date order, progress computed.
-    async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanTaskView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<PlanTaskView>> {
+        let loaded = ctx
             .data::<DataLoader<PlanTasksLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 }
 

@@ -45,6 +45,7 @@ impl ProjectQuery {
     }
 
     /// Projects the caller may read, with money totals (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -135,16 +136,21 @@ impl ProjectView {
             .map_err(|e| gql_shared(&e))
     }
 
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
     async fn fund_transactions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
     ) -> async_graphql::Result<Vec<FundTransactionView>> {
-        Ok(ctx
+        let loaded = ctx
             .data::<DataLoader<ProjectFundsLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 }
 

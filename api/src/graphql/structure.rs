@@ -52,6 +52,7 @@ impl StructureQuery {
     }
 
     /// Organizations the caller may read, in id order (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
@@ -83,6 +84,7 @@ impl StructureQuery {
     }
 
     /// Pairings the caller may read (Relay connection; `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn pairings(
         &self,
         ctx: &Context<'_>,
@@ -212,6 +214,7 @@ impl OrganizationView {
             .map_err(|e| gql_shared(&e))
     }
 
+    #[graphql(complexity = "super::list_cost(super::STRUCTURE_LIST, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
         Ok(ctx
             .data::<DataLoader<ChildrenLoader>>()?
@@ -233,25 +236,42 @@ impl OrganizationView {
     }
 
     /// The organization's yearly plans (年度工作方案).
-    async fn plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<PlanView>> {
+        let loaded = ctx
             .data::<DataLoader<OrgPlansLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
     /// Projects this organization recorded.
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<ProjectView>> {
+        let loaded = ctx
             .data::<DataLoader<OwnerProjectsLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
+    #[graphql(complexity = "super::list_cost(super::STRUCTURE_LIST, child_complexity)")]
     async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
         Ok(ctx
             .data::<DataLoader<OrgPairingsLoader>>()?
@@ -271,43 +291,72 @@ impl PairingView {
             .map_err(|e| gql_shared(&e))
     }
 
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<ProjectView>> {
+        let loaded = ctx
             .data::<DataLoader<PairingProjectsLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
     async fn fund_transactions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
     ) -> async_graphql::Result<Vec<FundTransactionView>> {
-        Ok(ctx
+        let loaded = ctx
             .data::<DataLoader<PairingFundsLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
-    async fn exchanges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ExchangeView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn exchanges(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<ExchangeView>> {
+        let loaded = ctx
             .data::<DataLoader<PairingExchangesLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
-    async fn agreements(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgreementView>> {
-        Ok(ctx
+    #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+        )]
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<AgreementView>> {
+        let loaded = ctx
             .data::<DataLoader<PairingAgreementsLoader>>()?
             .load_one(self.id)
             .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+            .map_err(|e| gql_shared(&e))?;
+        super::take_first(loaded, first)
     }
 
     /// Money pledged, transferred, arrived, spent and refunded on this pairing.

@@ -45,6 +45,7 @@ impl WorkingGroupQuery {
 
     /// Working groups of the organizations the caller may read (Relay connection;
     /// `first` ≤ 500).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn working_groups(
         &self,
         ctx: &Context<'_>,

@@ -57,20 +57,67 @@ fn field_error(path: String, message: String, fallback: &str) -> AppError {
 /// Deserializes JSON, naming the failing field. A body that is not JSON at all is a 400; JSON of
 /// the wrong shape is a 422. The two steps keep those apart: serde_json alone reports some type
 /// errors (a number where an enum's string belongs) as syntax errors.
+///
+/// Every body this service takes is a JSON object: an array is refused rather than mapped onto
+/// a struct's fields by position. A string holding U+0000 is refused with its path, since no
+/// text column can store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| AppError::BadRequest {
             code: "malformed_json",
             detail: format!("the body is not valid JSON: {err}"),
         })?;
+    if !value.is_object() {
+        return Err(AppError::field("body", "must be a JSON object"));
+    }
+    // Only an escaped `\u0000` puts NUL in a JSON string: look for it before walking the tree.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Some(path) = nul_path(&value, String::new())
+    {
+        return Err(AppError::field(path, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = path_of(err.path());
         field_error(path, err.into_inner().to_string(), "body")
     })
 }
 
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path of the first string under `value` that holds U+0000.
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => s.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "")))
+            } else {
+                nul_path(v, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// Deserializes a query string or form body, naming the failing field.
 pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8], what: &str) -> Result<T, AppError> {
+    if let Some((name, _)) =
+        form_urlencoded::parse(input).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(AppError::field(name.replace('\0', ""), NUL_MESSAGE));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = path_of(err.path());
@@ -79,12 +126,14 @@ pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8], what: &str) -> Result
 }
 
 /// Reads the body up to the configured limit (413 beyond it), streaming, so an oversize body is
-/// refused without being held in memory.
+/// refused without being held in memory; a body not sent whole within the configured time is a
+/// 408, so a client that stops half-way does not hold its connection.
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, AppError> {
-    let limit = req
+    let (limit, seconds) = req
         .app_data::<web::Data<AppCtx>>()
-        .map(|ctx| ctx.config.max_body_bytes)
-        .unwrap_or(1024 * 1024);
+        .map(|ctx| (ctx.config.max_body_bytes, ctx.config.body_timeout_seconds))
+        .unwrap_or((1024 * 1024, 30));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -94,7 +143,10 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
         return Err(AppError::PayloadTooLarge { limit });
     }
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    while let Some(chunk) = tokio::time::timeout_at(deadline, payload.next())
+        .await
+        .map_err(|_| AppError::BodyTimeout { seconds })?
+    {
         let chunk = chunk.map_err(|e| AppError::BadRequest {
             code: "malformed_body",
             detail: format!("the body could not be read: {e}"),
@@ -252,6 +304,12 @@ pub async fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
             detail: "the account behind this token is disabled or no longer exists",
         });
     };
+    if account.credential != claims.cred {
+        return Err(AppError::Unauthenticated {
+            code: "invalid_token",
+            detail: "the password or secret behind this token has changed since it was issued",
+        });
+    }
     let actor = Actor::new(
         claims.sub,
         claims.typ,

@@ -2,4 +2,5 @@
 //! strings, `If-Match`, the caller behind the bearer token) and answering with problems.
 
 pub mod extract;
+pub mod hardening;
 pub mod problem;

@@ -94,6 +94,9 @@ impl ResponseError for Problem {
             AppError::Unavailable => {
                 response.insert_header(("Retry-After", "1"));
             }
+            AppError::RetryLater { retry_after, .. } => {
+                response.insert_header(("Retry-After", retry_after.to_string()));
+            }
             AppError::MethodNotAllowed { allowed } => {
                 response.insert_header(("Allow", allowed.as_str()));
             }

@@ -33,6 +33,8 @@ type Ctx = web::Data<AppCtx>;
         (status = 200, body = auth::TokenResponse),
         (status = 400, body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "unknown account or wrong secret (one answer for both)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed attempts from this client or for this account; wait `Retry-After` seconds", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "too many sign-ins at once; retry after `Retry-After` seconds", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]
@@ -49,7 +51,8 @@ pub async fn token(ctx: Ctx, req: HttpRequest, body: RawBody) -> Result<HttpResp
         }
         .into());
     };
-    let response = auth::issue(&ctx, request).await?;
+    let client = req.peer_addr().map(|a| a.ip());
+    let response = auth::issue(&ctx, request, client).await?;
     // RFC 6749 §5.1: token responses must not be cached.
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

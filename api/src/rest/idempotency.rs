@@ -10,6 +10,7 @@ use actix_web::{
     web,
 };
 
+use crate::error::AppError;
 use crate::http::{
     extract::{actor_from_request, read_body},
     problem::Problem,
@@ -26,11 +27,19 @@ pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let key = match req.headers().get(HEADER).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key.to_string()),
+        // A key that is not plain ASCII must not be dropped silently: the retry it was meant
+        // to make safe would create a second record.
+        Some(Err(_)) => {
+            let err = AppError::field(
+                "Idempotency-Key",
+                "must be printable ASCII, for example a UUID",
+            );
+            return Ok(req.into_response(Problem(err).error_response()));
+        }
+    };
     // REST resources only: GraphQL has its own `idempotencyKey`, and the token and
     // service-account responses carry secrets that must never be stored.
     let path = req.path();

@@ -193,6 +193,7 @@ pub async fn list(
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let period = period(&mut f, q.year, None);
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
     let mut select = kernel::visible::<Agreements>(ctx.db.get_database_backend(), actor.scope());
@@ -254,6 +255,7 @@ async fn check(
     f: &mut Fields,
     d: &Draft,
 ) -> AppResult<Option<Checked>> {
+    f.date("signed_on", Some(d.signed_on));
     let pairing_ok = readable_pairing(db, scope, d.pairing_id).await?.is_some();
     if !pairing_ok {
         f.push("pairing_id", "no such pairing");

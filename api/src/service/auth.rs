@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::{AppCtx, service_accounts, users};
 use crate::{
-    auth::{ActorKind, verify_secret},
+    auth::{ActorKind, credential_stamp, verify_secret},
     domain::{Fields, Role},
     error::{AppError, AppResult},
 };
@@ -45,8 +45,16 @@ fn bad_credentials() -> AppError {
     }
 }
 
-pub async fn issue(ctx: &AppCtx, req: TokenRequest) -> AppResult<TokenResponse> {
+/// Checks the credentials and issues a token. `client` is the caller's address: failed
+/// attempts are counted per account and address, and answered `429` for a while once there
+/// are too many ([`login_guard`](super::login_guard)).
+pub async fn issue(
+    ctx: &AppCtx,
+    req: TokenRequest,
+    client: Option<std::net::IpAddr>,
+) -> AppResult<TokenResponse> {
     let mut f = Fields::new();
+    let login: String;
     let (id, kind, role, org, secret, stored) = match req.grant_type.as_str() {
         "password" => {
             let username = req.username.unwrap_or_default();
@@ -58,6 +66,8 @@ pub async fn issue(ctx: &AppCtx, req: TokenRequest) -> AppResult<TokenResponse> 
                 f.push("password", "is required for the password grant");
             }
             f.finish()?;
+            ctx.login_guard.check(&username, client)?;
+            login = username.clone();
             let found = users::for_login(ctx, &username).await?;
             let hash = found.as_ref().map(|u| u.password_hash.clone());
             match found {
@@ -92,6 +102,8 @@ pub async fn issue(ctx: &AppCtx, req: TokenRequest) -> AppResult<TokenResponse> 
                 );
             }
             f.finish()?;
+            ctx.login_guard.check(&client_id, client)?;
+            login = client_id.clone();
             let found = service_accounts::for_login(ctx, &client_id).await?;
             let hash = found.as_ref().map(|a| a.secret_hash.clone());
             match found {
@@ -120,11 +132,14 @@ pub async fn issue(ctx: &AppCtx, req: TokenRequest) -> AppResult<TokenResponse> 
             });
         }
     };
-    if !verify_secret(secret, stored).await? {
+    if !verify_secret(secret, stored.clone()).await? || role.is_none() {
+        ctx.login_guard.failed(&login, client);
         return Err(bad_credentials());
     }
+    ctx.login_guard.succeeded(&login, client);
     let role = Role::from_db(&role.ok_or_else(bad_credentials)?)?;
-    let token = ctx.jwt.issue(id, kind, role, org)?;
+    let cred = stored.as_deref().map(credential_stamp).unwrap_or_default();
+    let token = ctx.jwt.issue(id, kind, role, org, cred)?;
     Ok(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),

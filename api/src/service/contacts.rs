@@ -266,6 +266,7 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ContactView
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ContactQuery) -> AppResult<Page<ContactView>> {
     let mut f = Fields::new();
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let page = checked(page)?;
     let mut select = kernel::visible::<Contacts>(ctx.db.get_database_backend(), actor.scope());

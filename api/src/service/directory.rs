@@ -48,6 +48,8 @@ pub struct Account {
     pub org_id: Option<Uuid>,
     /// Not disabled and not deleted.
     pub active: bool,
+    /// The [`credential_stamp`](crate::auth::credential_stamp) of its password or secret now.
+    pub credential: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +90,7 @@ impl Directory {
             .into_tuple()
             .all(db)
             .await?;
-        type AccountRow = (Uuid, String, Option<Uuid>, bool, Option<Deleted>);
+        type AccountRow = (Uuid, String, Option<Uuid>, bool, Option<Deleted>, String);
         let users: Vec<AccountRow> = user::Entity::find()
             .select_only()
             .columns([
@@ -97,6 +99,7 @@ impl Directory {
                 user::Column::OrgId,
                 user::Column::Disabled,
                 user::Column::DeletedAt,
+                user::Column::PasswordHash,
             ])
             .into_tuple()
             .all(db)
@@ -109,6 +112,7 @@ impl Directory {
                 service_account::Column::OrgId,
                 service_account::Column::Disabled,
                 service_account::Column::DeletedAt,
+                service_account::Column::SecretHash,
             ])
             .into_tuple()
             .all(db)
@@ -136,11 +140,12 @@ impl Directory {
         }
         let kinds = [ActorKind::User, ActorKind::ServiceAccount];
         for (kind, rows) in kinds.into_iter().zip([users, services]) {
-            for (id, role, org_id, disabled, deleted) in rows {
+            for (id, role, org_id, disabled, deleted, hash) in rows {
                 let account = Account {
                     role: Role::from_db(&role)?,
                     org_id,
                     active: !disabled && deleted.is_none(),
+                    credential: crate::auth::credential_stamp(&hash),
                 };
                 dir.accounts.insert((kind, id), account);
             }

@@ -187,7 +187,7 @@ pub struct ExchangeQuery {
     pub cursor: Option<String>,
 }
 
-const VISITORS_MAX: usize = 100;
+pub const VISITORS_MAX: usize = 100;
 const LEADERS_MAX: usize = 100;
 const LEADER_MAX: usize = 200;
 pub(super) const SUMMARY_MAX: usize = 20_000;
@@ -260,6 +260,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ExchangeQuery) -> AppResult<Pa
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let period = period(&mut f, q.year, q.quarter);
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let (args, period) = (checked(args)?, checked(period)?);
     let mut select = kernel::visible::<Exchanges>(ctx.db.get_database_backend(), actor.scope());
@@ -409,6 +410,8 @@ async fn check(
     {
         f.push("pairing_id", "no such pairing");
     }
+    f.date("start_on", Some(d.start_on));
+    f.date("end_on", Some(d.end_on));
     if d.end_on < d.start_on {
         f.push("end_on", "must not be before start_on");
     }

@@ -318,6 +318,7 @@ pub async fn list(
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let range = period_filter(&mut f, q.year, q.quarter);
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let (args, range) = (checked(args)?, checked(range)?);
     use fund_transaction::Column as C;
@@ -503,6 +504,7 @@ pub async fn create(
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
+    f.date("occurred_on", Some(input.occurred_on));
     let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen));
     let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
         Text::parse(v, 100).map(Text::into_inner)
@@ -575,6 +577,7 @@ pub async fn update(
     let change = kernel::change::<FundTransactions>(ctx, actor, id, expected_version).await?;
     let (tx, owner, current) = (&change.tx, change.owner, &change.current);
     let mut f = Fields::new();
+    f.date("occurred_on", patch.occurred_on);
     let amount = f.check(
         "amount_fen",
         AmountFen::parse(patch.amount_fen.unwrap_or(current.amount_fen)),

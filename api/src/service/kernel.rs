@@ -260,8 +260,14 @@ pub async fn get_many<R: Record>(
         .collect()
 }
 
+/// The most children of one parent that [`children`] reads. A nested GraphQL list returns at
+/// most this many (its `first`), so a parent with a hundred thousand children costs no more
+/// than one with five hundred.
+pub const CHILDREN_MAX: u64 = 500;
+
 /// The readable records whose `parent` column holds one of `parents`, grouped by it, each group
-/// in id order (for DataLoaders): one statement.
+/// in id order and cut at [`CHILDREN_MAX`] (for DataLoaders): one statement, ranking each
+/// parent's rows by a window function.
 pub async fn children<R: Record>(
     ctx: &AppCtx,
     actor: &Actor,
@@ -269,10 +275,29 @@ pub async fn children<R: Record>(
     parent_of: impl Fn(&R::Row) -> Option<Uuid>,
     parents: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<R::View>>> {
-    let rows = visible::<R>(ctx.db.get_database_backend(), actor.scope())
+    use sea_orm::{
+        QueryTrait,
+        sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement},
+    };
+    let backend = ctx.db.get_database_backend();
+    let table = R::Entity::default();
+    let mut ranked = visible::<R>(backend, actor.scope())
         .filter(parent.is_in(parents.iter().copied()))
-        .order_by_asc(R::columns().id)
-        .into_model::<R::Row>()
+        .into_query();
+    ranked.expr_window_as(
+        Expr::cust("ROW_NUMBER()"),
+        WindowStatement::partition_by((table, parent))
+            .order_by((table, R::columns().id), Order::Asc)
+            .to_owned(),
+        Alias::new("child_rank"),
+    );
+    let select = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("child_rank")).lte(CHILDREN_MAX))
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let rows = R::Row::find_by_statement(backend.build(&select))
         .all(&ctx.db)
         .await?;
     let mut out: HashMap<Uuid, Vec<R::View>> = HashMap::new();

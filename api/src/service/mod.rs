@@ -11,6 +11,7 @@ pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
 pub mod kernel;
+pub mod login_guard;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;
@@ -42,6 +43,8 @@ pub struct AppCtx {
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
     pub directory: Arc<DirectoryCache>,
+    /// Failed sign-ins, for the token endpoint's delays.
+    pub login_guard: Arc<login_guard::LoginGuard>,
     /// SQLite only: the one writer at a time (see [`AppCtx::begin_write`]).
     writer: Option<Arc<Mutex<()>>>,
 }
@@ -55,6 +58,7 @@ impl AppCtx {
             jwt,
             // SQLite has one process; PostgreSQL trusts its cache only while it listens.
             directory: Arc::new(DirectoryCache::new(sqlite)),
+            login_guard: Arc::default(),
             writer: sqlite.then(Arc::default),
         }
     }

@@ -219,6 +219,7 @@ pub async fn list(
         q.division_code.as_deref(),
         DivisionCode::parse,
     );
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let (args, division) = (checked(args)?, checked(division)?);
     let mut select = kernel::visible::<Organizations>(ctx.db.get_database_backend(), actor.scope());

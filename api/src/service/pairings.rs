@@ -146,6 +146,7 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PairingView
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Page<PairingView>> {
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let args = checked(args)?;
     let mut select = kernel::visible::<Pairings>(ctx.db.get_database_backend(), actor.scope());
@@ -266,6 +267,8 @@ async fn check_sides(
 }
 
 fn check_dates(f: &mut Fields, started: NaiveDate, ended: Option<NaiveDate>) {
+    f.date("started_on", Some(started));
+    f.date("ended_on", ended);
     if ended.is_some_and(|end| end < started) {
         f.push("ended_on", "must not be before started_on");
     }

@@ -69,7 +69,8 @@ pub struct ProjectView {
     pub pairing_id: Uuid,
     /// 为什么: the basis of the need.
     pub basis: String,
-    /// 干什么: the item list.
+    /// 干什么: the item list (at most 200).
+    #[graphql(complexity = "crate::graphql::list_cost(ITEMS_MAX, child_complexity)")]
     pub items: Vec<ProjectItem>,
     /// 干多少: the quantity in words, beside the item quantities.
     pub quantity: Option<String>,
@@ -83,6 +84,8 @@ pub struct ProjectView {
     pub responsible_contact_id: Option<Uuid>,
     pub start_on: Option<NaiveDate>,
     pub end_on: Option<NaiveDate>,
+    /// At most 200.
+    #[graphql(complexity = "crate::graphql::list_cost(MILESTONES_MAX, child_complexity)")]
     pub milestones: Vec<Milestone>,
     /// Computed from fund transactions.
     pub pledged_fen: i64,
@@ -361,6 +364,10 @@ struct Content {
     end_on: Option<NaiveDate>,
 }
 
+/// The most items and milestones a project lists.
+pub const ITEMS_MAX: usize = 200;
+pub const MILESTONES_MAX: usize = 200;
+
 fn check_content(f: &mut Fields, c: &Content) {
     f.check("code", Code::parse(&c.code, 64));
     if !(2000..=2100).contains(&c.year) {
@@ -371,6 +378,12 @@ fn check_content(f: &mut Fields, c: &Content) {
     f.check("measures", long_text(&c.measures));
     if let Some(q) = &c.quantity {
         f.check("quantity", long_text(q));
+    }
+    if c.items.len() > ITEMS_MAX {
+        f.push("items", format!("at most {ITEMS_MAX} items"));
+    }
+    if c.milestones.len() > MILESTONES_MAX {
+        f.push("milestones", format!("at most {MILESTONES_MAX} milestones"));
     }
     for (i, item) in c.items.iter().enumerate() {
         f.check(&format!("items[{i}].name"), Text::parse(&item.name, 200));
@@ -388,7 +401,11 @@ fn check_content(f: &mut Fields, c: &Content) {
             &format!("milestones[{i}].title"),
             Text::parse(&m.title, 200),
         );
+        f.date(&format!("milestones[{i}].due_on"), Some(m.due_on));
+        f.date(&format!("milestones[{i}].done_on"), m.done_on);
     }
+    f.date("start_on", c.start_on);
+    f.date("end_on", c.end_on);
     if c.beneficiaries_planned < 0 {
         f.push("beneficiaries_planned", "must not be negative");
     }
@@ -451,6 +468,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Pag
         Some(_) => period_filter(&mut f, q.year, q.quarter),
         None => Some(None),
     };
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let (args, starting) = (checked(args)?, checked(starting)?);
     use project::Column as C;

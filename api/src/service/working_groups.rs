@@ -28,7 +28,7 @@ use crate::{
 };
 
 const NAME_MAX: usize = 200;
-const MEMBERS_MAX: usize = 200;
+pub const MEMBERS_MAX: usize = 200;
 
 /// A member's role in a working group (DESIGN §1: roles, not only names).
 #[derive(
@@ -119,6 +119,7 @@ pub struct WorkingGroupView {
     pub office_org_id: Option<Uuid>,
     /// The department responsible (责任科室).
     pub responsible_org_id: Option<Uuid>,
+    #[graphql(complexity = "crate::graphql::list_cost(MEMBERS_MAX, child_complexity)")]
     pub members: Vec<WorkingGroupMember>,
     pub version: i32,
     pub owner_org_id: Uuid,
@@ -351,6 +352,7 @@ pub async fn list(
 ) -> AppResult<Page<WorkingGroupView>> {
     let mut f = Fields::new();
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let page = checked(page)?;
     let mut select = kernel::visible::<WorkingGroups>(ctx.db.get_database_backend(), actor.scope());

@@ -366,6 +366,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PlanQuery) -> AppResult<Page<P
     let mut f = Fields::new();
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     check_year(&mut f, "year", q.year);
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let page = checked(page)?;
     let mut select = kernel::visible::<Plans>(ctx.db.get_database_backend(), actor.scope());

@@ -136,6 +136,7 @@ pub async fn list_tasks(
     let page = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     check_year(&mut f, "year", q.year);
     check_quarter(&mut f, q.quarter);
+    f.instant("updated_since", q.updated_since);
     f.finish()?;
     let page = checked(page)?;
     let scope = actor.scope();

@@ -1,0 +1,443 @@
+//! Hostile and careless clients: queries built to be expensive, login floods and guessing,
+//! revoked credentials, inputs the database cannot hold, and requests that misuse the protocol.
+//! Each test here failed before the fix it covers.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, header};
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use tests::{ADMIN_PASSWORD, TestApp, assert_problem, parts, spawn_app, spawn_app_with};
+use uuid::Uuid;
+use xiezuo::domain::Role;
+
+/// `n` live projects on `pairing`, owned by `owner`, written in one statement.
+async fn many_projects(app: &TestApp, pairing: Uuid, owner: Uuid, n: usize) {
+    let now = chrono::Utc::now();
+    let rows = (0..n).map(|i| entity::project::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(format!("BULK-{i:04}")),
+        year: Set(2019),
+        title: Set(format!("批量项目 {i}")),
+        category: Set("care_facility".into()),
+        status: Set("proposed".into()),
+        pairing_id: Set(pairing),
+        basis: Set("测试".into()),
+        items: Set(json!([])),
+        quantity: Set(None),
+        measures: Set("测试".into()),
+        deep_poverty: Set(false),
+        beneficiaries_planned: Set(1),
+        beneficiaries_actual: Set(None),
+        budget_fen: Set(100),
+        responsible_contact_id: Set(None),
+        start_on: Set(None),
+        end_on: Set(None),
+        milestones: Set(json!([])),
+        version: Set(1),
+        owner_org_id: Set(owner),
+        external_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    });
+    entity::project::Entity::insert_many(rows)
+        .exec(&app.ctx.db)
+        .await
+        .expect("bulk projects");
+}
+
+fn code_of(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The partner's 118-byte query that once took the process to 3 GB: three levels of
+/// `projects` under one pairing of 300 projects. It is refused before it runs, the server stays
+/// up, and the same shape with small `first`s runs and returns exactly what it asked for.
+#[tokio::test]
+async fn nested_lists_are_priced_by_their_size_and_capped() {
+    let app = spawn_app().await;
+    let pairing = app.pairing_id("310000", "520300").await;
+    many_projects(&app, pairing, app.org_id("520300").await, 300).await;
+    let partner = app.token(Role::Partner, Some("310000"));
+
+    let bomb = format!(
+        "{{ pairing(id: \"{pairing}\") {{ projects {{ pairing {{ projects {{ pairing {{ projects {{ id }} }} }} }} }} }} }}"
+    );
+    let started = Instant::now();
+    let response = app.gql(&partner, &bomb, json!({})).await;
+    assert_eq!(code_of(&response), "query_too_costly", "{response}");
+    assert!(response["data"].is_null(), "{response}");
+    assert!(started.elapsed() < Duration::from_secs(2), "refused late");
+
+    // 400 aliases of a full page: refused too.
+    let aliases: String = (0..400)
+        .map(|i| format!("a{i}: projects(first: 500) {{ nodes {{ id }} }} "))
+        .collect();
+    let response = app
+        .gql(&partner, &format!("{{ {aliases}}}"), json!({}))
+        .await;
+    assert_eq!(code_of(&response), "query_too_costly", "{response}");
+
+    // The server is still there, and small nested lists hold at most `first` items.
+    let small = format!(
+        "{{ pairing(id: \"{pairing}\") {{ projects(first: 3) {{ pairing {{ projects(first: 2) {{ id }} }} }} }} }}"
+    );
+    let response = app.gql(&partner, &small, json!({})).await;
+    let outer = response["data"]["pairing"]["projects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(outer.len(), 3, "{response}");
+    for p in &outer {
+        assert_eq!(p["pairing"]["projects"].as_array().map(Vec::len), Some(2));
+    }
+    // By default a nested list holds 100; `first` beyond 500 is refused, naming the argument.
+    let response = app
+        .gql(
+            &partner,
+            &format!("{{ pairing(id: \"{pairing}\") {{ projects {{ id }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response["data"]["pairing"]["projects"]
+            .as_array()
+            .map(Vec::len),
+        Some(100),
+        "{response}"
+    );
+    let response = app
+        .gql(
+            &partner,
+            &format!("{{ pairing(id: \"{pairing}\") {{ projects(first: 501) {{ id }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["errors"][0]["field"], "first",
+        "{response}"
+    );
+}
+
+/// A flood of bogus logins neither runs argon2 without bound nor takes memory without bound:
+/// every answer is a 401, a 429 or a 503 with `Retry-After`, and the process grows by far less
+/// than the 128 × 19 MiB that unbounded hashing would take.
+#[tokio::test]
+async fn a_login_flood_is_bounded() {
+    let app = spawn_app().await;
+    let before = resident_bytes();
+    let mut statuses = Vec::new();
+    for round in 0..2 {
+        let batch = (0..64).map(|i| {
+            let app = &app;
+            async move {
+                let response = app
+                    .login(&format!("nobody-{round}-{i}"), "not-the-password")
+                    .await;
+                let retry = response.headers().contains_key(header::RETRY_AFTER);
+                (response.status(), retry)
+            }
+        });
+        statuses.extend(futures_util::future::join_all(batch).await);
+    }
+    for (status, retry) in &statuses {
+        match status.as_u16() {
+            401 => {}
+            429 | 503 => assert!(retry, "{status} without Retry-After"),
+            other => panic!("a login answered {other}"),
+        }
+    }
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 1 << 30, "the process grew by {grown} bytes");
+    // Some attempts were held back: by the hashing slots (503) or, once the address had
+    // failed often enough, before any hashing (429).
+    assert!(
+        statuses.iter().any(|(s, _)| s.as_u16() != 401),
+        "128 logins all ran argon2"
+    );
+}
+
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Password guessing is slowed down per account and address: after five failures the next
+/// attempt is a 429 with `Retry-After`, even with the right password, and the right password
+/// works again once the delay has passed.
+#[tokio::test]
+async fn password_guessing_meets_growing_delays() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let (status, _) = parts(app.login("admin", "wrong-password").await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = parts(app.login("admin", "wrong-password").await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the sixth failure is counted"
+    );
+    let response = app.login("admin", ADMIN_PASSWORD).await;
+    let retry: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert_problem(response, 429, "too_many_attempts").await;
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let (status, body) = parts(app.login("admin", ADMIN_PASSWORD).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A token issued before its account's password changed stops working on the next request.
+#[tokio::test]
+async fn a_password_change_revokes_earlier_tokens() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let (status, user) = parts(
+        app.post_json(
+            "/api/v1/users",
+            &admin,
+            &json!({"username": "changer", "password": "first-password-1", "role": "auditor"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (_, body) = parts(app.login("changer", "first-password-1").await).await;
+    let old = body["access_token"].as_str().expect("token").to_string();
+    assert_eq!(app.get("/api/v1/me", &old).await.status(), StatusCode::OK);
+
+    let id = user["id"].as_str().expect("id");
+    let (status, body) = parts(
+        app.patch_json(
+            &format!("/api/v1/users/{id}"),
+            &admin,
+            None,
+            &json!({"password": "second-password-2"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tests::settle_directory(&app.ctx).await;
+    assert_problem(app.get("/api/v1/me", &old).await, 401, "invalid_token").await;
+    let (_, body) = parts(app.login("changer", "second-password-2").await).await;
+    let new = body["access_token"].as_str().expect("token");
+    assert_eq!(app.get("/api/v1/me", new).await.status(), StatusCode::OK);
+}
+
+/// Text PostgreSQL cannot store (U+0000) and dates it cannot hold are the client's mistake,
+/// named by field, on every path: query filters, JSON bodies, GraphQL variables and the
+/// unauthenticated token endpoint.
+#[tokio::test]
+async fn nul_characters_and_impossible_dates_are_4xx_naming_the_field() {
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor, Some("520300"));
+
+    let response = app.get("/api/v1/projects?q=a%00b", &editor).await;
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "q", "{body}");
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ad\0min"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "username", "{body}");
+
+    let response = app
+        .post_json(
+            "/api/v1/contacts",
+            &editor,
+            &json!({"name": "测试\u{0}联系人", "org_id": app.org_id("520300").await}),
+        )
+        .await;
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
+
+    // In GraphQL variables, the path names the variable.
+    let response = app
+        .post_json(
+            "/graphql",
+            &editor,
+            &json!({"query": "query($f: ProjectFilter) { projects(filter: $f) { nodes { id } } }",
+                    "variables": {"f": {"q": "a\u{0}b"}}}),
+        )
+        .await;
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "variables.f.q", "{body}");
+    // In the query text itself, it is refused as an error of that query.
+    let response = app
+        .gql(
+            &editor,
+            "{ projects(filter: {q: \"a\\u0000b\"}) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["status"], 422,
+        "{response}"
+    );
+
+    for since in [
+        "-9999-01-01T00:00:00Z",
+        "-4800-01-01T00:00:00Z",
+        "%2B10000-01-01T00:00:00Z",
+    ] {
+        let response = app
+            .get(&format!("/api/v1/projects?updated_since={since}"), &editor)
+            .await;
+        let body = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "updated_since", "{body}");
+    }
+    let pairing = app.pairing_id("310000", "520300").await;
+    for (start, end) in [
+        ("+10000-01-01", "+10000-02-01"),
+        ("-0001-01-01", "2019-01-01"),
+    ] {
+        let response = app
+            .post_json(
+                "/api/v1/projects",
+                &editor,
+                &json!({"code": format!("D{}", start.len()), "year": 2019, "title": "日期", "category": "care_facility",
+                        "pairing_id": pairing, "basis": "b", "measures": "m", "deep_poverty": false,
+                        "beneficiaries_planned": 1, "budget_fen": 1, "items": [], "milestones": [],
+                        "start_on": start, "end_on": end}),
+            )
+            .await;
+        let body = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "start_on", "{body}");
+    }
+}
+
+/// A JSON array is not an object mapped by position, and a non-ASCII `Idempotency-Key` is
+/// refused rather than ignored.
+#[tokio::test]
+async fn misshapen_requests_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let org = app.org_id("520300").await;
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/organizations/{org}"),
+            Some(&admin),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body("[]")
+        .send()
+        .await
+        .expect("request");
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "body", "{body}");
+    let (_, after) = parts(
+        app.get(&format!("/api/v1/organizations/{org}"), &admin)
+            .await,
+    )
+    .await;
+    assert_eq!(after["version"], 1, "the array changed the record: {after}");
+
+    let body = json!({"name": "联系人", "org_id": org});
+    let response = app
+        .request(Method::POST, "/api/v1/contacts", Some(&admin))
+        .header(
+            "Idempotency-Key",
+            header::HeaderValue::from_bytes("凭证-001".as_bytes()).expect("bytes"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(
+        problem["errors"][0]["field"], "Idempotency-Key",
+        "{problem}"
+    );
+}
+
+/// Every response says `nosniff`; API responses are not stored by caches.
+#[tokio::test]
+async fn responses_carry_hardening_headers() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    for path in ["/api/v1/contacts", "/api/v1/organizations", "/healthz"] {
+        let response = app.get(path, &admin).await;
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        if path.starts_with("/api/") {
+            assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+        }
+    }
+    let response = app
+        .request(Method::POST, "/graphql", Some(&admin))
+        .json(&json!({"query": "{ contacts { nodes { phone } } }"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+/// A client that stops half-way through its body gets a 408 and loses the connection, instead
+/// of holding it open indefinitely.
+#[tokio::test]
+async fn a_half_sent_body_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.body_timeout_seconds = 1).await;
+    let address = app.url("").trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let head = "POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 1000\r\n\r\n{\"grant_type\":";
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection stayed open");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+/// One address over its request rate gets 429 with `Retry-After`; the health probes do not count.
+#[tokio::test]
+async fn one_client_over_its_rate_is_held_back() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_per_second = 1;
+        config.rate_limit_burst = 3;
+    })
+    .await;
+    let admin = app.admin_token();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(app.get("/api/v1/organizations", &admin).await.status());
+    }
+    assert_eq!(&statuses[..3], [StatusCode::OK; 3], "{statuses:?}");
+    let response = app.get("/api/v1/organizations", &admin).await;
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_problem(response, 429, "rate_limited").await;
+    let health = app
+        .request(Method::GET, "/healthz", None)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), StatusCode::OK);
+}
