@@ -108,9 +108,10 @@ async fn an_exchange_is_created_read_changed_and_deleted_with_etags_and_audit() 
     assert_eq!(read, created);
 
     // A stale If-Match loses; the current one wins, and the visitor set is replaced.
-    let suzhou = app.org_id("320500").await;
+    // Visitors the editor may read: its partner city and a county of its own.
+    let renhuai = app.org_id("520382").await;
     let shanghai = app.org_id("310000").await;
-    let change = json!({"visiting_org_ids": [suzhou, shanghai], "summary": null,
+    let change = json!({"visiting_org_ids": [renhuai, shanghai], "summary": null,
                         "end_on": "2019-04-11", "kind": "consultation", "external_id": "zy-2019-07"});
     let problem = assert_problem(
         app.patch_json(&location, &editor, Some(7), &change).await,
@@ -128,7 +129,7 @@ async fn an_exchange_is_created_read_changed_and_deleted_with_etags_and_audit() 
     assert_eq!(changed["end_on"], "2019-04-11");
     assert!(changed["summary"].is_null());
     assert_eq!(changed["external_id"], "zy-2019-07");
-    let mut expected = vec![suzhou.to_string(), shanghai.to_string()];
+    let mut expected = vec![renhuai.to_string(), shanghai.to_string()];
     expected.sort();
     assert_eq!(changed["visiting_org_ids"], json!(expected));
     assert_eq!(changed["leaders_present"], body["leaders_present"]);
@@ -402,7 +403,12 @@ async fn who_reads_and_writes_exchanges() {
         "validation_failed",
     )
     .await;
-    assert_eq!(fields(&problem), ["pairing_id"]);
+    // Neither 遵义 (the host) nor 上海 (the visitor) is readable by 铜仁: each is answered as
+    // a missing organization, as a random id would be.
+    assert_eq!(
+        fields(&problem),
+        ["host_org_id", "visiting_org_ids[0]", "pairing_id"]
+    );
     // 苏州 on its own pairing with 铜仁 is fine.
     let mut own = shanghai_visits_zunyi(&app).await;
     own["pairing_id"] = json!(app.pairing_id("320500", "520600").await);

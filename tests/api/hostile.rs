@@ -441,3 +441,107 @@ async fn one_client_over_its_rate_is_held_back() {
         .expect("request");
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+/// An unreadable record someone names is answered as a missing one, and counts cover only
+/// what the caller may read: no answer tells which ids exist elsewhere.
+#[tokio::test]
+async fn unreadable_records_look_missing_and_are_not_counted() {
+    let app = spawn_app().await;
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await;
+
+    // 杭州 (another pairing's eastern city) is not readable by 遵义's editor: as a host or a
+    // visitor it gets the answer a random id gets.
+    let hangzhou = app.org_id("330100").await;
+    for (host, visitor) in [
+        (hangzhou, app.org_id("520300").await),
+        (Uuid::now_v7(), app.org_id("520300").await),
+    ] {
+        let response = app
+            .post_json(
+                "/api/v1/exchanges",
+                &zunyi,
+                &json!({"kind": "inspection_visit", "direction": "west_to_east", "pairing_id": pairing,
+                        "host_org_id": host, "visiting_org_ids": [visitor],
+                        "start_on": "2019-05-01", "end_on": "2019-05-02"}),
+            )
+            .await;
+        let body = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "host_org_id", "{body}");
+        assert_eq!(
+            body["errors"][0]["message"], "no such organization",
+            "{body}"
+        );
+    }
+
+    // A project on a pairing 遵义 cannot read is "no such project", as a random id is.
+    let admin = app.admin_token();
+    let other = app.pairing_id("440100", "520500").await;
+    let (status, project) = parts(
+        app.post_json(
+            "/api/v1/projects",
+            &app.token(Role::Editor, Some("520500")),
+            &json!({"code": "BJ-1", "year": 2019, "title": "毕节项目", "category": "care_facility",
+                    "pairing_id": other, "basis": "b", "measures": "m", "deep_poverty": false,
+                    "beneficiaries_planned": 1, "budget_fen": 100, "items": [], "milestones": []}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let mut messages = Vec::new();
+    for project_id in [project["id"].clone(), json!(Uuid::now_v7())] {
+        let response = app
+            .post_json(
+                "/api/v1/fund-transactions",
+                &zunyi,
+                &json!({"kind": "arrival", "amount_fen": 100, "occurred_on": "2019-05-10",
+                        "pairing_id": pairing, "project_id": project_id}),
+            )
+            .await;
+        let body = assert_problem(response, 422, "validation_failed").await;
+        messages.push(body["errors"].clone());
+    }
+    assert_eq!(messages[0], messages[1]);
+
+    // 遵义 holds a special meeting in Q1; the province plan's Q1 task counts it for the admin
+    // but not for 铜仁's editor, who may read the plan but not 遵义's exchange.
+    let (status, meeting) = parts(
+        app.post_json(
+            "/api/v1/exchanges",
+            &zunyi,
+            &json!({"kind": "special_meeting", "direction": "local",
+                    "host_org_id": app.org_id("520300").await, "visiting_org_ids": [],
+                    "start_on": "2019-03-10", "end_on": "2019-03-10"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{meeting}");
+    let count_for = |token: String| {
+        let app = &app;
+        async move {
+            let (_, tasks) = parts(
+                app.get("/api/v1/plan-tasks?quarter=1&year=2019&limit=50", &token)
+                    .await,
+            )
+            .await;
+            tasks["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|t| {
+                    t["title"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("召开至少一次专题会议"))
+                })
+                .map(|t| t["progress_count"].clone())
+        }
+    };
+    assert_eq!(count_for(admin.clone()).await, Some(json!(1)));
+    assert_eq!(count_for(zunyi.clone()).await, Some(json!(1)));
+    assert_eq!(
+        count_for(app.token(Role::Editor, Some("520600"))).await,
+        Some(json!(0))
+    );
+}

@@ -354,6 +354,9 @@ async fn check(
         .all(db)
         .await?
         .into_iter()
+        // An organization the caller may not read is answered as a missing one: the answer
+        // must not tell which ids exist.
+        .filter(|(id, _)| scope.can_read_org(*id))
         .map(|(id, r)| Region::from_db(&r).map(|r| (id, r)))
         .collect::<AppResult<_>>()?;
 

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     authz::Actor,
-    authz::{RecordKind, ensure_write},
+    authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
     error::{AppError, AppResult},
 };
@@ -406,6 +406,7 @@ async fn lock_project(
 #[allow(clippy::too_many_arguments)]
 async fn check_rules(
     tx: &impl ConnectionTrait,
+    scope: &Scope,
     f: &mut Fields,
     kind: FundKind,
     side: Region,
@@ -453,7 +454,11 @@ async fn check_rules(
     let Some(project_id) = project_id else {
         return Ok(());
     };
-    let Some(project) = lock_project(tx, project_id).await? else {
+    // A project the caller may not read is answered as a missing one, whatever pairing it is on.
+    let Some(project) = lock_project(tx, project_id)
+        .await?
+        .filter(|p| scope.can_read_record(p.owner_org_id, Some(p.pairing_id)))
+    else {
         f.push("project_id", "no such project");
         return Ok(());
     };
@@ -533,6 +538,7 @@ pub async fn create(
     ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
     check_rules(
         &tx,
+        actor.scope(),
         &mut f,
         input.kind,
         owner.region,
@@ -615,6 +621,7 @@ pub async fn update(
     {
         check_rules(
             tx,
+            actor.scope(),
             &mut f,
             kind,
             owner.region,
@@ -628,6 +635,7 @@ pub async fn update(
     if let (Some(project_id), Some(amount)) = (&project_id, &amount) {
         check_rules(
             tx,
+            actor.scope(),
             &mut f,
             kind,
             owner.region,
@@ -661,6 +669,7 @@ pub async fn delete(
     // Deleting an arrival must not leave the project having spent money that never came.
     check_rules(
         &change.tx,
+        actor.scope(),
         &mut f,
         FundKind::from_db(&current.kind)?,
         change.owner.region,

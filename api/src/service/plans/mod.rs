@@ -335,7 +335,7 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanView> {
 pub async fn get_with_tasks(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanDetail> {
     let plan = kernel::find::<Plans>(&ctx.db, actor.scope(), id).await?;
     let dir = ctx.directory.get(&ctx.db).await?;
-    let tasks = tasks_of_plans(&ctx.db, &dir, &[(plan.id, plan.year)]).await?;
+    let tasks = tasks_of_plans(&ctx.db, &dir, actor.scope(), &[(plan.id, plan.year)]).await?;
     Ok(PlanDetail {
         tasks: tasks.into_iter().next().map(|(_, t)| t).unwrap_or_default(),
         plan: PlanView::from_model(plan),
@@ -501,6 +501,7 @@ pub async fn delete(
     let views = task_views(
         tx,
         dir,
+        actor.scope(),
         stored.iter().cloned().map(|t| (t, current.year)).collect(),
     )
     .await?;

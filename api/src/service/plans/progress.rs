@@ -39,6 +39,7 @@ pub fn status_of(
 /// Records counted by date, owner and kind: one row per group of the grouped queries.
 pub(super) struct Tally {
     owner: Uuid,
+    pairing: Option<Uuid>,
     kind: Option<String>,
     on: NaiveDate,
     n: i64,
@@ -64,6 +65,7 @@ pub(super) struct Wanted {
 struct TallyRow {
     rtype: String,
     owner: Uuid,
+    pairing: Option<Uuid>,
     kind: Option<String>,
     on_date: Option<NaiveDate>,
     recorded_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -92,6 +94,7 @@ pub(super) async fn tallies(
             Alias::new("rtype"),
         )
         .expr_as(Expr::col(Alias::new("owner_org_id")), Alias::new("owner"))
+        .expr_as(Expr::col(Alias::new("pairing_id")), Alias::new("pairing"))
         .expr_as(
             match kind {
                 Some(k) => Expr::col(Alias::new(k)),
@@ -112,7 +115,10 @@ pub(super) async fn tallies(
         if let (Some(k), Some(kinds)) = (kind, &w.kinds) {
             q.and_where(Expr::col(Alias::new(k)).is_in(kinds.iter().cloned()));
         }
-        q.add_group_by([Expr::col(Alias::new("owner_org_id"))]);
+        q.add_group_by([
+            Expr::col(Alias::new("owner_org_id")),
+            Expr::col(Alias::new("pairing_id")),
+        ]);
         if let Some(k) = kind {
             q.add_group_by([Expr::col(Alias::new(k))]);
         }
@@ -143,6 +149,7 @@ pub(super) async fn tallies(
                 let mut q = Query::select();
                 q.expr_as(Expr::cust("'project'"), Alias::new("rtype"))
                     .expr_as(Expr::col(Alias::new("owner_org_id")), Alias::new("owner"))
+                    .expr_as(Expr::col(Alias::new("pairing_id")), Alias::new("pairing"))
                     .expr_as(Expr::col(Alias::new("status")), Alias::new("kind"))
                     .expr_as(Expr::cust("CAST(NULL AS DATE)"), Alias::new("on_date"))
                     .expr_as(
@@ -187,6 +194,7 @@ pub(super) async fn tallies(
             .or_default()
             .push(Tally {
                 owner: row.owner,
+                pairing: row.pairing,
                 kind: row.kind,
                 on,
                 n: row.n,
@@ -206,13 +214,14 @@ pub(super) fn china_midnight(day: NaiveDate) -> AppResult<chrono::DateTime<chron
     Ok(midnight.and_utc() - chrono::Duration::hours(8))
 }
 
-/// Builds the views of `tasks` (each with its plan's year), computing progress and status for
-/// all of them together: the subtrees come from the directory, then one grouped query per
-/// record type the tasks count (two for projects) — at most five statements for any number of
-/// tasks.
+/// Builds the views of `tasks` (each with its plan's year) as `scope` sees them, computing
+/// progress and status for all of them together: the subtrees come from the directory, then
+/// one grouped query per record type the tasks count (two for projects). Only records the
+/// viewer may read count, so a count never reveals records the viewer cannot see.
 pub(super) async fn task_views(
     db: &impl ConnectionTrait,
     dir: &Directory,
+    scope: &Scope,
     tasks: Vec<(plan_task::Model, i32)>,
 ) -> AppResult<Vec<PlanTaskView>> {
     struct Counting {
@@ -291,6 +300,9 @@ pub(super) async fn task_views(
                     .into_iter()
                     .flatten()
                     .filter(|r| c.subtree.contains(&r.owner))
+                    // Only what the viewer may read counts: a count must not reveal records
+                    // the viewer cannot see.
+                    .filter(|r| scope.can_read_record(r.owner, r.pairing))
                     .filter(|r| r.on >= c.window.0 && r.on <= c.window.1)
                     .filter(|r| match (&c.filter, &r.kind) {
                         (Some(wanted), Some(kind)) => wanted == kind,
@@ -334,6 +346,7 @@ pub(super) async fn task_views(
 pub(super) async fn task_views_with_years(
     db: &impl ConnectionTrait,
     dir: &Directory,
+    scope: &Scope,
     tasks: Vec<plan_task::Model>,
 ) -> AppResult<Vec<PlanTaskView>> {
     if tasks.is_empty() {
@@ -356,5 +369,5 @@ pub(super) async fn task_views_with_years(
             (t, year)
         })
         .collect();
-    task_views(db, dir, with_years).await
+    task_views(db, dir, scope, with_years).await
 }

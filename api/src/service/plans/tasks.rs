@@ -81,6 +81,7 @@ pub(super) fn check_quarter(f: &mut Fields, quarter: Option<i32>) {
 pub(super) async fn tasks_of_plans(
     db: &impl ConnectionTrait,
     dir: &Directory,
+    scope: &Scope,
     plans: &[(Uuid, i32)],
 ) -> AppResult<HashMap<Uuid, Vec<PlanTaskView>>> {
     if plans.is_empty() {
@@ -103,7 +104,7 @@ pub(super) async fn tasks_of_plans(
         })
         .collect();
     let mut out: HashMap<Uuid, Vec<PlanTaskView>> = HashMap::new();
-    for view in task_views(db, dir, with_years).await? {
+    for view in task_views(db, dir, scope, with_years).await? {
         out.entry(view.plan_id).or_default().push(view);
     }
     Ok(out)
@@ -112,16 +113,17 @@ pub(super) async fn tasks_of_plans(
 pub async fn get_task(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<PlanTaskView> {
     let (task, year) = readable_task(&ctx.db, actor.scope(), id).await?;
     let dir = ctx.directory.get(&ctx.db).await?;
-    one_view(&ctx.db, &dir, task, year).await
+    one_view(&ctx.db, &dir, actor.scope(), task, year).await
 }
 
 pub(super) async fn one_view(
     db: &impl ConnectionTrait,
     dir: &Directory,
+    scope: &Scope,
     task: plan_task::Model,
     year: i32,
 ) -> AppResult<PlanTaskView> {
-    task_views(db, dir, vec![(task, year)])
+    task_views(db, dir, scope, vec![(task, year)])
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("a task view went missing"))
@@ -162,7 +164,7 @@ pub async fn list_tasks(
     }
     let Some(wanted) = q.status else {
         let rows = records::fetch_page(&ctx.db, select, plan_task::Column::Id, page).await?;
-        let views = task_views_with_years(&ctx.db, &dir, rows).await?;
+        let views = task_views_with_years(&ctx.db, &dir, actor.scope(), rows).await?;
         return Ok(Page::from_rows(views, page.limit.get(), |v| v.id));
     };
 
@@ -197,7 +199,7 @@ pub async fn list_tasks(
         let exhausted = (rows.len() as u64) < STATUS_CHUNK;
         after = rows.last().map(|r| Cursor::after(r.id));
         found.extend(
-            task_views_with_years(&ctx.db, &dir, rows)
+            task_views_with_years(&ctx.db, &dir, actor.scope(), rows)
                 .await?
                 .into_iter()
                 .filter(|v| v.status == wanted),
@@ -222,7 +224,7 @@ pub async fn tasks_of_many(
         .map(|p| (p.id, p.year))
         .collect();
     let dir = ctx.directory.get(&ctx.db).await?;
-    tasks_of_plans(&ctx.db, &dir, &plans).await
+    tasks_of_plans(&ctx.db, &dir, actor.scope(), &plans).await
 }
 
 /// A task's fields after merging input with what is stored, before validation.
@@ -347,7 +349,7 @@ pub async fn create_task(
     })
     .exec_with_returning(&tx)
     .await?;
-    let view = one_view(&tx, &dir, inserted, plan.year).await?;
+    let view = one_view(&tx, &dir, actor.scope(), inserted, plan.year).await?;
     audit::record(
         &tx,
         actor,
@@ -379,7 +381,7 @@ pub async fn update_task(
         kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
-    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
+    let before = one_view(&tx, &dir, actor.scope(), current.clone(), plan.year).await?;
 
     let mut f = Fields::new();
     let counts_record_type = match patch.counts_record_type {
@@ -428,7 +430,7 @@ pub async fn update_task(
     model.counts_kind = Set(draft.counts_kind);
     model.external_id = Set(checked(external)?);
     let after = save_task(&tx, model, id, current.version).await?;
-    let view = one_view(&tx, &dir, after, plan.year).await?;
+    let view = one_view(&tx, &dir, actor.scope(), after, plan.year).await?;
     audit::record(
         &tx,
         actor,
@@ -459,7 +461,7 @@ pub async fn delete_task(
         kernel::owner(&dir, &tx, current.owner_org_id).await?,
     )?;
     check_version(expected_version, current.version)?;
-    let before = one_view(&tx, &dir, current.clone(), plan.year).await?;
+    let before = one_view(&tx, &dir, actor.scope(), current.clone(), plan.year).await?;
     let mut model: plan_task::ActiveModel = current.clone().into();
     model.deleted_at = Set(Some(now()));
     save_task(&tx, model, id, current.version).await?;
