@@ -906,3 +906,24 @@ async fn graphiql_loads_its_assets_from_the_configured_url() {
         }
     }
 }
+
+/// The standard introspection query that GraphiQL, Apollo and code generators send (here as
+/// graphql-core writes it, with every option on) is answered in full, for any role: the depth
+/// and cost limits bound data, not the schema.
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = spawn_app().await;
+    let query = include_str!("fixtures/introspection.graphql");
+    let response = app
+        .gql(&app.token(Role::Partner, Some("310000")), query, json!({}))
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    let types = response["data"]["__schema"]["types"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = types.iter().filter_map(|t| t["name"].as_str()).collect();
+    for wanted in ["Project", "Pairing", "Organization", "FundTransaction", "Query", "Mutation"] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+}
