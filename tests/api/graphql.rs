@@ -923,7 +923,14 @@ async fn the_standard_introspection_query_is_answered() {
         .cloned()
         .unwrap_or_default();
     let names: Vec<&str> = types.iter().filter_map(|t| t["name"].as_str()).collect();
-    for wanted in ["Project", "Pairing", "Organization", "FundTransaction", "Query", "Mutation"] {
+    for wanted in [
+        "Project",
+        "Pairing",
+        "Organization",
+        "FundTransaction",
+        "QueryRoot",
+        "MutationRoot",
+    ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
 }
