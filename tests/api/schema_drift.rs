@@ -79,3 +79,39 @@ fn openapi_is_3_1_and_documents_problems() {
         }
     }
 }
+
+/// What client generators need: an ASCII title (it becomes the package name), one operation
+/// per operation id (they become function names), and a description on every response (the
+/// OpenAPI specification requires one; openapi-spec-validator and openapi-python-client refuse
+/// the document without). `.ci/outside` runs those tools on the served document.
+#[test]
+fn openapi_is_fit_for_client_generators() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&xiezuo::render_openapi().expect("render")).expect("json");
+    assert!(doc["info"]["title"].as_str().is_some_and(|t| t.is_ascii()));
+    let mut ids = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"].as_str().expect("operationId").to_string();
+            if let Some(other) = ids.insert(id.clone(), format!("{method} {path}")) {
+                panic!("{id} names both {other} and {method} {path}");
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        ids.get("list_projects").map(String::as_str),
+        Some("get /api/v1/projects")
+    );
+    assert_eq!(
+        ids.get("delete_fund_transaction").map(String::as_str),
+        Some("delete /api/v1/fund-transactions/{id}")
+    );
+}

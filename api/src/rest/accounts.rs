@@ -22,13 +22,11 @@ use crate::{
 type Ctx = web::Data<AppCtx>;
 
 /// Issue an access token: `grant_type=password` (`username`, `password`) or
-/// `grant_type=client_credentials` (`client_id`, `client_secret`), form-encoded or JSON.
+/// `grant_type=client_credentials` (`client_id`, `client_secret`), form-encoded as RFC 6749
+/// says. The same fields are also accepted as an `application/json` object.
 #[utoipa::path(
     tag = "auth",
-    request_body(content(
-        (auth::TokenRequest = "application/x-www-form-urlencoded"),
-        (auth::TokenRequest = "application/json"),
-    )),
+    request_body(content = auth::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = auth::TokenResponse),
         (status = 400, body = ProblemBody, content_type = "application/problem+json"),

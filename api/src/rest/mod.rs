@@ -92,8 +92,8 @@ pub async fn audit_log(
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "xiezuo (协作)",
-        description = "System of record for east–west poverty-alleviation cooperation of the \
+        title = "xiezuo",
+        description = "xiezuo (协作): the system of record for east–west poverty-alleviation cooperation of the \
                        disabled persons' federations: pairings, projects, money, exchanges, \
                        evidence, ledgers. Errors are RFC 9457 application/problem+json with a \
                        stable `code`.",
@@ -160,7 +160,93 @@ impl Modify for Common {
                     add("403", "The caller's role may not do this");
                 }
                 add("500", "Internal error");
+                // OpenAPI requires a description on every response.
+                for (status, response) in responses.iter_mut() {
+                    if let RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = default_description(status).to_string();
+                    }
+                }
             }
+        }
+        name_operations(doc);
+        page_items_by_reference(doc);
+    }
+}
+
+/// A `Page_X` schema lists its items as a reference to `X` rather than a copy of it, so that
+/// generated clients get one type per record, not one more per list.
+fn page_items_by_reference(doc: &mut openapi::OpenApi) {
+    use openapi::schema::{ArrayItems, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if !names.iter().any(|n| n == item) {
+            continue;
+        }
+        if let RefOr::T(Schema::Object(page)) = schema
+            && let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items")
+        {
+            items.items =
+                ArrayItems::RefOrSchema(Box::new(RefOr::Ref(openapi::Ref::from_schema_name(item))));
+        }
+    }
+}
+
+/// What a response with no description of its own says, by status.
+fn default_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created; `Location` names the new record and `ETag` its version",
+        "204" => "Done; no content",
+        "304" => "Not modified since the version in `If-None-Match`",
+        "404" => "No such record, or one the caller may not read",
+        "409" => "Conflicts with stored data (a taken value, a record in use, a transition)",
+        "412" => "`If-Match` names an older version; `current_version` gives the stored one",
+        "428" => "`If-Match` is required",
+        "429" => "Too many requests; wait `Retry-After` seconds",
+        "503" => "Temporarily unavailable; retry after `Retry-After` seconds",
+        _ => "See the problem's `code`",
+    }
+}
+
+/// Gives every operation a unique, descriptive id (`list_projects`, `get_project`, …): the
+/// handlers of each resource share the names `list`, `create`, `get`, `update` and `remove`,
+/// and client generators turn operation ids into function names.
+fn name_operations(doc: &mut openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let rest = path.trim_start_matches("/api/v1/");
+        let mut segments = rest.split('/');
+        let resource = segments.next().unwrap_or_default().replace('-', "_");
+        let one = resource.strip_suffix('s').unwrap_or(&resource).to_string();
+        let sub: Vec<&str> = segments.filter(|s| !s.starts_with('{')).collect();
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let name = op.operation_id.clone().unwrap_or_default();
+            let renamed = match (name.as_str(), sub.as_slice()) {
+                ("list", []) => format!("list_{resource}"),
+                ("create", []) => format!("create_{one}"),
+                ("get", []) => format!("get_{one}"),
+                ("update", []) => format!("update_{one}"),
+                ("remove", []) => format!("delete_{one}"),
+                (verb, [sub]) if !verb.contains('_') => format!("{one}_{}", sub.replace('-', "_")),
+                _ => continue,
+            };
+            op.operation_id = Some(renamed);
         }
     }
 }
