@@ -58,6 +58,9 @@ pub struct Config {
     pub graphiql_assets_url: String,
     /// `XIEZUO_SEED`: load the 2019 structure on start (default true).
     pub seed_on_start: bool,
+    /// `XIEZUO_CORS_ORIGINS`: comma-separated origins (`https://ledger.example.org`) whose
+    /// pages may call the API from a browser; none by default.
+    pub cors_origins: Vec<String>,
     /// `XIEZUO_BODY_TIMEOUT_SECONDS`, default 30: how long a client may take to send a request
     /// body before it is answered `408`.
     pub body_timeout_seconds: u64,
@@ -111,6 +114,7 @@ impl Config {
             max_body_bytes: parse_var("XIEZUO_MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL")
                 .unwrap_or_else(|| "https://unpkg.com".into()),
+            cors_origins: cors_origins(var("XIEZUO_CORS_ORIGINS").as_deref())?,
             body_timeout_seconds: parse_var("XIEZUO_BODY_TIMEOUT_SECONDS")?.unwrap_or(30),
             rate_limit_per_second: parse_var("XIEZUO_RATE_LIMIT_PER_SECOND")?.unwrap_or(50),
             rate_limit_burst: parse_var("XIEZUO_RATE_LIMIT_BURST")?.unwrap_or(200),
@@ -129,6 +133,26 @@ impl Config {
             ),
         }
     }
+}
+
+/// `XIEZUO_CORS_ORIGINS`: each an origin as browsers send it, `scheme://host[:port]`.
+fn cors_origins(value: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let mut origins = Vec::new();
+    for origin in value.unwrap_or_default().split(',').map(str::trim) {
+        if origin.is_empty() {
+            continue;
+        }
+        let origin = origin.trim_end_matches('/');
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        anyhow::ensure!(
+            host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' ', '*'])),
+            "XIEZUO_CORS_ORIGINS: {origin} is not an origin like https://ledger.example.org"
+        );
+        origins.push(origin.to_string());
+    }
+    Ok(origins)
 }
 
 /// A database URL with any password replaced, for logs.
@@ -153,6 +177,26 @@ mod tests {
             format!("{:?}", Secret::new("hunter2")),
             "Secret([redacted])"
         );
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        assert_eq!(
+            cors_origins(Some(" https://a.example.org/, http://127.0.0.1:5173 ")).ok(),
+            Some(vec![
+                "https://a.example.org".to_string(),
+                "http://127.0.0.1:5173".to_string()
+            ])
+        );
+        assert_eq!(cors_origins(None).ok(), Some(Vec::new()));
+        for bad in [
+            "a.example.org",
+            "https://a.example.org/app",
+            "*",
+            "https://*.example.org",
+        ] {
+            assert!(cors_origins(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

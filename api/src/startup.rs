@@ -151,6 +151,7 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
     let schema = web::Data::new(graphql::schema());
     let data = web::Data::new(ctx);
     let max_body = data.config.max_body_bytes;
+    let origins = data.config.cors_origins.clone();
     let rate_limit = web::Data::new(crate::http::hardening::RateLimit::new(
         data.config.rate_limit_per_second,
         data.config.rate_limit_burst,
@@ -173,6 +174,11 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             ))
             .wrap(actix_web::middleware::from_fn(request_id_header))
             .wrap(TracingLogger::default())
+            // Outermost: a preflight is answered before anything else looks at the request.
+            .wrap(actix_web::middleware::Condition::new(
+                !origins.is_empty(),
+                crate::http::hardening::cors(&origins),
+            ))
             .app_data(data.clone())
             .app_data(schema.clone())
             .app_data(routes.clone())

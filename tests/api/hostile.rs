@@ -545,3 +545,98 @@ async fn unreadable_records_look_missing_and_are_not_counted() {
         Some(json!(0))
     );
 }
+
+/// CORS as a browser meets it: a preflight from a configured origin is answered for the
+/// methods and headers clients send; the response exposes what scripts read; an origin not
+/// configured gets no CORS headers; with no origins configured nothing is added.
+#[tokio::test]
+async fn browsers_on_configured_origins_may_call_the_api() {
+    let page = "http://127.0.0.1:5173";
+    let app = spawn_app_with(|config| config.cors_origins = vec![page.to_string()]).await;
+    let admin = app.admin_token();
+    for path in [
+        "/api/v1/projects/0190a0e0-0000-7000-8000-000000000000",
+        "/graphql",
+    ] {
+        let preflight = app
+            .request(Method::OPTIONS, path, None)
+            .header(header::ORIGIN, page)
+            .header("Access-Control-Request-Method", "PATCH")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type, if-match, idempotency-key",
+            )
+            .send()
+            .await
+            .expect("preflight");
+        assert!(
+            preflight.status().is_success(),
+            "{path}: {}",
+            preflight.status()
+        );
+        let h = preflight.headers();
+        assert_eq!(h["access-control-allow-origin"], page);
+        let methods = h["access-control-allow-methods"].to_str().unwrap_or("");
+        assert!(
+            methods.contains("PATCH") && methods.contains("DELETE"),
+            "{methods}"
+        );
+        let allowed = h["access-control-allow-headers"]
+            .to_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        for wanted in [
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+        ] {
+            assert!(allowed.contains(wanted), "{wanted} not in {allowed}");
+        }
+    }
+    let response = app
+        .request(Method::GET, "/api/v1/organizations?limit=1", Some(&admin))
+        .header(header::ORIGIN, page)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], page);
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    for wanted in ["etag", "x-request-id", "idempotency-replayed"] {
+        assert!(exposed.contains(wanted), "{wanted} not in {exposed}");
+    }
+    // Another origin: no CORS headers, so the browser keeps the page out.
+    let response = app
+        .request(Method::GET, "/api/v1/organizations?limit=1", Some(&admin))
+        .header(header::ORIGIN, "http://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    // No origins configured (the default): no CORS headers for anyone.
+    let plain = spawn_app().await;
+    let response = plain
+        .request(
+            Method::GET,
+            "/api/v1/organizations?limit=1",
+            Some(&plain.admin_token()),
+        )
+        .header(header::ORIGIN, page)
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}

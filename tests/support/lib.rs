@@ -86,6 +86,7 @@ pub fn base_config(database_url: String) -> Config {
         log_format: LogFormat::Text,
         max_body_bytes: 64 * 1024,
         graphiql_assets_url: "https://unpkg.com".into(),
+        cors_origins: Vec::new(),
         body_timeout_seconds: 30,
         // Tests drive many requests from one address; the limit has its own test.
         rate_limit_per_second: 0,

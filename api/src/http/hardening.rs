@@ -98,3 +98,40 @@ pub async fn rate_limit(
     }
     next.call(req).await
 }
+
+/// Cross-origin access for the browser front ends on `origins` (`XIEZUO_CORS_ORIGINS`): a
+/// preflight for every method and the headers clients send, and the response headers scripts
+/// need exposed. Requests from other origins get no CORS headers, so browsers keep their pages
+/// out; non-browser clients are unaffected.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{Method, header::HeaderName};
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotency-replayed"),
+        ])
+        .block_on_origin_mismatch(false)
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
