@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     authz::Actor,
-    domain::{FundKind, ProjectCategory, ProjectStatus},
+    domain::{Fen, FundKind, ProjectCategory, ProjectStatus},
     error::AppResult,
     service::{
         AppCtx,
@@ -380,7 +380,7 @@ async fn load_exchanges(
             pairing_id,
             title: "2019年残联系统东西部扶贫协作协议书".into(),
             signed_on: date(6, 18),
-            committed_fen,
+            committed_fen: Fen(committed_fen),
             summary: Some("双方确定年度帮扶项目和帮扶资金".into()),
             project_ids,
             external_id: None,
@@ -418,14 +418,14 @@ async fn load_project(
                     name: (*name).into(),
                     unit: (*unit).into(),
                     quantity: *quantity,
-                    unit_cost_fen: yuan * 100,
+                    unit_cost_fen: Fen(yuan * 100),
                 })
                 .collect(),
             quantity: None,
             measures: demo.measures.into(),
             deep_poverty: demo.deep_poverty,
             beneficiaries_planned: demo.beneficiaries,
-            budget_fen: budget,
+            budget_fen: Fen(budget),
             responsible_contact_id: None,
             start_on: Some(date(4, 1)),
             end_on: Some(date(12, 31)),
@@ -447,7 +447,7 @@ async fn load_project(
     .await?;
     let record = |kind: FundKind, yuan: i64, on: (u32, u32), voucher: &str| NewFundTransaction {
         kind,
-        amount_fen: yuan * 100,
+        amount_fen: Fen(yuan * 100),
         occurred_on: date(on.0, on.1),
         pairing_id,
         project_id: Some(project.id),

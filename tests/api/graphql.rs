@@ -934,3 +934,52 @@ async fn the_standard_introspection_query_is_answered() {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
 }
+
+/// Money beyond GraphQL's 32-bit `Int` is exact: amounts are the `Fen` scalar (a JSON number,
+/// or a string of digits as input), so a spec-following client reads a 30-million-yuan project.
+#[tokio::test]
+async fn money_beyond_32_bits_is_exact_in_graphql() {
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await;
+    let sdl = xiezuo::render_graphql_sdl();
+    assert!(sdl.contains("budgetFen: Fen!"), "budgetFen is not a Fen");
+    assert!(sdl.contains("amountFen: Fen!"), "amountFen is not a Fen");
+    let create = r#"mutation($input: NewProjectInput!) {
+        createProject(input: $input) { id budgetFen items { unitCostFen } } }"#;
+    for (code, budget) in [
+        ("BIG-1", json!(3_000_000_000_i64)),
+        ("BIG-2", json!("3000000000")),
+    ] {
+        let input = json!({"code": code, "year": 2019, "title": "三千万元项目", "category": "care_facility",
+            "pairingId": pairing, "basis": "b", "measures": "m", "deepPoverty": false,
+            "beneficiariesPlanned": 1, "budgetFen": budget, "milestones": [],
+            "items": [{"name": "设备", "unit": "套", "quantity": 1, "unitCostFen": budget}]});
+        let response = app.gql(&editor, create, json!({"input": input})).await;
+        assert!(response["errors"].is_null(), "{response}");
+        let project = &response["data"]["createProject"];
+        assert_eq!(project["budgetFen"], json!(3_000_000_000_i64), "{response}");
+        assert_eq!(project["items"][0]["unitCostFen"], json!(3_000_000_000_i64));
+        let (_, rest) = parts(
+            app.get(
+                &format!("/api/v1/projects/{}", project["id"].as_str().expect("id")),
+                &editor,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(rest["budget_fen"], json!(3_000_000_000_i64));
+    }
+    let response = app
+        .gql(
+            &editor,
+            r#"mutation($input: NewFundTransactionInput!) { createFundTransaction(input: $input) { id } }"#,
+            json!({"input": {"kind": "arrival", "amountFen": 12.5, "occurredOn": "2019-05-10",
+                             "pairingId": pairing}}),
+        )
+        .await;
+    assert!(
+        response["errors"].is_array(),
+        "a fractional fen was accepted: {response}"
+    );
+}

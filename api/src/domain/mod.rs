@@ -155,6 +155,65 @@ impl AmountFen {
     }
 }
 
+/// Money as the API carries it: integer fen. In JSON a plain integer; in GraphQL the scalar
+/// `Fen`, because GraphQL's `Int` is 32-bit (21,474,836.47 yuan at most) and a client that
+/// follows the specification rejects larger values. `Fen` is a JSON number (any amount the
+/// service accepts, below 10^13, is exact in an IEEE double); as input it also takes a string
+/// of digits, for clients that keep large integers as text.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = i64, format = Int64)]
+pub struct Fen(pub i64);
+
+impl std::fmt::Display for Fen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<i64> for Fen {
+    fn from(value: i64) -> Self {
+        Self(value)
+    }
+}
+
+/// Integer fen (1 fen = 0.01 yuan), up to 10^13 in magnitude: a JSON number, exact in an
+/// IEEE double. Input also accepts a string of digits.
+#[async_graphql::Scalar(name = "Fen")]
+impl async_graphql::ScalarType for Fen {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::Number(n) => n
+                .as_i64()
+                .map(Fen)
+                .ok_or_else(|| async_graphql::InputValueError::custom("fen is a whole number")),
+            async_graphql::Value::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Fen)
+                .map_err(|_| async_graphql::InputValueError::custom("fen is a whole number")),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::Number(self.0.into())
+    }
+}
+
 /// A GB/T 2260 administrative division code: six digits, the first two a province (11–82).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DivisionCode(String);

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
-    domain::{AmountFen, Fields, Text, checked},
+    domain::{AmountFen, Fen, Fields, Text, checked},
     error::AppResult,
 };
 
@@ -39,7 +39,7 @@ pub struct AgreementView {
     pub title: String,
     pub signed_on: NaiveDate,
     /// The money the agreement commits, in integer fen (分).
-    pub committed_fen: i64,
+    pub committed_fen: Fen,
     pub summary: Option<String>,
     /// The projects the agreement covers (all on its pairing), in id order.
     pub project_ids: Vec<Uuid>,
@@ -58,7 +58,7 @@ impl AgreementView {
             pairing_id: m.pairing_id,
             title: m.title,
             signed_on: m.signed_on,
-            committed_fen: m.committed_fen,
+            committed_fen: Fen(m.committed_fen),
             summary: m.summary,
             project_ids,
             version: m.version,
@@ -78,7 +78,7 @@ pub struct NewAgreement {
     pub title: String,
     pub signed_on: NaiveDate,
     /// Integer fen, not negative.
-    pub committed_fen: i64,
+    pub committed_fen: Fen,
     #[serde(default)]
     pub summary: Option<String>,
     #[serde(default)]
@@ -101,7 +101,7 @@ pub struct AgreementPatch {
     #[serde(default)]
     pub signed_on: Option<NaiveDate>,
     #[serde(default)]
-    pub committed_fen: Option<i64>,
+    pub committed_fen: Option<Fen>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub summary: MaybeUndefined<String>,
@@ -338,7 +338,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResu
         pairing_id: input.pairing_id,
         title: input.title,
         signed_on: input.signed_on,
-        committed_fen: input.committed_fen,
+        committed_fen: input.committed_fen.0,
         summary: input.summary,
         project_ids: input.project_ids,
     };
@@ -388,7 +388,7 @@ pub async fn update(
         pairing_id: patch.pairing_id.unwrap_or(before.pairing_id),
         title: patch.title.unwrap_or_else(|| before.title.clone()),
         signed_on: patch.signed_on.unwrap_or(before.signed_on),
-        committed_fen: patch.committed_fen.unwrap_or(before.committed_fen),
+        committed_fen: patch.committed_fen.map_or(before.committed_fen.0, |f| f.0),
         summary: match patch.summary {
             MaybeUndefined::Undefined => before.summary.clone(),
             MaybeUndefined::Null => None,

@@ -24,7 +24,7 @@ use super::{
 use crate::{
     authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
-    domain::{AmountFen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
+    domain::{AmountFen, Fen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -34,11 +34,11 @@ use crate::{
 )]
 #[graphql(name = "MoneyTotals")]
 pub struct Totals {
-    pub pledged_fen: i64,
-    pub transferred_fen: i64,
-    pub arrived_fen: i64,
-    pub spent_fen: i64,
-    pub refunded_fen: i64,
+    pub pledged_fen: Fen,
+    pub transferred_fen: Fen,
+    pub arrived_fen: Fen,
+    pub spent_fen: Fen,
+    pub refunded_fen: Fen,
     /// arrived / pledged in basis points (8500 = 85.00 %); null while nothing is pledged.
     pub arrival_rate_bp: Option<i64>,
 }
@@ -47,11 +47,11 @@ impl Totals {
     /// Saturating: an input amount is added before it is validated, and must not panic.
     fn add(&mut self, kind: FundKind, amount: i64) {
         let total = match kind {
-            FundKind::Pledge => &mut self.pledged_fen,
-            FundKind::Transfer => &mut self.transferred_fen,
-            FundKind::Arrival => &mut self.arrived_fen,
-            FundKind::Expenditure => &mut self.spent_fen,
-            FundKind::Refund => &mut self.refunded_fen,
+            FundKind::Pledge => &mut self.pledged_fen.0,
+            FundKind::Transfer => &mut self.transferred_fen.0,
+            FundKind::Arrival => &mut self.arrived_fen.0,
+            FundKind::Expenditure => &mut self.spent_fen.0,
+            FundKind::Refund => &mut self.refunded_fen.0,
         };
         *total = total.saturating_add(amount);
     }
@@ -65,19 +65,19 @@ impl Totals {
         refunded: i64,
     ) -> Self {
         Self {
-            pledged_fen: pledged,
-            transferred_fen: transferred,
-            arrived_fen: arrived,
-            spent_fen: spent,
-            refunded_fen: refunded,
+            pledged_fen: Fen(pledged),
+            transferred_fen: Fen(transferred),
+            arrived_fen: Fen(arrived),
+            spent_fen: Fen(spent),
+            refunded_fen: Fen(refunded),
             arrival_rate_bp: None,
         }
         .finish()
     }
 
     fn finish(mut self) -> Self {
-        self.arrival_rate_bp = (self.pledged_fen > 0).then(|| {
-            let rate = i128::from(self.arrived_fen) * 10_000 / i128::from(self.pledged_fen);
+        self.arrival_rate_bp = (self.pledged_fen.0 > 0).then(|| {
+            let rate = i128::from(self.arrived_fen.0) * 10_000 / i128::from(self.pledged_fen.0);
             i64::try_from(rate).unwrap_or(i64::MAX)
         });
         self
@@ -86,8 +86,9 @@ impl Totals {
     /// What may still be spent: arrived, less spent and refunded.
     pub fn available_fen(&self) -> i64 {
         self.arrived_fen
-            .saturating_sub(self.spent_fen)
-            .saturating_sub(self.refunded_fen)
+            .0
+            .saturating_sub(self.spent_fen.0)
+            .saturating_sub(self.refunded_fen.0)
     }
 }
 
@@ -175,7 +176,7 @@ pub struct FundTransactionView {
     pub id: Uuid,
     pub kind: FundKind,
     /// Positive integer fen.
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     pub occurred_on: NaiveDate,
     /// 凭证号
     pub voucher_no: Option<String>,
@@ -197,7 +198,7 @@ impl FundTransactionView {
             kind: FundKind::from_db(&m.kind)?,
             side: Region::from_db(&m.side)?,
             id: m.id,
-            amount_fen: m.amount_fen,
+            amount_fen: Fen(m.amount_fen),
             occurred_on: m.occurred_on,
             voucher_no: m.voucher_no,
             pairing_id: m.pairing_id,
@@ -217,7 +218,7 @@ impl FundTransactionView {
 #[graphql(name = "NewFundTransactionInput")]
 pub struct NewFundTransaction {
     pub kind: FundKind,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     pub occurred_on: NaiveDate,
     pub pairing_id: Uuid,
     #[serde(default)]
@@ -235,7 +236,7 @@ pub struct NewFundTransaction {
 #[graphql(name = "FundTransactionPatchInput")]
 pub struct FundTransactionPatch {
     #[serde(default)]
-    pub amount_fen: Option<i64>,
+    pub amount_fen: Option<Fen>,
     #[serde(default)]
     pub occurred_on: Option<NaiveDate>,
     #[serde(default)]
@@ -510,7 +511,7 @@ pub async fn create(
     let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
     f.date("occurred_on", Some(input.occurred_on));
-    let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen));
+    let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen.0));
     let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
         Text::parse(v, 100).map(Text::into_inner)
     });
@@ -544,7 +545,7 @@ pub async fn create(
         owner.region,
         pair.id,
         input.project_id,
-        input.amount_fen,
+        input.amount_fen.0,
         None,
     )
     .await?;
@@ -586,7 +587,7 @@ pub async fn update(
     f.date("occurred_on", patch.occurred_on);
     let amount = f.check(
         "amount_fen",
-        AmountFen::parse(patch.amount_fen.unwrap_or(current.amount_fen)),
+        AmountFen::parse(patch.amount_fen.map_or(current.amount_fen, |f| f.0)),
     );
     let project_id = patch_nullable(
         &mut f,

@@ -26,7 +26,7 @@ use super::{
 use crate::{
     authz::{self, Actor, RecordKind, Scope, ensure_write},
     domain::{
-        AmountFen, Code, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
+        AmountFen, Code, Fen, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
     },
     error::{AppError, AppResult},
 };
@@ -41,7 +41,7 @@ pub struct ProjectItem {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
-    pub unit_cost_fen: i64,
+    pub unit_cost_fen: Fen,
 }
 
 /// A step of the 路径图/时间表.
@@ -80,7 +80,7 @@ pub struct ProjectView {
     pub deep_poverty: bool,
     pub beneficiaries_planned: i32,
     pub beneficiaries_actual: Option<i32>,
-    pub budget_fen: i64,
+    pub budget_fen: Fen,
     pub responsible_contact_id: Option<Uuid>,
     pub start_on: Option<NaiveDate>,
     pub end_on: Option<NaiveDate>,
@@ -88,11 +88,11 @@ pub struct ProjectView {
     #[graphql(complexity = "crate::graphql::list_cost(MILESTONES_MAX, child_complexity)")]
     pub milestones: Vec<Milestone>,
     /// Computed from fund transactions.
-    pub pledged_fen: i64,
-    pub transferred_fen: i64,
-    pub arrived_fen: i64,
-    pub spent_fen: i64,
-    pub refunded_fen: i64,
+    pub pledged_fen: Fen,
+    pub transferred_fen: Fen,
+    pub arrived_fen: Fen,
+    pub spent_fen: Fen,
+    pub refunded_fen: Fen,
     pub version: i32,
     pub owner_org_id: Uuid,
     pub external_id: Option<String>,
@@ -124,7 +124,7 @@ impl ProjectView {
             deep_poverty: m.deep_poverty,
             beneficiaries_planned: m.beneficiaries_planned,
             beneficiaries_actual: m.beneficiaries_actual,
-            budget_fen: m.budget_fen,
+            budget_fen: Fen(m.budget_fen),
             responsible_contact_id: m.responsible_contact_id,
             start_on: m.start_on,
             end_on: m.end_on,
@@ -258,7 +258,7 @@ pub struct NewProject {
     #[serde(default)]
     pub beneficiaries_planned: i32,
     #[serde(default)]
-    pub budget_fen: i64,
+    pub budget_fen: Fen,
     #[serde(default)]
     pub responsible_contact_id: Option<Uuid>,
     #[serde(default)]
@@ -303,7 +303,7 @@ pub struct ProjectPatch {
     #[schema(value_type = Option<i32>)]
     pub beneficiaries_actual: MaybeUndefined<i32>,
     #[serde(default)]
-    pub budget_fen: Option<i64>,
+    pub budget_fen: Option<Fen>,
     #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
     pub responsible_contact_id: MaybeUndefined<Uuid>,
@@ -393,7 +393,7 @@ fn check_content(f: &mut Fields, c: &Content) {
         }
         f.check(
             &format!("items[{i}].unit_cost_fen"),
-            AmountFen::parse_non_negative(item.unit_cost_fen),
+            AmountFen::parse_non_negative(item.unit_cost_fen.0),
         );
     }
     for (i, m) in c.milestones.iter().enumerate() {
@@ -586,7 +586,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
         milestones: input.milestones,
         beneficiaries_planned: input.beneficiaries_planned,
         beneficiaries_actual: None,
-        budget_fen: input.budget_fen,
+        budget_fen: input.budget_fen.0,
         start_on: input.start_on,
         end_on: input.end_on,
     };
@@ -663,11 +663,11 @@ fn check_transition(
         ));
     }
     match to {
-        ProjectStatus::Funded if money.pledged_fen == 0 => {
+        ProjectStatus::Funded if money.pledged_fen.0 == 0 => {
             refuse("no money has been pledged for this project yet".into())
         }
         // 根据东部协作省份经费到位情况及时启动: start only once money has arrived.
-        ProjectStatus::InProgress if money.arrived_fen == 0 => {
+        ProjectStatus::InProgress if money.arrived_fen.0 == 0 => {
             refuse("no money has arrived for this project yet".into())
         }
         ProjectStatus::Verified if !authz::can_verify(actor) => Err(AppError::Forbidden),
@@ -754,7 +754,7 @@ pub async fn update(
             .beneficiaries_planned
             .unwrap_or(before.beneficiaries_planned),
         beneficiaries_actual: actual.flatten(),
-        budget_fen: patch.budget_fen.unwrap_or(before.budget_fen),
+        budget_fen: patch.budget_fen.map_or(before.budget_fen.0, |f| f.0),
         start_on: start_on.flatten(),
         end_on: end_on.flatten(),
     };
