@@ -73,6 +73,8 @@ pub enum AppError {
     PreconditionFailed {
         current_version: i32,
     },
+    /// A PATCH or DELETE without `If-Match`.
+    PreconditionRequired,
     /// SQLite busy beyond its timeout; the client should retry.
     Unavailable,
     /// Too much at once: `429` for this client or account, `503` for the server as a whole;
@@ -117,6 +119,7 @@ impl AppError {
             Self::Conflict { .. } => "conflict",
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::PreconditionFailed { .. } => "precondition_failed",
+            Self::PreconditionRequired => "precondition_required",
             Self::Unavailable => "service_unavailable",
             Self::RetryLater { code, .. } => code,
             Self::Internal(_) => "internal_error",
@@ -136,6 +139,7 @@ impl AppError {
             Self::MethodNotAllowed { .. } => 405,
             Self::Conflict { .. } | Self::InvalidTransition { .. } => 409,
             Self::PreconditionFailed { .. } => 412,
+            Self::PreconditionRequired => 428,
             Self::Unavailable => 503,
             Self::RetryLater { status, .. } => *status,
             Self::Internal(_) => 500,
@@ -156,6 +160,7 @@ impl AppError {
             Self::Conflict { .. } => "Conflict",
             Self::InvalidTransition { .. } => "Transition not allowed",
             Self::PreconditionFailed { .. } => "Version mismatch",
+            Self::PreconditionRequired => "Precondition required",
             Self::Unavailable => "Temporarily unavailable",
             Self::RetryLater { status: 429, .. } => "Too many requests",
             Self::RetryLater { .. } => "Temporarily unavailable",
@@ -185,6 +190,9 @@ impl AppError {
             Self::PreconditionFailed { current_version } => {
                 format!("the record has changed; its current version is {current_version}")
             }
+            Self::PreconditionRequired => "send If-Match with the ETag of the version you \
+                                            read (or `*` to change whatever is stored)"
+                .into(),
             Self::Unavailable => "the database is busy; retry shortly".into(),
             Self::RetryLater { detail, .. } => detail.clone(),
             Self::Internal(_) => "an internal error occurred".into(),

@@ -149,6 +149,7 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
     let openapi = rest::openapi();
     let routes = web::Data::new(Routes::from_openapi(&openapi));
     let schema = web::Data::new(graphql::schema());
+    crate::http::metrics::handle();
     let data = web::Data::new(ctx);
     let max_body = data.config.max_body_bytes;
     let origins = data.config.cors_origins.clone();
@@ -173,6 +174,7 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
                 crate::http::hardening::security_headers,
             ))
             .wrap(actix_web::middleware::from_fn(request_id_header))
+            .wrap(actix_web::middleware::from_fn(crate::http::metrics::record))
             .wrap(TracingLogger::default())
             // Outermost: a preflight is answered before anything else looks at the request.
             .wrap(actix_web::middleware::Condition::new(
@@ -187,6 +189,7 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 Problem(AppError::field("id", format!("is not a valid id: {err}"))).into()
             }))
+            .route("/metrics", web::get().to(crate::http::metrics::render))
             .service(rest::healthz)
             .service(rest::readyz)
             .service(

@@ -343,6 +343,45 @@ async fn service_accounts_use_client_credentials_and_their_secret_is_shown_once(
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong["code"], "invalid_credentials");
 
+    // HTTP Basic client authentication (RFC 6749 §2.3.1), as OAuth2 libraries send it.
+    let basic = |id: &str, secret: &str| {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    };
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("Authorization", basic(&client_id, &secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+    let (status, token) = parts(response).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert!(token["access_token"].is_string());
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("Authorization", basic(&client_id, "wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+    assert_problem(response, 401, "invalid_credentials").await;
+    // Both ways at once is refused.
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("Authorization", basic(&client_id, &secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_problem(response, 400, "invalid_request").await;
+
     // A service account cannot be an admin.
     let body = assert_problem(
         app.post_json(

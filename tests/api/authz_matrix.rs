@@ -274,6 +274,10 @@ impl<'a> Matrix<'a> {
         if let Some(body) = body {
             request = request.json(body);
         }
+        if method == Method::PATCH || method == Method::DELETE {
+            // The matrix is about who may change what, not about versions.
+            request = request.header("If-Match", "*");
+        }
         match request.send().await {
             Ok(response) => parts(response).await,
             Err(e) => {

@@ -68,7 +68,12 @@ async fn send_raw(
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> Response {
+    let changes = method == Method::PATCH || method == Method::DELETE;
     let mut request = app.request(method, path, Some(token)).body(body);
+    if changes {
+        // These cases are about bodies; `If-Match` has its own test.
+        request = request.header("If-Match", "*");
+    }
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);
     }
@@ -614,6 +619,21 @@ async fn if_match_guards_every_change() {
     )
     .await;
     assert_eq!(problem["current_version"], 1, "{problem}");
+
+    // No If-Match at all: 428, for PATCH and DELETE alike (`If-Match: *` overwrites knowingly).
+    let response = app
+        .request(Method::PATCH, &path, Some(&token))
+        .json(&json!({"name": "改名"}))
+        .send()
+        .await
+        .expect("request failed");
+    assert_problem(response, 428, "precondition_required").await;
+    let response = app
+        .request(Method::DELETE, &path, Some(&token))
+        .send()
+        .await
+        .expect("request failed");
+    assert_problem(response, 428, "precondition_required").await;
 
     // A malformed If-Match is a 422 naming the header.
     for value in ["abc", "\"one\"", "W/\"\"", "1.5"] {

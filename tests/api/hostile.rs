@@ -339,6 +339,7 @@ async fn misshapen_requests_are_refused() {
             Some(&admin),
         )
         .header(header::CONTENT_TYPE, "application/json")
+        .header("If-Match", "*")
         .body("[]")
         .send()
         .await

@@ -227,3 +227,54 @@ async fn a_wrong_method_is_a_405_naming_the_allowed_ones() {
         .expect("request");
     assert_problem(missing, 404, "not_found").await;
 }
+
+/// Prometheus metrics: request counts and latency histograms per route pattern (never a raw
+/// path with an id in it) and the database pool's use, in the text exposition format.
+#[tokio::test]
+async fn metrics_count_requests_per_route_and_show_the_pool() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let zunyi = app.org_id("520300").await;
+    for _ in 0..3 {
+        let response = app
+            .get(&format!("/api/v1/organizations/{zunyi}"), &admin)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.expect("body");
+    let counted = text.lines().find(|l| {
+        l.starts_with("http_requests_total{")
+            && l.contains(r#"route="/api/v1/organizations/{id}""#)
+            && l.contains(r#"method="GET""#)
+            && l.contains(r#"status="200""#)
+    });
+    let count: f64 = counted
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count for the route:\n{text}"));
+    assert!(count >= 3.0, "{count}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket{"),
+        "no latency histogram"
+    );
+    assert!(!text.contains(&zunyi.to_string()), "an id became a label");
+    for state in ["open", "idle", "in_use"] {
+        assert!(
+            text.contains(&format!(r#"db_pool_connections{{state="{state}"}}"#)),
+            "no pool gauge {state}"
+        );
+    }
+}

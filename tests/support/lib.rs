@@ -252,19 +252,24 @@ impl TestApp {
         if_match: Option<i32>,
         body: &Value,
     ) -> Response {
-        let mut req = self.request(Method::PATCH, path, Some(token)).json(body);
-        if let Some(v) = if_match {
-            req = req.header("If-Match", format!("\"{v}\""));
-        }
-        req.send().await.expect("request failed")
+        // `None` overwrites whatever is stored, as `If-Match: *` says; without any If-Match
+        // the service answers 428.
+        let condition = if_match.map_or("*".to_string(), |v| format!("\"{v}\""));
+        self.request(Method::PATCH, path, Some(token))
+            .json(body)
+            .header("If-Match", condition)
+            .send()
+            .await
+            .expect("request failed")
     }
 
     pub async fn delete(&self, path: &str, token: &str, if_match: Option<i32>) -> Response {
-        let mut req = self.request(Method::DELETE, path, Some(token));
-        if let Some(v) = if_match {
-            req = req.header("If-Match", format!("\"{v}\""));
-        }
-        req.send().await.expect("request failed")
+        let condition = if_match.map_or("*".to_string(), |v| format!("\"{v}\""));
+        self.request(Method::DELETE, path, Some(token))
+            .header("If-Match", condition)
+            .send()
+            .await
+            .expect("request failed")
     }
 
     /// POST /graphql; returns the whole response body (`data`, `errors`).

@@ -228,7 +228,8 @@ impl FromRequest for IfMatch {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = match req.headers().get(header::IF_MATCH) {
-            None => Ok(None),
+            // A change without a condition is how updates get lost: say which version, or `*`.
+            None => Err(AppError::PreconditionRequired),
             Some(value) => {
                 let text = value.to_str().unwrap_or("").trim();
                 if text == "*" {

@@ -84,7 +84,7 @@ pub async fn rate_limit(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let limit = req.app_data::<actix_web::web::Data<RateLimit>>().cloned();
     let client = req.peer_addr().map(|a| a.ip());
-    let probe = matches!(req.path(), "/healthz" | "/readyz");
+    let probe = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
     if let (Some(limit), Some(client), false) = (limit, client, probe)
         && let Err(retry_after) = limit.check(client)
     {

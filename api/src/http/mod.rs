@@ -3,4 +3,5 @@
 
 pub mod extract;
 pub mod hardening;
+pub mod metrics;
 pub mod problem;

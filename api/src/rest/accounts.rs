@@ -39,7 +39,7 @@ type Ctx = web::Data<AppCtx>;
 pub async fn token(ctx: Ctx, req: HttpRequest, body: RawBody) -> Result<HttpResponse, Problem> {
     let mime = req.content_type().to_ascii_lowercase();
     let body = body.0;
-    let request: auth::TokenRequest = if mime == "application/x-www-form-urlencoded" {
+    let mut request: auth::TokenRequest = if mime == "application/x-www-form-urlencoded" {
         parse_urlencoded(&body, "body")?
     } else if mime == "application/json" {
         parse_json(&body)?
@@ -49,12 +49,56 @@ pub async fn token(ctx: Ctx, req: HttpRequest, body: RawBody) -> Result<HttpResp
         }
         .into());
     };
+    if let Some((id, secret)) = basic_credentials(&req)? {
+        // RFC 6749 §2.3.1: a client authenticates one way only.
+        if request.client_id.is_some() || request.client_secret.is_some() {
+            return Err(AppError::BadRequest {
+                code: "invalid_request",
+                detail: "send the client credentials either in the Authorization header or in \
+                         the body, not both"
+                    .into(),
+            }
+            .into());
+        }
+        request.client_id = Some(id);
+        request.client_secret = Some(secret);
+    }
     let client = req.peer_addr().map(|a| a.ip());
     let response = auth::issue(&ctx, request, client).await?;
     // RFC 6749 §5.1: token responses must not be cached.
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(response))
+}
+
+/// Client credentials sent with HTTP Basic (RFC 6749 §2.3.1), the default of many OAuth2
+/// libraries: `Authorization: Basic base64(urlencode(client_id) ":" urlencode(client_secret))`.
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, AppError> {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let invalid = || AppError::Unauthenticated {
+        code: "invalid_client",
+        detail: "the Authorization header must be `Basic base64(client_id:client_secret)`",
+    };
+    let text = value.to_str().map_err(|_| invalid())?.trim();
+    let Some((scheme, encoded)) = text.split_once(' ') else {
+        return Err(invalid());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(invalid());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
 }
 
 use actix_web::HttpMessage;
@@ -135,7 +179,7 @@ pub async fn get_user(
 /// Change a user's role, organization, password or disabled flag (admin).
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = UserPatch,
     responses(
         (status = 200, body = UserView),
@@ -161,7 +205,7 @@ pub async fn update_user(
 /// Delete a user (admin).
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -230,7 +274,7 @@ pub async fn get_service_account(
 /// Delete a service account (admin); its tokens stop being issued at once.
 #[utoipa::path(
     tag = "service-accounts",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]

@@ -134,15 +134,15 @@ impl Modify for Common {
             )
         };
         for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+            for (conditional, op) in [
+                (false, &mut item.get),
+                (false, &mut item.post),
+                (false, &mut item.put),
+                (true, &mut item.patch),
+                (true, &mut item.delete),
             ]
             .into_iter()
-            .flatten()
+            .filter_map(|(c, op)| op.as_mut().map(|op| (c, op)))
             {
                 let secured = op.security.is_some();
                 let responses = &mut op.responses.responses;
@@ -158,6 +158,9 @@ impl Modify for Common {
                 if secured {
                     add("401", "Missing, malformed, forged or expired token");
                     add("403", "The caller's role may not do this");
+                }
+                if conditional {
+                    add("428", "`If-Match` is missing");
                 }
                 add("500", "Internal error");
                 // OpenAPI requires a description on every response.

@@ -86,7 +86,7 @@ pub async fn get(ctx: Ctx, actor: Actor, id: web::Path<Uuid>) -> Result<HttpResp
 /// Change a project; `status` moves it through its lifecycle.
 #[utoipa::path(
     tag = "projects",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = ProjectPatch,
     responses(
         (status = 200, body = ProjectView, headers(("ETag" = String))),
@@ -113,7 +113,7 @@ pub async fn update(
 /// Delete a project without fund transactions (never a verified one).
 #[utoipa::path(
     tag = "projects",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses(
         (status = 204),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),
