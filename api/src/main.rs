@@ -50,11 +50,47 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password (the admin's by default) and enable the account: how to recover a
+    /// lost admin password. The password is read from standard input, or generated and printed.
+    /// Tokens issued before stop working.
+    ResetPassword {
+        #[arg(long, default_value = "admin")]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Write schema/openapi.json and schema/schema.graphql from the code.
     ExportSchema {
         #[arg(long, default_value = "schema")]
         dir: PathBuf,
     },
+}
+
+/// A password from standard input (`--password-stdin`), or a generated one, printed once.
+fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let generated = xiezuo::auth::generate_password().map_err(error_to_anyhow)?;
+    println!("password: {generated}");
+    Ok(generated)
+}
+
+/// Field errors as one line for the terminal.
+fn field_errors(err: xiezuo::error::AppError) -> anyhow::Error {
+    match err {
+        xiezuo::error::AppError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => error_to_anyhow(other),
+    }
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -88,21 +124,42 @@ async fn main() -> anyhow::Result<()> {
                 seeded.organizations, seeded.pairings
             );
         }
+        Command::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let password = read_or_generate_password(password_stdin)?;
+            let ctx = startup::prepare(Config {
+                seed_on_start: false,
+                ..config
+            })
+            .await?;
+            let id = users::id_by_username(&ctx, &username)
+                .await
+                .map_err(error_to_anyhow)?
+                .with_context(|| format!("no user named {username}"))?;
+            users::update(
+                &ctx,
+                &Actor::system("reset-password"),
+                id,
+                None,
+                users::UserPatch {
+                    password: Some(password),
+                    disabled: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("reset the password of {username}; its earlier tokens no longer work");
+        }
         Command::CreateUser {
             username,
             role,
             org_code,
             password_stdin,
         } => {
-            let password = if password_stdin {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text)?;
-                text.trim_end_matches(['\r', '\n']).to_string()
-            } else {
-                let generated = xiezuo::auth::generate_password().map_err(error_to_anyhow)?;
-                println!("password: {generated}");
-                generated
-            };
+            let password = read_or_generate_password(password_stdin)?;
             let ctx = startup::prepare(Config {
                 seed_on_start: false,
                 ..config
@@ -138,17 +195,7 @@ async fn main() -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(|e| match e {
-                xiezuo::error::AppError::Validation(errors) => anyhow::anyhow!(
-                    "{}",
-                    errors
-                        .iter()
-                        .map(|f| format!("{}: {}", f.field, f.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                other => error_to_anyhow(other),
-            })?;
+            .map_err(field_errors)?;
             println!("created user {} ({})", user.username, user.id);
         }
         Command::ExportSchema { dir } => {

@@ -126,3 +126,75 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A lost admin password is recovered from the command line: `reset-password` sets a new one
+/// (from standard input here) and the next `serve` accepts it and refuses the old one.
+#[tokio::test]
+async fn reset_password_recovers_a_lost_admin_password() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("xiezuo-bin-{}", uuid::Uuid::new_v4()));
+    let (old, new) = ("forgotten-admin-password", "recovered-admin-password");
+    let mut reset = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
+        .args(["reset-password", "--password-stdin"])
+        .env_remove("DATABASE_URL")
+        .env("XIEZUO_DATA_DIR", &dir)
+        .env("XIEZUO_ADMIN_PASSWORD", old)
+        .env("XIEZUO_DEMO", "false")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start reset-password");
+    reset
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{new}\n").as_bytes())
+        .expect("write password");
+    let output = reset.wait_with_output().expect("reset-password");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("reset the password of admin"));
+
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env("XIEZUO_DATA_DIR", &dir)
+        .env("XIEZUO_BIND", format!("127.0.0.1:{port}"))
+        .env("XIEZUO_ADMIN_PASSWORD", old)
+        .env("XIEZUO_DEMO", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start xiezuo");
+    let _server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let login = |password: &'static str| {
+        client
+            .post(format!("{base}/api/v1/auth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", password),
+            ])
+            .send()
+    };
+    assert_eq!(login(new).await.expect("login").status(), 200);
+    assert_eq!(login(old).await.expect("login").status(), 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -406,3 +406,15 @@ pub async fn for_login(ctx: &AppCtx, username: &str) -> AppResult<Option<user::M
         .one(&ctx.db)
         .await?)
 }
+
+/// The live user named `username`, enabled or not (for the command line's password reset).
+pub async fn id_by_username(ctx: &AppCtx, username: &str) -> AppResult<Option<Uuid>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Username.eq(username))
+        .filter(user::Column::DeletedAt.is_null())
+        .into_tuple()
+        .one(&ctx.db)
+        .await?)
+}
