@@ -16,15 +16,87 @@ pub type AppResult<T> = Result<T, AppError>;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// What is wrong, for programs: `required`, `unknown_field`, `invalid_type`,
+    /// `invalid_choice`, `invalid_format`, `too_short`, `too_long`, `too_many`, `out_of_range`,
+    /// `not_found`, `duplicate` or `invalid` (any other rule; the message says which).
+    pub code: String,
+    /// What is wrong, for people.
     pub message: String,
 }
 
 impl FieldError {
+    /// The code is read from the message, whose wording every rule of the service shares
+    /// (see [`field_code`]).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             field: field.into(),
-            message: message.into(),
+            code: field_code(&message).to_string(),
+            message,
         }
+    }
+}
+
+/// The stable code of a field message. The service words its rules in a few fixed ways ("is
+/// required", "at most N characters", "must be between", "no such …"); this is the one place
+/// that maps those wordings to codes, and its test pins every one.
+pub fn field_code(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
+    if has(&["is required", "must not be empty", "missing field"]) {
+        "required"
+    } else if has(&["unknown field", "is not a field"]) {
+        "unknown_field"
+    } else if has(&["must be one of", "unknown variant", "must be 1, 2, 3 or 4"]) {
+        "invalid_choice"
+    } else if has(&["no such", "does not exist"]) {
+        "not_found"
+    } else if has(&["already taken", "listed twice", "is a duplicate"]) {
+        "duplicate"
+    } else if has(&["at least"]) {
+        "too_short"
+    } else if has(&["control characters"]) {
+        "invalid_format"
+    } else if has(&["at most", "too long", "characters"]) && has(&["characters", "too long"]) {
+        "too_long"
+    } else if has(&["at most"]) {
+        "too_many"
+    } else if has(&[
+        "must be between",
+        "must be positive",
+        "must not be negative",
+        "or more",
+        "positive integer",
+        "larger than",
+        "out of range",
+        "outside the supported range",
+    ]) {
+        "out_of_range"
+    } else if has(&[
+        "must be a whole number",
+        "must be text",
+        "must be true or false",
+        "must be a list",
+        "must be an object",
+        "must be a number",
+        "must be a json object",
+        "invalid type",
+    ]) {
+        "invalid_type"
+    } else if has(&[
+        "must be a uuid",
+        "is not a valid",
+        "must be a date",
+        "must be an etag",
+        "may hold only",
+        "must be printable",
+        "is not a cursor",
+        "nul character",
+        "digits",
+    ]) {
+        "invalid_format"
+    } else {
+        "invalid"
     }
 }
 
@@ -60,10 +132,16 @@ pub enum AppError {
     MethodNotAllowed {
         allowed: String,
     },
-    /// A unique field already taken, or a state that forbids the change.
+    /// The change collides with what is stored. `code` tells which way: `duplicate` (a value
+    /// that must be unique is taken; `existing_id` names the record holding it when the caller
+    /// may read it), `in_use` (other records depend on this one),
+    /// `idempotency_key_reused`, `idempotency_in_progress`, or `not_allowed` (a change the
+    /// rules forbid whatever the data, such as deleting one's own account).
     Conflict {
+        code: &'static str,
         field: Option<String>,
         detail: String,
+        existing_id: Option<uuid::Uuid>,
     },
     /// A status change the lifecycle does not allow, or a change to a record that is closed.
     InvalidTransition {
@@ -93,10 +171,23 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A duplicate of a unique value in `field`.
     pub fn conflict(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::Conflict {
+            code: "duplicate",
             field: Some(field.into()),
             detail: detail.into(),
+            existing_id: None,
+        }
+    }
+
+    /// A record other records still depend on.
+    pub fn in_use(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code: "in_use",
+            field: None,
+            detail: detail.into(),
+            existing_id: None,
         }
     }
 
@@ -116,7 +207,7 @@ impl AppError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Conflict { .. } => "conflict",
+            Self::Conflict { code, .. } => code,
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::PreconditionRequired => "precondition_required",
@@ -206,6 +297,14 @@ impl AppError {
         }
     }
 
+    /// The record holding a duplicate value, when the caller may read it.
+    pub fn existing_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Self::Conflict { existing_id, .. } => *existing_id,
+            _ => None,
+        }
+    }
+
     pub fn conflict_field(&self) -> Option<&str> {
         match self {
             Self::Conflict { field, .. } => field.as_deref(),
@@ -219,11 +318,13 @@ impl From<DbErr> for AppError {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
             let field = unique_field(&message);
             return Self::Conflict {
+                code: "duplicate",
                 detail: match &field {
                     Some(f) => format!("{f} is already taken"),
                     None => "a unique value is already taken".into(),
                 },
                 field,
+                existing_id: None,
             };
         }
         let text = err.to_string();
@@ -281,6 +382,59 @@ fn unique_field(message: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::field_code;
+
+    #[test]
+    fn every_wording_of_the_rules_has_its_code() {
+        for (message, code) in [
+            ("is required", "required"),
+            ("must not be empty", "required"),
+            ("is required for the password grant", "required"),
+            ("unknown field `x`, expected one of `a`", "unknown_field"),
+            ("must be one of: east, west", "invalid_choice"),
+            ("must be 1, 2, 3 or 4", "invalid_choice"),
+            ("no such organization", "not_found"),
+            ("no such project on this agreement's pairing", "not_found"),
+            ("is listed twice", "duplicate"),
+            ("must be at least 12 characters", "too_short"),
+            ("must be at most 200 characters", "too_long"),
+            ("must be 1–200 characters", "too_long"),
+            ("must not contain control characters", "invalid_format"),
+            ("at most 500 projects", "too_many"),
+            ("must be between 1 and 500", "out_of_range"),
+            ("must be between 1900-01-01 and 2199-12-31", "out_of_range"),
+            ("must not be negative", "out_of_range"),
+            ("must be 0 or more", "out_of_range"),
+            ("must be a positive integer number of fen", "out_of_range"),
+            (
+                "is larger than any amount this service accepts",
+                "out_of_range",
+            ),
+            ("must be a whole number", "invalid_type"),
+            ("must be text", "invalid_type"),
+            ("must be a JSON object", "invalid_type"),
+            ("must be a UUID", "invalid_format"),
+            ("must be a date (YYYY-MM-DD)", "invalid_format"),
+            (
+                "may hold only letters, digits, '.', '_' and '-'",
+                "invalid_format",
+            ),
+            (
+                "must be six digits (GB/T 2260), e.g. 520300",
+                "invalid_format",
+            ),
+            ("is not a cursor this service issued", "invalid_format"),
+            (
+                "must not contain the NUL character (U+0000)",
+                "invalid_format",
+            ),
+            ("must not be before start_on", "invalid"),
+            ("is the host", "invalid"),
+        ] {
+            assert_eq!(field_code(message), code, "{message}");
+        }
+    }
+
     use super::unique_field;
 
     #[test]

@@ -257,7 +257,7 @@ async fn only_admins_manage_accounts() {
     let body = assert_problem(
         app.post_json("/api/v1/users", &admin, &dup).await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(body["field"], "username");

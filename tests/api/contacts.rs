@@ -68,7 +68,8 @@ async fn contacts_are_created_changed_and_deleted_with_versions_and_audit() {
     assert_eq!(created["masked"], false);
     assert_eq!(created["version"], 1);
 
-    // The same external id twice for one owner is a conflict on that field.
+    // The same external id twice for one owner is a duplicate on that field, naming the
+    // record that holds it (a retrying sync client learns which record it already made).
     let body = assert_problem(
         app.post_json(
             "/api/v1/contacts",
@@ -77,10 +78,11 @@ async fn contacts_are_created_changed_and_deleted_with_versions_and_audit() {
         )
         .await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(body["field"], "external_id");
+    assert_eq!(body["existing_id"], created["id"], "{body}");
 
     let response = app.get(&path(&created), &editor).await;
     assert_eq!(response.headers()["etag"], "\"1\"");

@@ -488,7 +488,7 @@ async fn a_taken_code_is_a_conflict_naming_code() {
 
     // Creating with a seeded code.
     let response = app.post_json(ORGS, &token, &new_org("520300")).await;
-    let problem = assert_problem(response, 409, "conflict").await;
+    let problem = assert_problem(response, 409, "duplicate").await;
     assert_eq!(problem["field"], "code", "{problem}");
     let (_, listed) = parts(app.get(&format!("{ORGS}?code=520300"), &token).await).await;
     assert_eq!(
@@ -514,7 +514,7 @@ async fn a_taken_code_is_a_conflict_naming_code() {
             &json!({"code": "520300"}),
         )
         .await;
-    let problem = assert_problem(response, 409, "conflict").await;
+    let problem = assert_problem(response, 409, "duplicate").await;
     assert_eq!(problem["field"], "code", "{problem}");
     assert_eq!(
         fetch_org(&app, &token, &id).await,
@@ -531,7 +531,7 @@ async fn a_taken_code_is_a_conflict_naming_code() {
         "started_on": "2019-01-01",
     });
     let response = app.post_json(PAIRINGS, &token, &pairing).await;
-    let problem = assert_problem(response, 409, "conflict").await;
+    let problem = assert_problem(response, 409, "duplicate").await;
     assert_eq!(problem["field"], "west_org_id", "{problem}");
     let (_, listed) = parts(app.get(&format!("{PAIRINGS}?limit=500"), &token).await).await;
     assert_eq!(
@@ -775,4 +775,88 @@ async fn unknown_routes_and_records_are_404_problems() {
     )
     .await;
     assert_eq!(counts(&app).await, before);
+}
+
+/// Every invalid and missing field of a body is reported at once, each with a stable `code` and
+/// a plain message (no Rust type names), so a program can mark every field of a form.
+#[tokio::test]
+async fn every_bad_field_is_reported_at_once_with_a_code() {
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let response = app.post_json("/api/v1/projects", &editor, &json!({})).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    let mut missing: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or("").to_string(),
+                e["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    missing.sort();
+    let expected: Vec<(String, String)> = [
+        "basis",
+        "category",
+        "code",
+        "measures",
+        "pairing_id",
+        "title",
+        "year",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), "required".to_string()))
+    .collect();
+    assert_eq!(missing, expected, "{problem}");
+
+    let response = app
+        .post_json(
+            "/api/v1/projects",
+            &editor,
+            &json!({"code": "E-1", "year": "2019", "title": "t", "category": "north",
+                    "pairing_id": "not-a-uuid", "basis": "b", "measures": "m",
+                    "budget_fen": 1.5, "bogus": true}),
+        )
+        .await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    let found: std::collections::HashMap<String, (String, String)> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or("").to_string(),
+                (
+                    e["code"].as_str().unwrap_or("").to_string(),
+                    e["message"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect();
+    let expect = [
+        ("year", "invalid_type", "must be a whole number"),
+        (
+            "category",
+            "invalid_choice",
+            "must be one of: care_facility",
+        ),
+        ("pairing_id", "invalid_format", "must be a UUID"),
+        ("budget_fen", "invalid_type", "must be a whole number"),
+        ("bogus", "unknown_field", "is not a field of this request"),
+    ];
+    for (field, code, message) in expect {
+        let (got_code, got_message) = found
+            .get(field)
+            .unwrap_or_else(|| panic!("{field} not reported: {problem}"));
+        assert_eq!(got_code, code, "{field}: {problem}");
+        assert!(got_message.starts_with(message), "{field}: {got_message}");
+    }
+    assert_eq!(found.len(), expect.len(), "{problem}");
+    for (_, message) in found.values() {
+        for rust in ["i64", "i32", "u64", "struct", "Uuid", "NaiveDate"] {
+            assert!(!message.contains(rust), "Rust in {message}");
+        }
+    }
 }

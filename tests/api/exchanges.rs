@@ -149,10 +149,11 @@ async fn an_exchange_is_created_read_changed_and_deleted_with_etags_and_audit() 
     let problem = assert_problem(
         app.post_json("/api/v1/exchanges", &editor, &twin).await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(problem["field"], "external_id");
+    assert_eq!(problem["existing_id"], changed["id"], "{problem}");
 
     assert_problem(
         app.delete(&location, &editor, Some(1)).await,

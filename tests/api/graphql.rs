@@ -532,7 +532,7 @@ async fn mutations_create_update_and_delete_with_expected_versions() {
             json!({"input": county_input(&app, "520303").await}),
         )
         .await;
-    let error = error_with_code(&response, "conflict", 409);
+    let error = error_with_code(&response, "duplicate", 409);
     assert_eq!(error["extensions"]["field"], "code", "{response}");
     assert!(response["data"].is_null());
 
@@ -606,7 +606,7 @@ async fn mutations_create_update_and_delete_with_expected_versions() {
     let response = app
         .gql(&token, DELETE, json!({"id": app.org_id("520300").await}))
         .await;
-    error_with_code(&response, "conflict", 409);
+    error_with_code(&response, "in_use", 409);
     assert!(rest_org(&app, &token, "520300").await.is_some());
 }
 

@@ -203,7 +203,7 @@ async fn the_tree_children_ancestors_and_cycles() {
         app.delete(&format!("/api/v1/organizations/{zunyi}"), &admin, None)
             .await,
         409,
-        "conflict",
+        "in_use",
     )
     .await;
     assert!(

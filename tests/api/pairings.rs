@@ -61,7 +61,7 @@ async fn coordinator_registers_a_county_pairing_with_checked_sides() {
     let body = assert_problem(
         app.post_json("/api/v1/pairings", &coordinator, &good).await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert!(body["field"].is_string());

@@ -389,7 +389,7 @@ async fn plans_and_tasks_are_created_changed_and_deleted_with_versions_and_audit
         )
         .await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(conflict["field"], "year");

@@ -338,7 +338,7 @@ async fn money_rules_and_totals_to_the_fen() {
         )
         .await,
         409,
-        "conflict",
+        "in_use",
     )
     .await;
     let body = assert_problem(
@@ -363,7 +363,7 @@ async fn money_rules_and_totals_to_the_fen() {
         )
         .await,
         409,
-        "conflict",
+        "in_use",
     )
     .await;
 
@@ -580,7 +580,7 @@ async fn validation_names_every_bad_field_and_codes_are_unique() {
         )
         .await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(body["field"], "code");
@@ -720,7 +720,7 @@ async fn idempotent_retries_replay_and_a_reused_key_is_refused() {
     let mut other = body.clone();
     other["code"] = json!("ZY-IDEM-2");
     let refused = post(s.zunyi.clone(), "key-1", other.clone()).await;
-    let problem = assert_problem(refused, 409, "conflict").await;
+    let problem = assert_problem(refused, 409, "idempotency_key_reused").await;
     assert_eq!(problem["field"], "Idempotency-Key");
     let coordinator = app.token(Role::Coordinator, Some("520000"));
     assert_eq!(
@@ -776,7 +776,10 @@ async fn idempotent_retries_replay_and_a_reused_key_is_refused() {
     let mut changed = vars.clone();
     changed["input"]["amountFen"] = json!(701);
     let c = app.gql(&s.shanghai, mutation, changed).await;
-    assert_eq!(c["errors"][0]["extensions"]["code"], "conflict", "{c}");
+    assert_eq!(
+        c["errors"][0]["extensions"]["code"], "idempotency_key_reused",
+        "{c}"
+    );
 }
 
 const NESTED: &str = r#"query($n: Int) {

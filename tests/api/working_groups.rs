@@ -81,7 +81,7 @@ async fn the_province_sets_up_its_group_once_with_members_by_role() {
         app.post_json("/api/v1/working-groups", &coordinator, &again)
             .await,
         409,
-        "conflict",
+        "duplicate",
     )
     .await;
     assert_eq!(conflict["field"], "org_id");
@@ -406,6 +406,6 @@ async fn graphql_walks_groups_to_masked_contacts_in_bounded_statements() {
             json!({"org": app.org_id("520300").await}),
         )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "conflict");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "duplicate");
     assert_eq!(body["errors"][0]["extensions"]["field"], "org_id");
 }

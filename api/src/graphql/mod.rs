@@ -113,10 +113,10 @@ pub(crate) fn nested_first(first: Option<i32>) -> async_graphql::Result<usize> {
         Some(n) if n >= 1 && u64::try_from(n).is_ok_and(|n| n <= max) => {
             Ok(usize::try_from(n).unwrap_or_default())
         }
-        Some(_) => Err(gql(AppError::Validation(vec![crate::error::FieldError {
-            field: "first".into(),
-            message: format!("must be between 1 and {max}"),
-        }]))),
+        Some(_) => Err(gql(AppError::field(
+            "first",
+            format!("must be between 1 and {max}"),
+        ))),
     }
 }
 
@@ -259,6 +259,7 @@ impl ErrorExtensions for AppError {
                     .map(|f| {
                         let mut m = async_graphql::indexmap::IndexMap::new();
                         m.insert(async_graphql::Name::new("field"), f.field.clone().into());
+                        m.insert(async_graphql::Name::new("code"), f.code.clone().into());
                         m.insert(
                             async_graphql::Name::new("message"),
                             f.message.clone().into(),
@@ -270,6 +271,9 @@ impl ErrorExtensions for AppError {
             }
             if let Some(field) = self.conflict_field() {
                 e.set("field", field);
+            }
+            if let Some(id) = self.existing_id() {
+                e.set("existingId", id.to_string());
             }
             if let AppError::PreconditionFailed { current_version } = self {
                 e.set("current_version", *current_version);

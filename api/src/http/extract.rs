@@ -19,14 +19,38 @@ use crate::{
     service::AppCtx,
 };
 
-/// The path of a serde error, or `body` when the error is about the document as a whole.
-fn path_of(path: &serde_path_to_error::Path) -> String {
-    let text = path.to_string();
-    if text == "." || text.is_empty() {
-        String::new()
-    } else {
-        text
+/// A step of a path into a JSON document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn steps(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|s| match s {
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// `items[0].name` for a path.
+fn render(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
     }
+    out
 }
 
 /// The field a serde message names itself: "unknown field `x`, expected ..." or
@@ -38,20 +62,190 @@ fn named_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-fn field_error(path: String, message: String, fallback: &str) -> AppError {
-    let field = match named_field(&message) {
-        // For an unknown field the path already ends at it; a missing one is below the path.
-        Some(name) if path.is_empty() => name.to_string(),
-        Some(name) if message.starts_with("missing") => format!("{path}.{name}"),
-        _ if path.is_empty() => fallback.to_string(),
-        _ => path,
+/// serde's message in plain words: no Rust type names, no line and column.
+fn plain(message: &str) -> String {
+    let message = message.find(" at line ").map_or(message, |i| &message[..i]);
+    if message.starts_with("missing field") {
+        return "is required".into();
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let expected = rest.split_once("expected ").map_or("", |(_, e)| e);
+        let choices = expected
+            .replace("one of ", "")
+            .replace(" or ", ", ")
+            .replace('`', "");
+        return format!("must be one of: {choices}");
+    }
+    if message.starts_with("unknown field") {
+        let expected = message.split_once("expected ").map_or("", |(_, e)| e);
+        return format!(
+            "is not a field of this request (expected {})",
+            expected.replace('`', "")
+        );
+    }
+    let expected = message.rsplit_once("expected ").map(|(_, e)| e.trim());
+    let kind = |e: &str| -> Option<&'static str> {
+        let e = e.to_ascii_lowercase();
+        let any = |words: &[&str]| words.iter().any(|w| e.contains(w));
+        if any(&[
+            "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "isize", "usize",
+        ]) {
+            Some("must be a whole number")
+        } else if any(&["f32", "f64"]) {
+            Some("must be a number")
+        } else if any(&["bool"]) {
+            Some("must be true or false")
+        } else if any(&["uuid"]) {
+            Some("must be a UUID")
+        } else if any(&["date and time", "datetime"]) {
+            Some("must be a date and time (RFC 3339, e.g. 2019-04-08T09:00:00+08:00)")
+        } else if any(&["date"]) {
+            Some("must be a date (YYYY-MM-DD)")
+        } else if any(&["a string", "string"]) {
+            Some("must be text")
+        } else if any(&["sequence", "vec", "array", "list"]) {
+            Some("must be a list")
+        } else if any(&["struct", "map", "object"]) {
+            Some("must be an object")
+        } else {
+            None
+        }
     };
-    // serde appends " at line 1 column 7": the field name says more.
-    let message = match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message,
-    };
-    AppError::Validation(vec![FieldError::new(field, message)])
+    if let Some(text) = expected.and_then(kind) {
+        return text.into();
+    }
+    // Parse errors of typed strings: UUIDs, dates.
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("uuid") || lower.contains("invalid character") && lower.contains("group") {
+        return "must be a UUID".into();
+    }
+    if lower.contains("premature end of input")
+        || lower.contains("input contains invalid characters")
+        || lower.contains("trailing input")
+        || lower.contains("input is out of range")
+        || lower.contains("input is not enough")
+    {
+        return "is not a valid date or time".into();
+    }
+    message.to_string()
+}
+
+/// Replacement values tried, in order, for a field that is missing or of the wrong type, so
+/// that deserialization can go on and find the next error: a text, a number, a boolean, a
+/// list, an object, a UUID, a date, a date and time.
+fn stand_ins() -> [serde_json::Value; 8] {
+    use serde_json::json;
+    [
+        json!(""),
+        json!(0),
+        json!(false),
+        json!([]),
+        json!({}),
+        json!("00000000-0000-0000-0000-000000000000"),
+        json!("2000-01-01"),
+        json!("2000-01-01T00:00:00Z"),
+    ]
+}
+
+/// The value at `steps`, if the document has it.
+fn at<'v>(value: &'v mut serde_json::Value, steps: &[Step]) -> Option<&'v mut serde_json::Value> {
+    let mut here = value;
+    for step in steps {
+        here = match step {
+            Step::Key(k) => here.as_object_mut()?.get_mut(k)?,
+            Step::Index(i) => here.as_array_mut()?.get_mut(*i)?,
+        };
+    }
+    Some(here)
+}
+
+/// Deserializes `value`, collecting every field error rather than stopping at the first: each
+/// missing field gets a stand-in, each value of the wrong type is replaced by one, each unknown
+/// field is dropped and each unknown enum value is replaced by a valid one, until the document
+/// deserializes (or nothing more can be repaired). Only the client's own errors are reported,
+/// never those of a stand-in.
+fn deserialize_all<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+    fallback: &str,
+) -> Result<T, AppError> {
+    use std::collections::HashMap;
+    let mut errors: Vec<FieldError> = Vec::new();
+    // Paths given a stand-in, and which stand-in comes next for each.
+    let mut standing: HashMap<Vec<Step>, usize> = HashMap::new();
+    for _ in 0..200 {
+        let err = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(parsed) if errors.is_empty() => return Ok(parsed),
+            Ok(_) => break,
+            Err(err) => err,
+        };
+        let mut path = steps(err.path());
+        let message = err.into_inner().to_string();
+        let named = named_field(&message).map(str::to_string);
+        let missing = message.starts_with("missing field");
+        if let (Some(name), true) = (&named, missing) {
+            path.push(Step::Key(name.clone()));
+        }
+        if !standing.contains_key(&path) {
+            let field = render(&path);
+            let field = if field.is_empty() {
+                fallback.to_string()
+            } else {
+                field
+            };
+            errors.push(FieldError::new(field, plain(&message)));
+        }
+        // Repair the document so the next round reaches the next error.
+        if message.starts_with("unknown field") {
+            let Some((Step::Key(key), parent)) = path.split_last() else {
+                break;
+            };
+            let removed = at(&mut value, parent)
+                .and_then(|p| p.as_object_mut())
+                .and_then(|object| object.remove(key));
+            if removed.is_some() {
+                continue;
+            }
+            break;
+        }
+        if let Some(rest) = message.strip_prefix("unknown variant `") {
+            let first = rest
+                .split_once("expected ")
+                .and_then(|(_, e)| e.split('`').nth(1))
+                .map(str::to_string);
+            if let (Some(first), Some(slot)) = (first, at(&mut value, &path)) {
+                *slot = serde_json::Value::String(first);
+                standing.insert(path, usize::MAX);
+                continue;
+            }
+            break;
+        }
+        let next = standing.entry(path.clone()).or_insert(0);
+        let Some(stand_in) = stand_ins().get(*next).cloned() else {
+            break;
+        };
+        *next += 1;
+        if missing {
+            let Some((_, parent)) = path.split_last() else {
+                break;
+            };
+            let Some(name) = named else { break };
+            match at(&mut value, parent).and_then(|p| p.as_object_mut()) {
+                Some(object) => {
+                    object.insert(name, stand_in);
+                }
+                None => break,
+            }
+        } else {
+            match at(&mut value, &path) {
+                Some(slot) if !path.is_empty() => *slot = stand_in,
+                _ => break,
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.push(FieldError::new(fallback, "is not valid"));
+    }
+    Err(AppError::Validation(errors))
 }
 
 /// Deserializes JSON, naming the failing field. A body that is not JSON at all is a 400; JSON of
@@ -76,10 +270,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     {
         return Err(AppError::field(path, NUL_MESSAGE));
     }
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = path_of(err.path());
-        field_error(path, err.into_inner().to_string(), "body")
-    })
+    deserialize_all(value, "body")
 }
 
 const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
@@ -120,8 +311,19 @@ pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8], what: &str) -> Result
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
     serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = path_of(err.path());
-        field_error(path, err.into_inner().to_string(), what)
+        let mut path = steps(err.path());
+        let message = err.into_inner().to_string();
+        if message.starts_with("missing field")
+            && let Some(name) = named_field(&message)
+        {
+            path.push(Step::Key(name.to_string()));
+        }
+        // A parameter that does not parse reports its own name.
+        let field = match render(&path) {
+            f if f.is_empty() => named_field(&message).unwrap_or(what).to_string(),
+            f => f,
+        };
+        AppError::field(field, plain(&message))
     })
 }
 

@@ -25,6 +25,10 @@ pub struct ProblemBody {
     /// The field whose value is already taken (conflicts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The record that already holds a duplicate value (409 `duplicate`), when the caller may
+    /// read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<uuid::Uuid>,
     /// The stored version (412 responses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i32>,
@@ -40,6 +44,7 @@ impl ProblemBody {
             code: err.code().into(),
             errors: err.field_errors().to_vec(),
             field: err.conflict_field().map(Into::into),
+            existing_id: err.existing_id(),
             current_version: match err {
                 AppError::PreconditionFailed { current_version } => Some(*current_version),
                 _ => None,

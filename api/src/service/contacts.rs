@@ -319,6 +319,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewContact) -> AppResult
     let email = f.check_opt("email", input.email.as_deref(), parse_email);
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<Contacts>(
+        &tx,
+        actor,
+        input.org_id,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
 
     let id = Uuid::now_v7();
     let at = now();

@@ -494,6 +494,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResul
     let good = check(&tx, scope, &mut f, &draft).await?;
     let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<Exchanges>(
+        &tx,
+        actor,
+        owner.org_id,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     let (good, external) = (checked(good)?, checked(external)?);
 
     let id = Uuid::now_v7();

@@ -550,6 +550,13 @@ pub async fn create(
     )
     .await?;
     f.finish()?;
+    kernel::ensure_external_free::<FundTransactions>(
+        &tx,
+        actor,
+        owner_org,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     let at = now();
     let id = Uuid::now_v7();
     let inserted = fund_transaction::Entity::insert(fund_transaction::ActiveModel {
@@ -681,10 +688,9 @@ pub async fn delete(
     )
     .await?;
     if !f.is_empty() {
-        return Err(AppError::Conflict {
-            field: None,
-            detail: "the project has spent money that this transaction brought in".into(),
-        });
+        return Err(AppError::in_use(
+            "the project has spent money that this transaction brought in",
+        ));
     }
     change.delete().await
 }

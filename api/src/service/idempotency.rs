@@ -63,8 +63,10 @@ fn parse_key(key: &str) -> AppResult<String> {
 
 fn reused() -> AppError {
     AppError::Conflict {
+        code: "idempotency_key_reused",
         field: Some(HEADER.into()),
         detail: "this Idempotency-Key was already used with a different request".into(),
+        existing_id: None,
     }
 }
 
@@ -98,8 +100,10 @@ pub async fn claim(
         }
         if row.created_at > at - PENDING_TIMEOUT {
             return Err(AppError::Conflict {
+                code: "idempotency_in_progress",
                 field: Some(HEADER.into()),
                 detail: "a request with this Idempotency-Key is still in progress".into(),
+                existing_id: None,
             });
         }
         // The first attempt died mid-way: take its claim over.
@@ -117,8 +121,10 @@ pub async fn claim(
             Ok(Claim::Proceed)
         } else {
             Err(AppError::Conflict {
+                code: "idempotency_in_progress",
                 field: Some(HEADER.into()),
                 detail: "a request with this Idempotency-Key is still in progress".into(),
+                existing_id: None,
             })
         };
     }
@@ -143,8 +149,10 @@ pub async fn claim(
             ) =>
         {
             Err(AppError::Conflict {
+                code: "idempotency_in_progress",
                 field: Some(HEADER.into()),
                 detail: "a request with this Idempotency-Key is still in progress".into(),
+                existing_id: None,
             })
         }
         Err(e) => Err(e.into()),

@@ -489,6 +489,42 @@ pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppR
     R::view(actor, row)
 }
 
+/// Refuses a new record whose `external_id` its owner already gave another record of the
+/// family (live or deleted): `409 duplicate` naming `external_id`, with the existing record's
+/// id when the caller may read it, so a partner system that retries learns which record it
+/// already made. One statement, only when an external id is given; the unique index stays the
+/// guard against a race.
+pub async fn ensure_external_free<R: Record>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    owner: Uuid,
+    external_id: Option<&str>,
+) -> AppResult<()> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    let Some(external_id) = external_id else {
+        return Ok(());
+    };
+    let existing = R::select(db.get_database_backend())
+        .filter(R::columns().owner.eq(owner))
+        .filter(Expr::col((R::Entity::default(), Alias::new("external_id"))).eq(external_id))
+        .into_model::<R::Row>()
+        .one(db)
+        .await?;
+    let Some(row) = existing else {
+        return Ok(());
+    };
+    let live = get_value::<R, Option<chrono::DateTime<chrono::Utc>>>(&row, R::columns().deleted_at)
+        .flatten()
+        .is_none();
+    let readable = live && can_read::<R>(actor.scope(), &row);
+    Err(AppError::Conflict {
+        code: "duplicate",
+        field: Some("external_id".into()),
+        detail: format!("this organization already has a record with external_id {external_id}"),
+        existing_id: readable.then(|| id_of::<R>(&row)),
+    })
+}
+
 /// The compare-and-set that makes concurrent writers lose cleanly (412) instead of overwriting
 /// each other: writes `model` only where the stored version is still `version`.
 async fn save_versioned<R: Record>(

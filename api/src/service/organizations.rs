@@ -482,13 +482,10 @@ pub async fn delete(
         .count(tx)
         .await?;
     if children + pairings + users > 0 {
-        return Err(AppError::Conflict {
-            field: None,
-            detail: format!(
-                "the organization still has {children} sub-organizations, {pairings} pairings \
+        return Err(AppError::in_use(format!(
+            "the organization still has {children} sub-organizations, {pairings} pairings \
                  and {users} users"
-            ),
-        });
+        )));
     }
     change.delete().await?;
     ctx.directory.invalidate();

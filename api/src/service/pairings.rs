@@ -293,6 +293,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPairing) -> AppResult
     check_dates(&mut f, input.started_on, input.ended_on);
     let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<Pairings>(
+        &tx,
+        actor,
+        owner_org,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     let duplicate = pairing::Entity::find()
         .filter(pairing::Column::DeletedAt.is_null())
         .filter(pairing::Column::EastOrgId.eq(input.east_org_id))

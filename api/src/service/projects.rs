@@ -594,6 +594,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult
     check_contact(&tx, scope, &mut f, input.responsible_contact_id).await?;
     let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<Projects>(
+        &tx,
+        actor,
+        owner_org,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     if code_taken(&tx, &content.code, None).await? {
         return Err(AppError::conflict(
             "code",
@@ -809,10 +816,9 @@ pub async fn delete(
         });
     }
     if totals != Totals::default() {
-        return Err(AppError::Conflict {
-            field: None,
-            detail: "the project has fund transactions; delete or move them first".into(),
-        });
+        return Err(AppError::in_use(
+            "the project has fund transactions; delete or move them first",
+        ));
     }
     change.delete().await
 }

@@ -315,8 +315,10 @@ pub async fn delete(
     ensure_role(actor, &[Role::Admin])?;
     if actor.id == id {
         return Err(AppError::Conflict {
+            code: "not_allowed",
             field: None,
             detail: "an admin cannot delete their own account".into(),
+            existing_id: None,
         });
     }
     let tx = ctx.begin_write().await?;

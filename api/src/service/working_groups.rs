@@ -395,6 +395,13 @@ pub async fn create(
     .await?;
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<WorkingGroups>(
+        &tx,
+        actor,
+        input.org_id,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     ensure_unique(&tx, input.org_id, None).await?;
 
     let id = Uuid::now_v7();

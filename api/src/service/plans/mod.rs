@@ -408,6 +408,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<Pl
     let title = f.check("title", Text::parse(&input.title, TITLE_MAX));
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
+    kernel::ensure_external_free::<Plans>(
+        &tx,
+        actor,
+        input.org_id,
+        external.clone().flatten().as_deref(),
+    )
+    .await?;
     let taken = plan::Entity::find()
         .filter(plan::Column::DeletedAt.is_null())
         .filter(plan::Column::OrgId.eq(input.org_id))
