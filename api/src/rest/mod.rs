@@ -144,6 +144,7 @@ impl Modify for Common {
             .into_iter()
             .filter_map(|(c, op)| op.as_mut().map(|op| (c, op)))
             {
+                state_page_limits(op);
                 let secured = op.security.is_some();
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, description: &str| {
@@ -198,6 +199,32 @@ fn page_items_by_reference(doc: &mut openapi::OpenApi) {
         {
             items.items =
                 ArrayItems::RefOrSchema(Box::new(RefOr::Ref(openapi::Ref::from_schema_name(item))));
+        }
+    }
+}
+
+/// States the page size the service accepts (`limit`: 1 to 500, 50 by default), so that a
+/// request the document allows is one the service accepts.
+fn state_page_limits(op: &mut openapi::path::Operation) {
+    use openapi::{
+        path::{Parameter, ParameterIn},
+        schema::Schema,
+    };
+    for param in op.parameters.iter_mut().flatten() {
+        let RefOr::T(Parameter {
+            name,
+            parameter_in: ParameterIn::Query,
+            schema: Some(RefOr::T(Schema::Object(schema))),
+            ..
+        }) = param
+        else {
+            continue;
+        };
+        if name == "limit" {
+            let max = usize::try_from(crate::domain::Limit::MAX).unwrap_or(500);
+            schema.minimum = Some(utoipa::Number::UInt(1));
+            schema.maximum = Some(utoipa::Number::UInt(max));
+            schema.default = Some(serde_json::json!(crate::domain::Limit::DEFAULT));
         }
     }
 }
