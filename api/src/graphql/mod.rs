@@ -120,13 +120,24 @@ pub(crate) fn nested_first(first: Option<i32>) -> async_graphql::Result<usize> {
     }
 }
 
-/// Keeps the first `first` items of a nested list (see [`nested_first`]).
-pub(crate) fn take_first<T>(
-    items: Option<Vec<T>>,
+/// A nested list: the first `first` children of `key` (see [`nested_first`]), through the
+/// request's `L` loader, which batches the keys of one level into one statement.
+pub(crate) async fn nested<L, T>(
+    ctx: &Context<'_>,
+    key: Uuid,
     first: Option<i32>,
-) -> async_graphql::Result<Vec<T>> {
+) -> async_graphql::Result<Vec<T>>
+where
+    L: async_graphql::dataloader::Loader<Uuid, Value = Vec<T>, Error = Arc<AppError>>,
+    T: Clone + Send + Sync + 'static,
+{
     let n = nested_first(first)?;
-    let mut items = items.unwrap_or_default();
+    let mut items = ctx
+        .data::<DataLoader<L>>()?
+        .load_one(key)
+        .await
+        .map_err(|e| gql_shared(&e))?
+        .unwrap_or_default();
     items.truncate(n);
     Ok(items)
 }

@@ -252,12 +252,7 @@ impl PlanView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<PlanTaskView>> {
-        let loaded = ctx
-            .data::<DataLoader<PlanTasksLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<PlanTasksLoader, _>(ctx, self.id, first).await
     }
 }
 

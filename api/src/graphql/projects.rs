@@ -145,12 +145,7 @@ impl ProjectView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<FundTransactionView>> {
-        let loaded = ctx
-            .data::<DataLoader<ProjectFundsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<ProjectFundsLoader, _>(ctx, self.id, first).await
     }
 }
 

@@ -245,12 +245,7 @@ impl OrganizationView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<PlanView>> {
-        let loaded = ctx
-            .data::<DataLoader<OrgPlansLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<OrgPlansLoader, _>(ctx, self.id, first).await
     }
 
     /// Projects this organization recorded.
@@ -263,12 +258,7 @@ impl OrganizationView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<ProjectView>> {
-        let loaded = ctx
-            .data::<DataLoader<OwnerProjectsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<OwnerProjectsLoader, _>(ctx, self.id, first).await
     }
 
     #[graphql(complexity = "super::list_cost(super::STRUCTURE_LIST, child_complexity)")]
@@ -300,12 +290,7 @@ impl PairingView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<ProjectView>> {
-        let loaded = ctx
-            .data::<DataLoader<PairingProjectsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<PairingProjectsLoader, _>(ctx, self.id, first).await
     }
 
     #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
@@ -317,12 +302,7 @@ impl PairingView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<FundTransactionView>> {
-        let loaded = ctx
-            .data::<DataLoader<PairingFundsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<PairingFundsLoader, _>(ctx, self.id, first).await
     }
 
     #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
@@ -334,12 +314,7 @@ impl PairingView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<ExchangeView>> {
-        let loaded = ctx
-            .data::<DataLoader<PairingExchangesLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<PairingExchangesLoader, _>(ctx, self.id, first).await
     }
 
     #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
@@ -351,12 +326,7 @@ impl PairingView {
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<AgreementView>> {
-        let loaded = ctx
-            .data::<DataLoader<PairingAgreementsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        super::take_first(loaded, first)
+        super::nested::<PairingAgreementsLoader, _>(ctx, self.id, first).await
     }
 
     /// Money pledged, transferred, arrived, spent and refunded on this pairing.
