@@ -641,3 +641,47 @@ async fn browsers_on_configured_origins_may_call_the_api() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+/// Fragments spread inside fragments multiply a small document: it is measured with each
+/// fragment counted once and refused before any cost is summed, so the cost cannot wrap around
+/// and checking it takes no time. A NUL in a variable's default is refused like one in a value.
+#[tokio::test]
+async fn fragment_bombs_and_hidden_nul_are_refused() {
+    let app = spawn_app().await;
+    let partner = app.token(Role::Partner, Some("310000"));
+    let pairing = app.pairing_id("310000", "520300").await;
+    let mut doc = format!("{{ pairing(id: \"{pairing}\") {{ ...F5 }} }}\n");
+    doc.push_str("fragment F0 on Pairing { id }\n");
+    for level in 1..=5 {
+        let spreads = (0..10)
+            .map(|i| format!("a{i}: east {{ id }} ...F{} ", level - 1))
+            .collect::<String>();
+        doc.push_str(&format!("fragment F{level} on Pairing {{ {spreads} }}\n"));
+    }
+    let started = Instant::now();
+    let response = app.gql(&partner, &doc, json!({})).await;
+    assert_eq!(code_of(&response), "query_too_costly", "{response}");
+    assert!(response["data"].is_null());
+    assert!(started.elapsed() < Duration::from_secs(2), "checked slowly");
+
+    let editor = app.token(Role::Editor, Some("520300"));
+    let zunyi = app.org_id("520300").await;
+    let query = format!(
+        "mutation($i: NewContactInput = {{orgId: \"{zunyi}\", name: \"a\\u0000b\"}}) {{ createContact(input: $i) {{ id }} }}"
+    );
+    let response = app.gql(&editor, &query, json!({})).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["status"], 422,
+        "{response}"
+    );
+    assert_eq!(
+        response["errors"][0]["extensions"]["errors"][0]["field"], "i",
+        "{response}"
+    );
+
+    // Names and secrets past 256 characters are refused before anything is hashed or counted.
+    let response = app.login(&"x".repeat(300), "whatever-password").await;
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "username", "{body}");
+    assert_eq!(body["errors"][0]["code"], "too_long", "{body}");
+}

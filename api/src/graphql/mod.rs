@@ -77,11 +77,6 @@ pub const MAX_COST: usize = 200_000;
 /// query does not say `first`; at most [`kernel::CHILDREN_MAX`](crate::service::kernel).
 pub const NESTED_FIRST: i32 = 100;
 
-/// The estimate for a list bounded by the structure rather than by `first` (an organization's
-/// children or pairings): the widest level of the 2019 tree has 20 organizations, and only
-/// administrators add organizations and pairings.
-pub const STRUCTURE_LIST: usize = 20;
-
 /// Every cost is capped here, so sums and products of costs never overflow.
 const COST_CAP: usize = 1 << 40;
 
@@ -148,6 +143,58 @@ where
 /// a `validation_failed` error naming the argument, as REST does for a body or query string.
 struct CostLimit;
 
+/// The most fields a document may hold once its fragments are spread in place. It bounds the
+/// work of checking the document, and keeps the sum of the field costs (each at most
+/// 2^40) far inside 64 bits: fragments spread ten times over ten levels cannot make a 1 KB
+/// query cost 10^10 steps to check, nor make its cost wrap around to zero.
+pub const MAX_EXPANDED_FIELDS: u64 = 20_000;
+
+/// The number of fields of `doc` with every fragment spread in place, each fragment's size
+/// computed once (saturating; a fragment cycle counts as too many, validation names it).
+fn expanded_fields(doc: &async_graphql::parser::types::ExecutableDocument) -> u64 {
+    use std::collections::HashMap;
+
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn size(
+        set: &SelectionSet,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        memo: &mut HashMap<String, Option<u64>>,
+    ) -> u64 {
+        set.items.iter().fold(0u64, |total, item| {
+            let n = match &item.node {
+                Selection::Field(field) => {
+                    1u64.saturating_add(size(&field.node.selection_set.node, doc, memo))
+                }
+                Selection::InlineFragment(inline) => {
+                    size(&inline.node.selection_set.node, doc, memo)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.to_string();
+                    match memo.get(&name) {
+                        Some(Some(n)) => *n,
+                        // Being computed: a cycle.
+                        Some(None) => u64::MAX,
+                        None => {
+                            memo.insert(name.clone(), None);
+                            let n = doc
+                                .fragments
+                                .get(spread.node.fragment_name.node.as_str())
+                                .map_or(0, |f| size(&f.node.selection_set.node, doc, memo));
+                            memo.insert(name, Some(n));
+                            n
+                        }
+                    }
+                }
+            };
+            total.saturating_add(n)
+        })
+    }
+    let mut memo = HashMap::new();
+    doc.operations.iter().fold(0u64, |total, (_, op)| {
+        total.saturating_add(size(&op.node.selection_set.node, doc, &mut memo))
+    })
+}
+
 /// The first argument, anywhere in `doc`, whose value holds a string with U+0000.
 fn nul_argument(doc: &async_graphql::parser::types::ExecutableDocument) -> Option<String> {
     use async_graphql::{
@@ -181,9 +228,21 @@ fn nul_argument(doc: &async_graphql::parser::types::ExecutableDocument) -> Optio
             Selection::FragmentSpread(_) => None,
         })
     }
-    doc.operations
-        .iter()
-        .find_map(|(_, op)| in_set(&op.node.selection_set.node))
+    let in_defaults = doc.operations.iter().find_map(|(_, op)| {
+        op.node.variable_definitions.iter().find_map(|var| {
+            var.node
+                .default_value
+                .as_ref()
+                .filter(|v| holds_nul(&v.node))
+                .map(|_| var.node.name.node.to_string())
+        })
+    });
+    in_defaults
+        .or_else(|| {
+            doc.operations
+                .iter()
+                .find_map(|(_, op)| in_set(&op.node.selection_set.node))
+        })
         .or_else(|| {
             doc.fragments
                 .values()
@@ -207,6 +266,22 @@ impl async_graphql::extensions::Extension for CostLimit {
         next: async_graphql::extensions::NextParseQuery<'_>,
     ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        let fields = expanded_fields(&doc);
+        if fields > MAX_EXPANDED_FIELDS {
+            let mut err = async_graphql::ServerError::new(
+                format!(
+                    "the query holds more than {MAX_EXPANDED_FIELDS} fields once its fragments \
+                     are spread: split it"
+                ),
+                None,
+            );
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", "query_too_costly");
+            ext.set("fields", fields);
+            ext.set("limit", MAX_EXPANDED_FIELDS);
+            err.extensions = Some(ext);
+            return Err(err);
+        }
         if let Some(argument) = nul_argument(&doc) {
             let err = AppError::field(argument, "must not contain the NUL character (U+0000)");
             return Err(err

@@ -248,7 +248,7 @@ impl PlanView {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "At most this many (100 by default, at most 500), in id order; the top-level connection pages through all of them."
+            desc = "At most this many (100 by default, at most 500), in quarter and due date order; `planTasks` pages through all of them."
         )]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<PlanTaskView>> {

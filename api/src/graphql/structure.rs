@@ -214,7 +214,9 @@ impl OrganizationView {
             .map_err(|e| gql_shared(&e))
     }
 
-    #[graphql(complexity = "super::list_cost(super::STRUCTURE_LIST, child_complexity)")]
+    #[graphql(
+        complexity = "super::list_cost(crate::service::directory::widest(), child_complexity)"
+    )]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
         Ok(ctx
             .data::<DataLoader<ChildrenLoader>>()?
@@ -261,7 +263,9 @@ impl OrganizationView {
         super::nested::<OwnerProjectsLoader, _>(ctx, self.id, first).await
     }
 
-    #[graphql(complexity = "super::list_cost(super::STRUCTURE_LIST, child_complexity)")]
+    #[graphql(
+        complexity = "super::list_cost(crate::service::directory::widest(), child_complexity)"
+    )]
     async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
         Ok(ctx
             .data::<DataLoader<OrgPairingsLoader>>()?

@@ -42,9 +42,16 @@ pub async fn security_headers(
 
 type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
 
-/// Requests per client address: a token bucket of `burst` refilled at `per_second`.
+/// Requests per client address (an IPv6 client by its /64): a token bucket of `burst` refilled
+/// at `per_second`.
 #[derive(Clone)]
-pub struct RateLimit(Option<Arc<Limiter>>);
+pub struct RateLimit(
+    Option<Arc<Limiter>>,
+    Arc<std::sync::Mutex<std::time::Instant>>,
+);
+
+/// How often the addresses with a full bucket again are forgotten, at most.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Above this many tracked addresses, those with a full bucket again are dropped.
 const FORGET_ABOVE: usize = 10_000;
@@ -52,13 +59,17 @@ const FORGET_ABOVE: usize = 10_000;
 impl RateLimit {
     /// `per_second == 0` turns the limit off.
     pub fn new(per_second: u32, burst: u32) -> Self {
+        let swept = Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
         let Some(rate) = NonZeroU32::new(per_second) else {
-            return Self(None);
+            return Self(None, swept);
         };
         let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
-        Self(Some(Arc::new(RateLimiter::keyed(
-            Quota::per_second(rate).allow_burst(burst),
-        ))))
+        Self(
+            Some(Arc::new(RateLimiter::keyed(
+                Quota::per_second(rate).allow_burst(burst),
+            ))),
+            swept,
+        )
     }
 
     /// `Err(seconds to wait)` when `client` is over its rate.
@@ -66,9 +77,14 @@ impl RateLimit {
         let Some(limiter) = &self.0 else {
             return Ok(());
         };
-        if limiter.len() > FORGET_ABOVE {
+        if limiter.len() > FORGET_ABOVE
+            && let Ok(mut swept) = self.1.try_lock()
+            && swept.elapsed() >= SWEEP_EVERY
+        {
+            *swept = std::time::Instant::now();
             limiter.retain_recent();
         }
+        let client = crate::service::login_guard::network(client);
         limiter.check_key(&client).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)

@@ -37,6 +37,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
+/// The longest user name, client id, password or secret the token endpoint reads (passwords
+/// are limited to 256 characters when set).
+const CREDENTIAL_MAX: usize = 256;
+
 fn bad_credentials() -> AppError {
     // One answer for an unknown name, a wrong secret and a disabled account.
     AppError::Unauthenticated {
@@ -53,78 +57,21 @@ pub async fn issue(
     req: TokenRequest,
     client: Option<std::net::IpAddr>,
 ) -> AppResult<TokenResponse> {
-    let mut f = Fields::new();
-    let login: String;
-    let (id, kind, role, org, secret, stored) = match req.grant_type.as_str() {
-        "password" => {
-            let username = req.username.unwrap_or_default();
-            let password = req.password.unwrap_or_default();
-            if username.is_empty() {
-                f.push("username", "is required for the password grant");
-            }
-            if password.is_empty() {
-                f.push("password", "is required for the password grant");
-            }
-            f.finish()?;
-            ctx.login_guard.check(&username, client)?;
-            login = username.clone();
-            let found = users::for_login(ctx, &username).await?;
-            let hash = found.as_ref().map(|u| u.password_hash.clone());
-            match found {
-                Some(u) => (
-                    u.id,
-                    ActorKind::User,
-                    Some(u.role),
-                    u.org_id,
-                    password,
-                    hash,
-                ),
-                None => (
-                    uuid::Uuid::nil(),
-                    ActorKind::User,
-                    None,
-                    None,
-                    password,
-                    None,
-                ),
-            }
-        }
-        "client_credentials" => {
-            let client_id = req.client_id.unwrap_or_default();
-            let secret = req.client_secret.unwrap_or_default();
-            if client_id.is_empty() {
-                f.push("client_id", "is required for the client_credentials grant");
-            }
-            if secret.is_empty() {
-                f.push(
-                    "client_secret",
-                    "is required for the client_credentials grant",
-                );
-            }
-            f.finish()?;
-            ctx.login_guard.check(&client_id, client)?;
-            login = client_id.clone();
-            let found = service_accounts::for_login(ctx, &client_id).await?;
-            let hash = found.as_ref().map(|a| a.secret_hash.clone());
-            match found {
-                Some(a) => (
-                    a.id,
-                    ActorKind::ServiceAccount,
-                    Some(a.role),
-                    a.org_id,
-                    secret,
-                    hash,
-                ),
-                None => (
-                    uuid::Uuid::nil(),
-                    ActorKind::ServiceAccount,
-                    None,
-                    None,
-                    secret,
-                    None,
-                ),
-            }
-        }
+    let (kind, login, secret, fields, grant) = match req.grant_type.as_str() {
+        "password" => (
+            ActorKind::User,
+            req.username.unwrap_or_default(),
+            req.password.unwrap_or_default(),
+            ("username", "password"),
+            "the password grant",
+        ),
+        "client_credentials" => (
+            ActorKind::ServiceAccount,
+            req.client_id.unwrap_or_default(),
+            req.client_secret.unwrap_or_default(),
+            ("client_id", "client_secret"),
+            "the client_credentials grant",
+        ),
         _ => {
             return Err(AppError::BadRequest {
                 code: "unsupported_grant_type",
@@ -132,13 +79,38 @@ pub async fn issue(
             });
         }
     };
-    if !verify_secret(secret, stored.clone()).await? || role.is_none() {
-        ctx.login_guard.failed(&login, client);
-        return Err(bad_credentials());
+    let mut f = Fields::new();
+    for (field, value) in [(fields.0, &login), (fields.1, &secret)] {
+        if value.is_empty() {
+            f.push(field, format!("is required for {grant}"));
+        } else if value.len() > CREDENTIAL_MAX {
+            f.push(
+                field,
+                format!("must be at most {CREDENTIAL_MAX} characters"),
+            );
+        }
     }
-    ctx.login_guard.succeeded(&login, client);
-    let role = Role::from_db(&role.ok_or_else(bad_credentials)?)?;
-    let cred = stored.as_deref().map(credential_stamp).unwrap_or_default();
+    f.finish()?;
+    // Counted from here: a burst of guesses is held back as it arrives.
+    let attempt = ctx.login_guard.admit(&login, client)?;
+    let account = match kind {
+        ActorKind::ServiceAccount => service_accounts::for_login(ctx, &login)
+            .await?
+            .map(|a| (a.id, a.role, a.org_id, a.secret_hash)),
+        _ => users::for_login(ctx, &login)
+            .await?
+            .map(|u| (u.id, u.role, u.org_id, u.password_hash)),
+    };
+    let stored = account.as_ref().map(|a| a.3.clone());
+    // Dropping `attempt` on an error here (the server busy) does not count it.
+    let verified = verify_secret(secret, stored).await?;
+    let Some((id, role, org, hash)) = account.filter(|_| verified) else {
+        attempt.failed();
+        return Err(bad_credentials());
+    };
+    attempt.succeeded();
+    let role = Role::from_db(&role)?;
+    let cred = credential_stamp(&hash);
     let token = ctx.jwt.issue(id, kind, role, org, cred)?;
     Ok(TokenResponse {
         access_token: token,

@@ -32,6 +32,27 @@ use crate::{
     error::AppResult,
 };
 
+/// The widest the structure has been seen in this process: the most children of one
+/// organization, or the most pairings of one organization. GraphQL prices the nested lists
+/// of organizations (`children`, `pairings`) by it, since only administrators add to them.
+static WIDEST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// See [`WIDEST`]; never below 20, the widest level of the 2019 structure.
+pub fn widest() -> usize {
+    WIDEST.load(std::sync::atomic::Ordering::Relaxed).max(20)
+}
+
+fn note_width(dir: &Directory) {
+    let children = dir.children.values().map(Vec::len).max().unwrap_or(0);
+    let mut per_org: HashMap<Uuid, usize> = HashMap::new();
+    for (_, east, west) in &dir.pairings {
+        *per_org.entry(*east).or_default() += 1;
+        *per_org.entry(*west).or_default() += 1;
+    }
+    let pairings = per_org.values().copied().max().unwrap_or(0);
+    WIDEST.fetch_max(children.max(pairings), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The PostgreSQL channel the directory triggers notify (see the migration that creates them).
 pub const CHANNEL: &str = "xiezuo_directory";
 
@@ -150,6 +171,7 @@ impl Directory {
                 dir.accounts.insert((kind, id), account);
             }
         }
+        note_width(&dir);
         Ok(dir)
     }
 

@@ -33,7 +33,9 @@ const USERNAME: Rule = Rule {
 };
 /// A counter with no failure for this long is forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-/// Above this many counters, forgotten ones are swept on the next failure.
+/// Above this many counters, forgotten ones are swept on the next attempt; above twice this,
+/// every counter not holding anyone back is dropped, so the map stays bounded whatever an
+/// attacker sends.
 const SWEEP_ABOVE: usize = 50_000;
 
 #[derive(Clone, Copy)]
@@ -54,11 +56,13 @@ impl Rule {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A counter's key. Names are kept as a 64-bit digest (a counter costs the same whatever the
+/// name's length); IPv6 clients are counted by their /64, the block one subscriber gets.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
-    Pair(String, Option<IpAddr>),
+    Pair(u64, Option<IpAddr>),
     Address(IpAddr),
-    Username(String),
+    Username(u64),
 }
 
 struct Counter {
@@ -72,47 +76,127 @@ pub struct LoginGuard {
     counters: Mutex<HashMap<Key, Counter>>,
 }
 
-fn keys(username: &str, client: Option<IpAddr>) -> Vec<(Key, Rule)> {
-    let name = username.trim().to_lowercase();
-    let mut keys = vec![
-        (Key::Pair(name.clone(), client), PAIR),
-        (Key::Username(name), USERNAME),
-    ];
-    if let Some(ip) = client {
-        keys.push((Key::Address(ip), ADDRESS));
+fn name_key(username: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(username.trim().to_lowercase().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// The unit a client is counted by: its IPv4 address, or the /64 of its IPv6 address (the
+/// block one subscriber gets, so rotating addresses inside it does not make a new client).
+pub fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
-    keys
+}
+
+fn keys(username: &str, client: Option<IpAddr>) -> [(Option<Key>, Rule); 3] {
+    let name = name_key(username);
+    let client = client.map(network);
+    [
+        (Some(Key::Pair(name, client)), PAIR),
+        (Some(Key::Username(name)), USERNAME),
+        (client.map(Key::Address), ADDRESS),
+    ]
+}
+
+/// One sign-in attempt admitted by [`LoginGuard::admit`]: it already counts as a failure, so a
+/// burst of concurrent guesses is counted as it arrives, not after the hashing. Settle it with
+/// [`Attempt::succeeded`], [`Attempt::failed`], or drop it when no verdict was reached (the
+/// server was busy): then it does not count.
+pub struct Attempt<'g> {
+    guard: &'g LoginGuard,
+    username: String,
+    client: Option<IpAddr>,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The credentials were right: the account's counters are cleared and the address's
+    /// reserved failure is taken back.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        let name = name_key(&self.username);
+        let client = self.client.map(network);
+        let mut counters = self.guard.lock();
+        counters.remove(&Key::Pair(name, client));
+        counters.remove(&Key::Username(name));
+        if let Some(ip) = client {
+            take_back(&mut counters, Key::Address(ip), ADDRESS);
+        }
+    }
+
+    /// The credentials were wrong: the reserved failure stands.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let mut counters = self.guard.lock();
+        for (key, rule) in keys(&self.username, self.client) {
+            if let Some(key) = key {
+                take_back(&mut counters, key, rule);
+            }
+        }
+    }
+}
+
+/// Takes one reserved failure back from `key`.
+fn take_back(counters: &mut HashMap<Key, Counter>, key: Key, rule: Rule) {
+    if let Some(counter) = counters.get_mut(&key) {
+        counter.failures = counter.failures.saturating_sub(1);
+        counter.blocked_until = counter.last + rule.delay(counter.failures);
+    }
 }
 
 impl LoginGuard {
-    /// `Err(429)` while any counter of this attempt is in its delay.
-    pub fn check(&self, username: &str, client: Option<IpAddr>) -> Result<(), AppError> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Counter>> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Admits an attempt and counts it at once, or refuses it with `429` while any of its
+    /// counters is in its delay. Checking and counting under one lock means concurrent guesses
+    /// cannot all pass the check before the first is counted.
+    pub fn admit(&self, username: &str, client: Option<IpAddr>) -> Result<Attempt<'_>, AppError> {
         let now = Instant::now();
-        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = keys(username, client)
+        let mut counters = self.lock();
+        let keys = keys(username, client);
+        let wait = keys
             .iter()
-            .filter_map(|(key, _)| counters.get(key))
+            .filter_map(|(key, _)| key.and_then(|k| counters.get(&k)))
             .map(|c| c.blocked_until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
-        if wait.is_zero() {
-            return Ok(());
+        if !wait.is_zero() {
+            return Err(AppError::RetryLater {
+                status: 429,
+                code: "too_many_attempts",
+                detail: "too many failed sign-in attempts; wait before trying again".into(),
+                retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            });
         }
-        Err(AppError::RetryLater {
-            status: 429,
-            code: "too_many_attempts",
-            detail: "too many failed sign-in attempts; wait before trying again".into(),
-            retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-        })
-    }
-
-    pub fn failed(&self, username: &str, client: Option<IpAddr>) {
-        let now = Instant::now();
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         if counters.len() > SWEEP_ABOVE {
             counters.retain(|_, c| now.duration_since(c.last) < FORGET_AFTER);
         }
-        for (key, rule) in keys(username, client) {
+        if counters.len() > 2 * SWEEP_ABOVE {
+            counters.retain(|_, c| c.blocked_until > now);
+        }
+        for (key, rule) in keys {
+            let Some(key) = key else { continue };
             let counter = counters.entry(key).or_insert(Counter {
                 failures: 0,
                 last: now,
@@ -125,13 +209,12 @@ impl LoginGuard {
             counter.last = now;
             counter.blocked_until = now + rule.delay(counter.failures);
         }
-    }
-
-    pub fn succeeded(&self, username: &str, client: Option<IpAddr>) {
-        let name = username.trim().to_lowercase();
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        counters.remove(&Key::Pair(name.clone(), client));
-        counters.remove(&Key::Username(name));
+        Ok(Attempt {
+            guard: self,
+            username: username.to_string(),
+            client,
+            settled: false,
+        })
     }
 }
 
@@ -148,29 +231,71 @@ mod tests {
         assert_eq!(USERNAME.delay(u32::MAX), Duration::from_secs(60));
     }
 
+    fn fail(guard: &LoginGuard, name: &str, client: Option<IpAddr>) {
+        guard.admit(name, client).expect("admitted").failed();
+    }
+
     #[test]
     fn a_guesser_is_held_back_and_others_are_not() {
         let guard = LoginGuard::default();
         let attacker = Some(IpAddr::from([10, 0, 0, 1]));
         let owner = Some(IpAddr::from([10, 0, 0, 2]));
-        for _ in 0..PAIR.free {
-            assert!(guard.check("admin", attacker).is_ok());
-            guard.failed("admin", attacker);
+        for _ in 0..=PAIR.free {
+            fail(&guard, "admin", attacker);
         }
-        guard.failed("Admin", attacker);
         let Err(AppError::RetryLater {
             status,
             retry_after,
             ..
-        }) = guard.check("ADMIN", attacker)
+        }) = guard.admit("ADMIN", attacker)
         else {
             panic!("the sixth failure is not delayed");
         };
         assert_eq!((status, retry_after), (429, 2));
         // The owner, elsewhere, still signs in; another account from the attacker too.
-        assert!(guard.check("admin", owner).is_ok());
-        assert!(guard.check("someone", attacker).is_ok());
-        guard.succeeded("admin", owner);
-        assert!(guard.check("admin", owner).is_ok());
+        guard.admit("admin", owner).expect("owner").succeeded();
+        guard
+            .admit("someone", attacker)
+            .expect("other account")
+            .failed();
+    }
+
+    #[test]
+    fn a_concurrent_burst_is_counted_as_it_arrives() {
+        let guard = LoginGuard::default();
+        let client = Some(IpAddr::from([10, 0, 0, 3]));
+        // Six attempts in flight at once: the sixth is refused before any verdict.
+        let in_flight: Vec<Attempt<'_>> = (0..PAIR.free)
+            .map(|_| guard.admit("admin", client).expect("admitted"))
+            .collect();
+        assert!(guard.admit("admin", client).is_ok_and(|a| {
+            a.failed();
+            true
+        }));
+        assert!(guard.admit("admin", client).is_err());
+        drop(in_flight);
+    }
+
+    #[test]
+    fn an_attempt_without_a_verdict_does_not_count() {
+        let guard = LoginGuard::default();
+        let client = Some(IpAddr::from([10, 0, 0, 4]));
+        for _ in 0..20 {
+            drop(guard.admit("admin", client).expect("admitted"));
+        }
+        assert!(guard.admit("admin", client).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        assert_eq!(network(a), network(b));
+        let guard = LoginGuard::default();
+        for i in 0..ADDRESS.free {
+            fail(&guard, &format!("user{i}"), Some(a));
+        }
+        fail(&guard, "one-more", Some(b));
+        assert!(guard.admit("yet-another", Some(b)).is_err());
     }
 }
