@@ -436,3 +436,30 @@ async fn the_audit_log_is_for_admin_coordinator_and_auditor() {
         }
     }
 }
+
+/// Passwords are 12 to 256 characters: one more either way is refused, naming the field.
+#[tokio::test]
+async fn passwords_have_bounds() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    for (name, password, status) in [
+        ("len.11", "p".repeat(11), StatusCode::UNPROCESSABLE_ENTITY),
+        ("len.12", "p".repeat(12), StatusCode::CREATED),
+        ("len.256", "p".repeat(256), StatusCode::CREATED),
+        ("len.257", "p".repeat(257), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (got, body) = parts(
+            app.post_json(
+                "/api/v1/users",
+                &admin,
+                &json!({"username": name, "password": password, "role": "auditor"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(got, status, "{name}: {body}");
+        if status != StatusCode::CREATED {
+            assert_eq!(body["errors"][0]["field"], "password", "{body}");
+        }
+    }
+}

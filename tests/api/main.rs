@@ -9,6 +9,7 @@ mod errors;
 mod exchanges;
 mod graphql;
 mod hostile;
+mod money_rules;
 mod operations;
 mod organizations;
 mod pairings;

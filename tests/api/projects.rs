@@ -992,3 +992,116 @@ async fn money_without_a_project_and_on_cancelled_projects_obeys_the_rules() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Rules of a project no other test reaches: the responsible contact must exist and be
+/// readable, the actual beneficiaries cannot be negative, the basis, measures and quantity are
+/// checked, codes stop at 64 characters, and `?q=` finds titles.
+#[tokio::test]
+async fn project_fields_follow_their_rules() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let base = project_body("ZY-RULES-1", &s.pairing);
+    let post = |body: Value| {
+        let app = &app;
+        let token = s.zunyi.clone();
+        async move { parts(app.post_json("/api/v1/projects", &token, &body).await).await }
+    };
+    let field_of = |body: &Value| {
+        body["errors"][0]["field"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+
+    // A contact of 铜仁 is not readable by 遵义: the same answer as no contact at all.
+    let (status, tongren_contact) = parts(
+        app.post_json(
+            "/api/v1/contacts",
+            &app.token(Role::Editor, Some("520600")),
+            &json!({"org_id": app.org_id("520600").await, "name": "铜仁联系人"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{tongren_contact}");
+    for contact in [tongren_contact["id"].clone(), json!(uuid::Uuid::now_v7())] {
+        let mut body = base.clone();
+        body["responsible_contact_id"] = contact;
+        let (status, answer) = post(body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(field_of(&answer), "responsible_contact_id");
+    }
+    let (_, own_contact) = parts(
+        app.post_json(
+            "/api/v1/contacts",
+            &s.zunyi,
+            &json!({"org_id": app.org_id("520300").await, "name": "遵义联系人"}),
+        )
+        .await,
+    )
+    .await;
+    let mut body = base.clone();
+    body["responsible_contact_id"] = own_contact["id"].clone();
+    let (status, created) = post(body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["responsible_contact_id"], own_contact["id"]);
+    // The actual beneficiaries come later, by PATCH, and are never negative.
+    let path = format!("/api/v1/projects/{}", created["id"].as_str().unwrap_or(""));
+    let body = assert_problem(
+        app.patch_json(&path, &s.zunyi, None, &json!({"beneficiaries_actual": -1}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_of(&body), "beneficiaries_actual");
+    let (status, changed) = parts(
+        app.patch_json(&path, &s.zunyi, None, &json!({"beneficiaries_actual": 12}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["beneficiaries_actual"], 12);
+
+    for (field, value) in [
+        ("basis", json!("")),
+        ("measures", json!("x".repeat(20_001))),
+        ("quantity", json!("")),
+        ("code", json!("C".repeat(65))),
+    ] {
+        let mut body = base.clone();
+        body["code"] = json!("ZY-RULES-2");
+        body[field] = value;
+        let (status, answer) = post(body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {answer}"
+        );
+        assert_eq!(field_of(&answer), field, "{answer}");
+    }
+    let mut body = base.clone();
+    body["code"] = json!("C".repeat(64));
+    body["title"] = json!("独一无二的标题");
+    assert_eq!(
+        post(body).await.0,
+        StatusCode::CREATED,
+        "64 characters is allowed"
+    );
+
+    let (_, found) = parts(
+        app.get(
+            "/api/v1/projects?q=%E7%8B%AC%E4%B8%80%E6%97%A0%E4%BA%8C",
+            &s.zunyi,
+        )
+        .await,
+    )
+    .await;
+    let titles: Vec<&str> = found["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["独一无二的标题"], "{found}");
+}
