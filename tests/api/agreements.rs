@@ -84,6 +84,7 @@ fn fields(problem: &Value) -> Vec<String> {
 async fn all_ids(app: &TestApp, token: &str, query: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut pages = tests::Pages::new(1000);
     loop {
         let mut url = format!("/api/v1/agreements?limit=2&{query}");
         if let Some(c) = &cursor {
@@ -99,7 +100,7 @@ async fn all_ids(app: &TestApp, token: &str, query: &str) -> Vec<String> {
                 .map(|e| id_of(e).to_string()),
         );
         match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+            Some(c) => cursor = Some(pages.next(c)),
             None => return ids,
         }
     }

@@ -291,6 +291,7 @@ async fn keyset_pages_visit_every_organization_exactly_once() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
+    let mut guard = tests::Pages::new(1000);
     loop {
         let path = match &cursor {
             Some(c) => format!("/api/v1/organizations?limit=7&cursor={c}"),
@@ -307,7 +308,7 @@ async fn keyset_pages_visit_every_organization_exactly_once() {
         );
         pages += 1;
         match body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+            Some(c) => cursor = Some(guard.next(c)),
             None => break,
         }
     }

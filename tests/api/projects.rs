@@ -659,6 +659,7 @@ async fn keyset_pages_cover_thousands_of_projects() {
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut pages = tests::Pages::new(100);
     loop {
         let path = match &cursor {
             Some(c) => format!("/api/v1/projects?limit=487&cursor={c}"),
@@ -674,7 +675,7 @@ async fn keyset_pages_cover_thousands_of_projects() {
                 .map(|p| p["code"].as_str().unwrap_or("").to_string()),
         );
         match body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+            Some(c) => cursor = Some(pages.next(c)),
             None => break,
         }
     }

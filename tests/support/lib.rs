@@ -473,3 +473,33 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     assert_eq!(body["status"], status, "status in body");
     body
 }
+
+/// Guards a paging loop: each cursor must be new and the pages fewer than `bound`, so a paging
+/// bug (a cursor that never advances) fails the test instead of hanging the suite.
+pub struct Pages {
+    seen: std::collections::HashSet<String>,
+    bound: usize,
+}
+
+impl Pages {
+    pub fn new(bound: usize) -> Self {
+        Self {
+            seen: std::collections::HashSet::new(),
+            bound,
+        }
+    }
+
+    /// The next cursor, checked; returns it for the next request.
+    pub fn next(&mut self, cursor: &str) -> String {
+        assert!(
+            self.seen.insert(cursor.to_string()),
+            "the cursor {cursor} came back: paging would never end"
+        );
+        assert!(
+            self.seen.len() < self.bound,
+            "more than {} pages: paging does not end",
+            self.bound
+        );
+        cursor.to_string()
+    }
+}
