@@ -66,6 +66,16 @@ enum Command {
     },
 }
 
+/// The context for a command that changes an account: migrated, with a first admin, without
+/// loading the seed again.
+async fn account_ctx(config: Config) -> anyhow::Result<xiezuo::service::AppCtx> {
+    startup::prepare(Config {
+        seed_on_start: false,
+        ..config
+    })
+    .await
+}
+
 /// A password from standard input (`--password-stdin`), or a generated one, printed once.
 fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
@@ -129,11 +139,7 @@ async fn main() -> anyhow::Result<()> {
             password_stdin,
         } => {
             let password = read_or_generate_password(password_stdin)?;
-            let ctx = startup::prepare(Config {
-                seed_on_start: false,
-                ..config
-            })
-            .await?;
+            let ctx = account_ctx(config).await?;
             let id = users::id_by_username(&ctx, &username)
                 .await
                 .map_err(error_to_anyhow)?
@@ -160,11 +166,7 @@ async fn main() -> anyhow::Result<()> {
             password_stdin,
         } => {
             let password = read_or_generate_password(password_stdin)?;
-            let ctx = startup::prepare(Config {
-                seed_on_start: false,
-                ..config
-            })
-            .await?;
+            let ctx = account_ctx(config).await?;
             let org_id = match org_code {
                 Some(code) => Some(
                     xiezuo::service::organizations::list(

@@ -5,47 +5,10 @@
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode, header};
-use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
-use tests::{ADMIN_PASSWORD, TestApp, assert_problem, parts, spawn_app, spawn_app_with};
+use tests::{ADMIN_PASSWORD, assert_problem, parts, spawn_app, spawn_app_with};
 use uuid::Uuid;
 use xiezuo::domain::Role;
-
-/// `n` live projects on `pairing`, owned by `owner`, written in one statement.
-async fn many_projects(app: &TestApp, pairing: Uuid, owner: Uuid, n: usize) {
-    let now = chrono::Utc::now();
-    let rows = (0..n).map(|i| entity::project::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        code: Set(format!("BULK-{i:04}")),
-        year: Set(2019),
-        title: Set(format!("批量项目 {i}")),
-        category: Set("care_facility".into()),
-        status: Set("proposed".into()),
-        pairing_id: Set(pairing),
-        basis: Set("测试".into()),
-        items: Set(json!([])),
-        quantity: Set(None),
-        measures: Set("测试".into()),
-        deep_poverty: Set(false),
-        beneficiaries_planned: Set(1),
-        beneficiaries_actual: Set(None),
-        budget_fen: Set(100),
-        responsible_contact_id: Set(None),
-        start_on: Set(None),
-        end_on: Set(None),
-        milestones: Set(json!([])),
-        version: Set(1),
-        owner_org_id: Set(owner),
-        external_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    });
-    entity::project::Entity::insert_many(rows)
-        .exec(&app.ctx.db)
-        .await
-        .expect("bulk projects");
-}
 
 fn code_of(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
@@ -60,7 +23,8 @@ fn code_of(response: &Value) -> &str {
 async fn nested_lists_are_priced_by_their_size_and_capped() {
     let app = spawn_app().await;
     let pairing = app.pairing_id("310000", "520300").await;
-    many_projects(&app, pairing, app.org_id("520300").await, 300).await;
+    app.insert_projects(pairing, app.org_id("520300").await, 300)
+        .await;
     let partner = app.token(Role::Partner, Some("310000"));
 
     let bomb = format!(

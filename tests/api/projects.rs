@@ -615,48 +615,12 @@ async fn thirty_two_concurrent_if_match_writers_have_one_winner() {
 
 #[tokio::test]
 async fn keyset_pages_cover_thousands_of_projects() {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
     let app = spawn_app().await;
     let s = setup(&app).await;
     let owner = app.seeded_org("520300");
     let pairing = app.pairing_id("310000", "520300").await;
-    let at = chrono::Utc::now();
     // Rows straight into the table: the subject here is paging, not creating.
-    let rows: Vec<entity::project::ActiveModel> = (0..2500)
-        .map(|i| entity::project::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            code: Set(format!("BULK-{i:05}")),
-            year: Set(2019),
-            title: Set(format!("项目{i}")),
-            category: Set("other".into()),
-            status: Set("proposed".into()),
-            pairing_id: Set(pairing),
-            basis: Set("依据".into()),
-            items: Set(json!([])),
-            quantity: Set(None),
-            measures: Set("措施".into()),
-            deep_poverty: Set(false),
-            beneficiaries_planned: Set(0),
-            beneficiaries_actual: Set(None),
-            budget_fen: Set(0),
-            responsible_contact_id: Set(None),
-            start_on: Set(None),
-            end_on: Set(None),
-            milestones: Set(json!([])),
-            version: Set(1),
-            owner_org_id: Set(owner),
-            external_id: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-        })
-        .collect();
-    for chunk in rows.chunks(500) {
-        entity::project::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&app.ctx.db)
-            .await
-            .expect("insert");
-    }
+    app.insert_projects(pairing, owner, 2500).await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = tests::Pages::new(100);

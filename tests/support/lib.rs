@@ -503,3 +503,47 @@ impl Pages {
         cursor.to_string()
     }
 }
+
+impl TestApp {
+    /// `n` live projects (`BULK-00000`, …) on `pairing`, owned by `owner`, written straight
+    /// into the table in batches of 500: for tests whose subject is reading many, not creating.
+    pub async fn insert_projects(&self, pairing: Uuid, owner: Uuid, n: usize) {
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let at = chrono::Utc::now();
+        let rows: Vec<entity::project::ActiveModel> = (0..n)
+            .map(|i| entity::project::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                code: Set(format!("BULK-{i:05}")),
+                year: Set(2019),
+                title: Set(format!("项目{i}")),
+                category: Set("other".into()),
+                status: Set("proposed".into()),
+                pairing_id: Set(pairing),
+                basis: Set("依据".into()),
+                items: Set(json!([])),
+                quantity: Set(None),
+                measures: Set("措施".into()),
+                deep_poverty: Set(false),
+                beneficiaries_planned: Set(0),
+                beneficiaries_actual: Set(None),
+                budget_fen: Set(0),
+                responsible_contact_id: Set(None),
+                start_on: Set(None),
+                end_on: Set(None),
+                milestones: Set(json!([])),
+                version: Set(1),
+                owner_org_id: Set(owner),
+                external_id: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+                deleted_at: Set(None),
+            })
+            .collect();
+        for chunk in rows.chunks(500) {
+            entity::project::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&self.ctx.db)
+                .await
+                .expect("insert projects");
+        }
+    }
+}

@@ -137,11 +137,12 @@ where
     Ok(items)
 }
 
-/// Checks a document before it runs. It refuses a query that costs more than [`MAX_COST`], with
-/// the estimate, the limit and the code `query_too_costly` in the error, so a client knows what
-/// to shrink. It refuses a string argument holding U+0000 (which no text column can store) as
+/// Checks a document before it runs. It refuses a document too large once its fragments are
+/// spread ([`MAX_EXPANDED_FIELDS`]) and a query that costs more than [`MAX_COST`], with the
+/// estimate, the limit and the code `query_too_costly` in the error, so a client knows what to
+/// shrink. It refuses a string argument holding U+0000 (which no text column can store) as
 /// a `validation_failed` error naming the argument, as REST does for a body or query string.
-struct CostLimit;
+struct DocumentGuard;
 
 /// The most fields a document may hold once its fragments are spread in place. It bounds the
 /// work of checking the document, and keeps the sum of the field costs (each at most
@@ -250,14 +251,14 @@ fn nul_argument(doc: &async_graphql::parser::types::ExecutableDocument) -> Optio
         })
 }
 
-impl async_graphql::extensions::ExtensionFactory for CostLimit {
+impl async_graphql::extensions::ExtensionFactory for DocumentGuard {
     fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        Arc::new(CostLimit)
+        Arc::new(DocumentGuard)
     }
 }
 
 #[async_trait::async_trait]
-impl async_graphql::extensions::Extension for CostLimit {
+impl async_graphql::extensions::Extension for DocumentGuard {
     async fn parse_query(
         &self,
         ctx: &async_graphql::extensions::ExtensionContext<'_>,
@@ -325,7 +326,7 @@ pub fn schema() -> XiezuoSchema {
         EmptySubscription,
     )
     .limit_depth(MAX_DEPTH)
-    .extension(CostLimit)
+    .extension(DocumentGuard)
     .finish()
 }
 
