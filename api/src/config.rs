@@ -53,9 +53,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `XIEZUO_MAX_BODY_BYTES`, default 1 MiB: the largest JSON or form body accepted.
     pub max_body_bytes: usize,
-    /// `XIEZUO_GRAPHIQL_ASSETS_URL`: where the GraphiQL page loads React and GraphiQL from,
-    /// default `https://unpkg.com`. An offline site points it at its own mirror of those packages.
-    pub graphiql_assets_url: String,
+    /// `XIEZUO_GRAPHIQL_ASSETS_DIR`, default `graphiql/node_modules`: where
+    /// `npm ci --prefix graphiql` installed the packages the GraphiQL page loads, served by
+    /// this service under `/graphiql/`.
+    pub graphiql_assets_dir: PathBuf,
+    /// `XIEZUO_GRAPHIQL_ASSETS_URL`: a CDN (such as `https://unpkg.com`) the GraphiQL page loads
+    /// its packages from instead. Unset by default: the page needs no internet access.
+    pub graphiql_assets_url: Option<String>,
     /// `XIEZUO_SEED`: load the 2019 structure on start (default true).
     pub seed_on_start: bool,
     /// `XIEZUO_CORS_ORIGINS`: comma-separated origins (`https://ledger.example.org`) whose
@@ -112,8 +116,10 @@ impl Config {
             db_max_connections: parse_var("XIEZUO_DB_MAX_CONNECTIONS")?,
             log_format,
             max_body_bytes: parse_var("XIEZUO_MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
-            graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL")
-                .unwrap_or_else(|| "https://unpkg.com".into()),
+            graphiql_assets_dir: var("XIEZUO_GRAPHIQL_ASSETS_DIR")
+                .unwrap_or_else(|| "graphiql/node_modules".into())
+                .into(),
+            graphiql_assets_url: var("XIEZUO_GRAPHIQL_ASSETS_URL"),
             cors_origins: cors_origins(var("XIEZUO_CORS_ORIGINS").as_deref())?,
             body_timeout_seconds: parse_var("XIEZUO_BODY_TIMEOUT_SECONDS")?.unwrap_or(30),
             rate_limit_per_second: parse_var("XIEZUO_RATE_LIMIT_PER_SECOND")?.unwrap_or(50),

@@ -164,6 +164,10 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .into_utoipa_app()
             .configure(rest::api_v1)
             .into_app()
+            // Innermost: an idempotent replay stores and repeats the completed tag.
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::conditional::etags,
+            ))
             .wrap(actix_web::middleware::from_fn(
                 rest::idempotency::middleware,
             ))
@@ -192,10 +196,11 @@ pub fn run(listener: TcpListener, ctx: AppCtx) -> anyhow::Result<Server> {
             .route("/metrics", web::get().to(crate::http::metrics::render))
             .service(rest::healthz)
             .service(rest::readyz)
+            .route("/graphiql/{asset:.*}", web::get().to(graphql::ide::asset))
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::handle))
-                    .route(web::get().to(graphql::graphiql))
+                    .route(web::get().to(graphql::ide::graphiql))
                     .default_service(web::to(not_found)),
             )
             .service(web::redirect("/docs", "/docs/"))

@@ -874,7 +874,8 @@ fn asset_urls(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn graphiql_loads_its_assets_from_the_configured_url() {
     for configured in ["http://assets.example/cdn", "http://assets.example/cdn/"] {
-        let app = spawn_app_with(|config| config.graphiql_assets_url = configured.into()).await;
+        let app =
+            spawn_app_with(|config| config.graphiql_assets_url = Some(configured.into())).await;
         let response = app
             .request(Method::GET, "/graphql", None)
             .send()
@@ -983,4 +984,95 @@ async fn money_beyond_32_bits_is_exact_in_graphql() {
         response["errors"].is_array(),
         "a fractional fen was accepted: {response}"
     );
+}
+
+/// Without a CDN, the page loads every script and stylesheet from this service, which serves
+/// each from the installed packages with its media type; nothing else under `/graphiql/` is
+/// served, and a site without the packages gets a page saying how to install them.
+#[tokio::test]
+async fn graphiql_works_offline_from_the_installed_packages() {
+    let scratch = |name: &str| {
+        let dir = std::env::temp_dir().join(format!("xiezuo-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        dir
+    };
+    let assets = scratch("graphiql");
+    let files = [
+        ("react/umd/react.production.min.js", "window.React = {};"),
+        (
+            "react-dom/umd/react-dom.production.min.js",
+            "window.ReactDOM = {};",
+        ),
+        ("graphiql/graphiql.min.css", ".graphiql-container {}"),
+        ("graphiql/graphiql.min.js", "window.GraphiQL = {};"),
+    ];
+    for (file, content) in files {
+        let path = assets.join(file);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+    std::fs::write(assets.join("secret.txt"), "not an asset").expect("write");
+    let dir = assets.clone();
+    let app = spawn_app_with(move |config| config.graphiql_assets_dir = dir).await;
+    let response = app
+        .request(Method::GET, "/graphql", None)
+        .send()
+        .await
+        .expect("request failed");
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap_or_default();
+    let urls = asset_urls(&html);
+    assert_eq!(urls.len(), 4, "{urls:?}");
+    let mut served = Vec::new();
+    for url in &urls {
+        assert!(url.starts_with("/graphiql/"), "{url} is not served here");
+        let response = app
+            .request(Method::GET, url, None)
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 200, "{url}");
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let wanted = if url.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(content_type.starts_with(wanted), "{url}: {content_type}");
+        served.push(response.text().await.unwrap_or_default());
+    }
+    for (_, content) in files {
+        assert!(
+            served.iter().any(|s| s == content),
+            "{content} was not served"
+        );
+    }
+    for probe in [
+        "/graphiql/secret.txt",
+        "/graphiql/graphiql@3.9.0/../../secret.txt",
+        "/graphiql/graphiql@3.9.0/graphiql.min.js.map",
+        "/graphiql/",
+    ] {
+        let response = app
+            .request(Method::GET, probe, None)
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 404, "{probe}");
+    }
+
+    let dir = scratch("graphiql-missing");
+    let app = spawn_app_with(move |config| config.graphiql_assets_dir = dir).await;
+    let response = app
+        .request(Method::GET, "/graphql", None)
+        .send()
+        .await
+        .expect("request failed");
+    assert_eq!(response.status(), 503);
+    let html = response.text().await.unwrap_or_default();
+    assert!(html.contains("npm ci --prefix graphiql"), "{html}");
+    let _ = std::fs::remove_dir_all(assets);
 }

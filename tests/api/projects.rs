@@ -1070,3 +1070,84 @@ async fn project_fields_follow_their_rules() {
         .collect();
     assert_eq!(titles, ["独一无二的标题"], "{found}");
 }
+
+/// The ETag is the version plus a digest of what the caller receives: `If-None-Match` gets a 304
+/// while the representation is the same, and a 200 with a new tag once the totals move (a fund
+/// transaction changes a project's money without a new project version). `If-Match` compares
+/// the version part, so the tag a client holds still guards its next change.
+#[tokio::test]
+async fn if_none_match_answers_304_until_the_representation_changes() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let project = create_project(&app, &s.zunyi, "ETAG-1", &s.pairing).await;
+    let path = format!(
+        "/api/v1/projects/{}",
+        project["id"].as_str().unwrap_or_default()
+    );
+    let conditional_get = |tag: String| {
+        app.request(reqwest::Method::GET, &path, Some(&s.zunyi))
+            .header("If-None-Match", tag)
+            .send()
+    };
+
+    let first = app.get(&path, &s.zunyi).await;
+    assert_eq!(tests::etag_version(&first), 1);
+    let tag = first.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    let response = conditional_get(tag.clone()).await.expect("request failed");
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(response.headers()["etag"], tag.as_str());
+    assert!(response.text().await.unwrap_or_default().is_empty());
+    // Weak forms and lists match too; another tag does not.
+    let listed = format!("\"1-0000000000000000\", W/{tag}");
+    let response = conditional_get(listed).await.expect("request failed");
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    let response = conditional_get("\"1\"".into())
+        .await
+        .expect("request failed");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Money arrives: same project version, another representation.
+    let (status, body) = money(
+        &app,
+        &s.shanghai,
+        tx("pledge", 1_000, &s.pairing, &project, "E-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = conditional_get(tag.clone()).await.expect("request failed");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(tests::etag_version(&response), 1);
+    let new_tag = response.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_ne!(new_tag, tag);
+    let (_, body) = parts(response).await;
+    assert_eq!(body["pledged_fen"], 1_000, "{body}");
+
+    // Each viewer's representation is tagged on its own: the partner gets the same bytes here.
+    let partner = app.get(&path, &s.shanghai).await;
+    assert_eq!(partner.headers()["etag"], new_tag.as_str());
+
+    // A write answers with the completed tag; the older tag of the same version still guards it.
+    let response = app
+        .request(reqwest::Method::PATCH, &path, Some(&s.zunyi))
+        .header("If-Match", tag.as_str())
+        .json(&json!({"title": "新标题"}))
+        .send()
+        .await
+        .expect("request failed");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(tests::etag_version(&response), 2);
+    let response = app
+        .request(reqwest::Method::PATCH, &path, Some(&s.zunyi))
+        .header("If-Match", new_tag.as_str())
+        .json(&json!({"title": "再改"}))
+        .send()
+        .await
+        .expect("request failed");
+    assert_problem(response, 412, "precondition_failed").await;
+}

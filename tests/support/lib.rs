@@ -85,7 +85,9 @@ pub fn base_config(database_url: String) -> Config {
         db_max_connections: Some(8),
         log_format: LogFormat::Text,
         max_body_bytes: 64 * 1024,
-        graphiql_assets_url: "https://unpkg.com".into(),
+        graphiql_assets_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../graphiql/node_modules"),
+        graphiql_assets_url: None,
         cors_origins: Vec::new(),
         body_timeout_seconds: 30,
         // Tests drive many requests from one address; the limit has its own test.
@@ -174,6 +176,28 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         sql_statements,
         pg,
     }
+}
+
+/// The record version an ETag names. Every tag the service sends is `"<version>-<16 hex>"`
+/// (the version, then a digest of the representation); anything else fails the test.
+pub fn etag_version(response: &Response) -> i32 {
+    let tag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let inner = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or_default();
+    let (version, digest) = inner.split_once('-').unwrap_or_default();
+    assert!(
+        digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "not a representation tag: {tag:?}"
+    );
+    version
+        .parse()
+        .unwrap_or_else(|_| panic!("no version in {tag:?}"))
 }
 
 /// The response status and JSON body (Null when the body is empty or not JSON).

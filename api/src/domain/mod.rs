@@ -290,11 +290,17 @@ impl Text {
 pub struct NewPassword(String);
 
 impl NewPassword {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 256;
+
     pub fn parse(text: &str) -> Result<Self, String> {
-        match text.chars().count() {
-            0..12 => Err("must be at least 12 characters".into()),
-            257.. => Err("must be at most 256 characters".into()),
-            _ => Ok(Self(text.to_string())),
+        let chars = text.chars().count();
+        if chars < Self::MIN_CHARS {
+            Err(format!("must be at least {} characters", Self::MIN_CHARS))
+        } else if chars > Self::MAX_CHARS {
+            Err(format!("must be at most {} characters", Self::MAX_CHARS))
+        } else {
+            Ok(Self(text.to_string()))
         }
     }
     pub fn expose(&self) -> &str {

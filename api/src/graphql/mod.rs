@@ -5,6 +5,7 @@ mod agreements;
 mod contacts;
 mod exchanges;
 mod fund_transactions;
+pub mod ide;
 mod loaders;
 mod plans;
 mod projects;
@@ -18,7 +19,6 @@ use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, MergedObject, Schema,
     connection::{Connection, Edge},
     dataloader::DataLoader,
-    http::GraphiQLSource,
 };
 use uuid::Uuid;
 
@@ -449,22 +449,6 @@ pub async fn handle(
     let request = plans::attach(request, &ctx, &actor);
     let request = request.data(ctx).data(actor);
     Ok(HttpResponse::Ok().json(schema.execute(request).await))
-}
-
-/// GET /graphql: GraphiQL, with its scripts from `XIEZUO_GRAPHIQL_ASSETS_URL`.
-pub async fn graphiql(app: web::Data<AppCtx>) -> HttpResponse {
-    let html = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .title("xiezuo GraphQL")
-        .finish();
-    let base = app.config.graphiql_assets_url.trim_end_matches('/');
-    let html = html.replace("https://unpkg.com", base).replace(
-        r#"<link rel="icon" href="https://graphql.org/favicon.ico">"#,
-        "",
-    );
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html)
 }
 
 pub(crate) fn gql_shared(err: &Arc<AppError>) -> async_graphql::Error {

@@ -427,8 +427,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     }
 }
 
-/// The version named by `If-Match` (`"3"` or `W/"3"`), or `None` for `*` (whatever is stored);
-/// a request without `If-Match` is refused with 428.
+/// The version named by `If-Match` (`"3-5f1c…"` as served, `"3"`, or either weak), or `None`
+/// for `*` (whatever is stored); a request without `If-Match` is refused with 428. Only the
+/// version part is compared: a change replaces the record, whatever totals or progress were
+/// computed around it when it was read (see [`super::conditional`]).
 pub struct IfMatch(pub Option<i32>);
 
 impl FromRequest for IfMatch {
@@ -444,13 +446,9 @@ impl FromRequest for IfMatch {
                 if text == "*" {
                     Ok(None)
                 } else {
-                    text.trim_start_matches("W/")
-                        .trim_matches('"')
-                        .parse::<i32>()
-                        .map(Some)
-                        .map_err(|_| {
-                            AppError::field("If-Match", "must be an ETag this service issued")
-                        })
+                    if_match_version(text).map(Some).ok_or_else(|| {
+                        AppError::field("If-Match", "must be an ETag this service issued")
+                    })
                 }
             }
         };
@@ -458,7 +456,25 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// The ETag of a record version.
+/// The version part of a tag: `"3"`, `"3-<digest>"`, with or without `W/`.
+fn if_match_version(text: &str) -> Option<i32> {
+    let inner = text
+        .trim_start_matches("W/")
+        .strip_prefix('"')?
+        .strip_suffix('"')?;
+    let version = match inner.split_once('-') {
+        Some((version, digest)) if !digest.is_empty() => version,
+        Some(_) => return None,
+        None => inner,
+    };
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    version.parse().ok()
+}
+
+/// The version tag a handler puts on a record response; [`super::conditional::etags`] completes
+/// it with the digest of the body.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }

@@ -179,7 +179,7 @@ pub async fn get_user(
 /// Change a user's role, organization, password or disabled flag (admin).
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = UserPatch,
     responses(
         (status = 200, body = UserView),
@@ -205,7 +205,7 @@ pub async fn update_user(
 /// Delete a user (admin).
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -274,7 +274,7 @@ pub async fn get_service_account(
 /// Delete a service account (admin); its tokens stop being issued at once.
 #[utoipa::path(
     tag = "service-accounts",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses((status = 204), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]

@@ -90,7 +90,7 @@ pub async fn get(ctx: Ctx, actor: Actor, id: web::Path<Uuid>) -> Result<HttpResp
 #[utoipa::path(
     tag = "contacts",
     operation_id = "update_contact",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = ContactPatch,
     responses(
         (status = 200, body = ContactView, headers(("ETag" = String))),
@@ -118,7 +118,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "contacts",
     operation_id = "delete_contact",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses(
         (status = 204),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),

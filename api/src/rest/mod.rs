@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agreements;
+mod constraints;
 pub mod contacts;
 pub mod exchanges;
 pub mod fund_transactions;
@@ -134,6 +135,9 @@ impl Modify for Common {
             )
         };
         for item in doc.paths.paths.values_mut() {
+            if let Some(op) = item.get.as_mut() {
+                conditional_reads(op);
+            }
             for (conditional, op) in [
                 (false, &mut item.get),
                 (false, &mut item.post),
@@ -176,6 +180,7 @@ impl Modify for Common {
         }
         name_operations(doc);
         page_items_by_reference(doc);
+        constraints::state(doc);
     }
 }
 
@@ -229,13 +234,48 @@ fn state_page_limits(op: &mut openapi::path::Operation) {
     }
 }
 
+/// A GET answered with an `ETag` also takes `If-None-Match` and may answer `304`.
+fn conditional_reads(op: &mut openapi::path::Operation) {
+    use openapi::{
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let tagged = match op.responses.responses.get("200") {
+        Some(RefOr::T(ok)) => ok.headers.contains_key("ETag"),
+        _ => false,
+    };
+    if !tagged {
+        return;
+    }
+    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
+        ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(openapi::Required::False)
+            .description(Some(
+                "ETags held (`\"3-5f1c0e9a2b7d4c18\"`, weak or a list, or `*`): when one is \
+                 what this read would send, the answer is 304 with no body",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    ));
+    op.responses.responses.insert(
+        "304".to_string(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(default_description("304"))
+                .build(),
+        ),
+    );
+}
+
 /// What a response with no description of its own says, by status.
 fn default_description(status: &str) -> &'static str {
     match status {
         "200" => "OK",
         "201" => "Created; `Location` names the new record and `ETag` its version",
         "204" => "Done; no content",
-        "304" => "Not modified since the version in `If-None-Match`",
+        "304" => "Not modified: `If-None-Match` names the representation this read would send",
         "404" => "No such record, or one the caller may not read",
         "409" => "Conflicts with stored data (a taken value, a record in use, a transition)",
         "412" => "`If-Match` names an older version; `current_version` gives the stored one",

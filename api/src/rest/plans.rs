@@ -107,7 +107,7 @@ pub async fn get_plan(
 #[utoipa::path(
     tag = "plans",
     operation_id = "update_plan",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = PlanPatch,
     responses(
         (status = 200, body = PlanView, headers(("ETag" = String))),
@@ -133,7 +133,7 @@ pub async fn update_plan(
 #[utoipa::path(
     tag = "plans",
     operation_id = "delete_plan",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses(
         (status = 204),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),
@@ -218,7 +218,7 @@ pub async fn get_task(
 #[utoipa::path(
     tag = "plans",
     operation_id = "update_plan_task",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     request_body = PlanTaskPatch,
     responses(
         (status = 200, body = PlanTaskView, headers(("ETag" = String))),
@@ -244,7 +244,7 @@ pub async fn update_task(
 #[utoipa::path(
     tag = "plans",
     operation_id = "delete_plan_task",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` of the version the change is based on (`\"3\"`), or `*` to change whatever is stored. Required: without it the answer is 428.")),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with (`\"3-5f1c0e9a2b7d4c18\"`; only the version before the dash is compared), or `*` to change whatever is stored. Required: without it the answer is 428.")),
     responses(
         (status = 204),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),

@@ -133,8 +133,8 @@ pub struct AgreementQuery {
     pub cursor: Option<String>,
 }
 
-const TITLE_MAX: usize = 200;
-const PROJECTS_MAX: usize = 500;
+pub const TITLE_MAX: usize = 200;
+pub const PROJECTS_MAX: usize = 500;
 
 /// An agreement row with the projects it covers, listed by the same statement.
 #[derive(Clone, Debug, FromQueryResult)]

@@ -27,10 +27,12 @@ use crate::{
     error::AppResult,
 };
 
-const NAME_MAX: usize = 100;
-const TITLE_MAX: usize = 100;
-const PHONE_MAX: usize = 32;
-const EMAIL_MAX: usize = 200;
+pub const NAME_MAX: usize = 100;
+pub const TITLE_MAX: usize = 100;
+pub const PHONE_MAX: usize = 32;
+/// How many digits a phone number has.
+pub const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 5..=20;
+pub const EMAIL_MAX: usize = 200;
 
 /// A contact as a given caller may see it.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject, Deserialize)]
@@ -198,8 +200,12 @@ fn parse_phone(text: &str) -> Result<String, String> {
         return Err("may hold only digits, a leading '+', '-' and spaces".into());
     }
     let digits = body.chars().filter(char::is_ascii_digit).count();
-    if !(5..=20).contains(&digits) {
-        return Err("must have 5–20 digits".into());
+    if !PHONE_DIGITS.contains(&digits) {
+        return Err(format!(
+            "must have {}–{} digits",
+            PHONE_DIGITS.start(),
+            PHONE_DIGITS.end()
+        ));
     }
     if !body.starts_with(|c: char| c.is_ascii_digit())
         || !body.ends_with(|c: char| c.is_ascii_digit())

@@ -188,9 +188,9 @@ pub struct ExchangeQuery {
 }
 
 pub const VISITORS_MAX: usize = 100;
-const LEADERS_MAX: usize = 100;
-const LEADER_MAX: usize = 200;
-pub(super) const SUMMARY_MAX: usize = 20_000;
+pub const LEADERS_MAX: usize = 100;
+pub const LEADER_MAX: usize = 200;
+pub const SUMMARY_MAX: usize = 20_000;
 
 /// The live pairing `id` if the actor may read it.
 pub(super) async fn readable_pairing(

@@ -19,7 +19,7 @@ use super::{
     AppCtx, Page,
     kernel::{self, Columns, Readable, Record},
     now,
-    records::{PageArgs, external_id, patch_nullable, period_filter},
+    records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable, period_filter},
 };
 use crate::{
     authz::Actor,
@@ -27,6 +27,9 @@ use crate::{
     domain::{AmountFen, Fen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
     error::{AppError, AppResult},
 };
+
+pub const VOUCHER_NO_MAX: usize = 100;
+pub const NOTE_MAX: usize = 2000;
 
 /// Money per kind, in fen. Computed from fund transactions, never stored.
 #[derive(
@@ -513,10 +516,10 @@ pub async fn create(
     f.date("occurred_on", Some(input.occurred_on));
     let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen.0));
     let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
-        Text::parse(v, 100).map(Text::into_inner)
+        Text::parse(v, VOUCHER_NO_MAX).map(Text::into_inner)
     });
     let note = f.check_opt("note", input.note.as_deref(), |v| {
-        Text::parse(v, 2000).map(Text::into_inner)
+        Text::parse(v, NOTE_MAX).map(Text::into_inner)
     });
     let external = external_id(&mut f, input.external_id.as_deref());
     let Some(pair) = live_pairing(&tx, input.pairing_id)
@@ -608,17 +611,17 @@ pub async fn update(
         "voucher_no",
         &patch.voucher_no,
         current.voucher_no.clone(),
-        |v| Text::parse(v, 100).map(Text::into_inner),
+        |v| Text::parse(v, VOUCHER_NO_MAX).map(Text::into_inner),
     );
     let note = patch_nullable(&mut f, "note", &patch.note, current.note.clone(), |v| {
-        Text::parse(v, 2000).map(Text::into_inner)
+        Text::parse(v, NOTE_MAX).map(Text::into_inner)
     });
     let external = patch_nullable(
         &mut f,
         "external_id",
         &patch.external_id,
         current.external_id.clone(),
-        |v| Text::parse(v, 200).map(Text::into_inner),
+        |v| Text::parse(v, EXTERNAL_ID_MAX).map(Text::into_inner),
     );
     let kind = FundKind::from_db(&current.kind)?;
     // The old project must stay consistent too when the transaction moves away from it.

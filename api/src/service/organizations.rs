@@ -136,8 +136,8 @@ pub struct OrganizationQuery {
     pub cursor: Option<String>,
 }
 
-const CODE_MAX: usize = 64;
-const NAME_MAX: usize = 200;
+pub const CODE_MAX: usize = 64;
+pub const NAME_MAX: usize = 200;
 
 fn level_rank(level: OrgLevel) -> u8 {
     match level {

@@ -345,7 +345,15 @@ pub struct ProjectQuery {
     pub cursor: Option<String>,
 }
 
-const TEXT_MAX: usize = 20_000;
+/// The longest free text (basis, measures, quantity).
+pub const TEXT_MAX: usize = 20_000;
+pub const CODE_MAX: usize = 64;
+pub const TITLE_MAX: usize = 200;
+pub const ITEM_NAME_MAX: usize = 200;
+pub const ITEM_UNIT_MAX: usize = 20;
+pub const MILESTONE_TITLE_MAX: usize = 200;
+/// The years a project may be for.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// The content fields shared by create and patch, checked together.
 struct Content {
@@ -369,11 +377,14 @@ pub const ITEMS_MAX: usize = 200;
 pub const MILESTONES_MAX: usize = 200;
 
 fn check_content(f: &mut Fields, c: &Content) {
-    f.check("code", Code::parse(&c.code, 64));
-    if !(2000..=2100).contains(&c.year) {
-        f.push("year", "must be between 2000 and 2100");
+    f.check("code", Code::parse(&c.code, CODE_MAX));
+    if !YEARS.contains(&c.year) {
+        f.push(
+            "year",
+            format!("must be between {} and {}", YEARS.start(), YEARS.end()),
+        );
     }
-    f.check("title", Text::parse(&c.title, 200));
+    f.check("title", Text::parse(&c.title, TITLE_MAX));
     f.check("basis", long_text(&c.basis));
     f.check("measures", long_text(&c.measures));
     if let Some(q) = &c.quantity {
@@ -386,8 +397,14 @@ fn check_content(f: &mut Fields, c: &Content) {
         f.push("milestones", format!("at most {MILESTONES_MAX} milestones"));
     }
     for (i, item) in c.items.iter().enumerate() {
-        f.check(&format!("items[{i}].name"), Text::parse(&item.name, 200));
-        f.check(&format!("items[{i}].unit"), Text::parse(&item.unit, 20));
+        f.check(
+            &format!("items[{i}].name"),
+            Text::parse(&item.name, ITEM_NAME_MAX),
+        );
+        f.check(
+            &format!("items[{i}].unit"),
+            Text::parse(&item.unit, ITEM_UNIT_MAX),
+        );
         if item.quantity < 0 {
             f.push(&format!("items[{i}].quantity"), "must not be negative");
         }
@@ -399,7 +416,7 @@ fn check_content(f: &mut Fields, c: &Content) {
     for (i, m) in c.milestones.iter().enumerate() {
         f.check(
             &format!("milestones[{i}].title"),
-            Text::parse(&m.title, 200),
+            Text::parse(&m.title, MILESTONE_TITLE_MAX),
         );
         f.date(&format!("milestones[{i}].due_on"), Some(m.due_on));
         f.date(&format!("milestones[{i}].done_on"), m.done_on);
@@ -731,7 +748,7 @@ pub async fn update(
         "external_id",
         &patch.external_id,
         before.external_id.clone(),
-        |e| Text::parse(e, 200).map(Text::into_inner),
+        |e| Text::parse(e, records::EXTERNAL_ID_MAX).map(Text::into_inner),
     );
     let content = Content {
         code: patch

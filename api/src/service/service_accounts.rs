@@ -56,6 +56,8 @@ impl ServiceAccountView {
     }
 }
 
+pub const NAME_MAX: usize = 200;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewServiceAccount {
@@ -80,7 +82,7 @@ pub async fn create(
 ) -> AppResult<CreatedServiceAccount> {
     ensure_role(actor, &[Role::Admin])?;
     let mut f = Fields::new();
-    let name = f.check("name", Text::parse(&input.name, 200));
+    let name = f.check("name", Text::parse(&input.name, NAME_MAX));
     if input.role == Role::Admin {
         // A leaked integration secret must not hand over the whole system.
         f.push("role", "a service account cannot be an admin");

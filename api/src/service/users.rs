@@ -92,15 +92,22 @@ pub struct UserQuery {
     pub cursor: Option<String>,
 }
 
+/// How long a user name is (it is ASCII: bytes and characters are the same).
+pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=64;
+
 pub fn parse_username(text: &str) -> Result<String, String> {
-    let ok = (3..=64).contains(&text.len())
+    let ok = USERNAME_LEN.contains(&text.len())
         && text
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(text.to_string())
     } else {
-        Err("must be 3–64 characters of a–z, 0–9, '.', '_' and '-'".into())
+        Err(format!(
+            "must be {}–{} characters of a–z, 0–9, '.', '_' and '-'",
+            USERNAME_LEN.start(),
+            USERNAME_LEN.end()
+        ))
     }
 }
 

@@ -27,7 +27,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-const NAME_MAX: usize = 200;
+pub const NAME_MAX: usize = 200;
 pub const MEMBERS_MAX: usize = 200;
 
 /// A member's role in a working group (DESIGN §1: roles, not only names).

@@ -49,9 +49,11 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-const TITLE_MAX: usize = 200;
-const TASK_TITLE_MAX: usize = 500;
-const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+pub const TITLE_MAX: usize = 200;
+pub const TASK_TITLE_MAX: usize = 500;
+/// The years a plan may be for.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+pub const QUARTERS: std::ops::RangeInclusive<i32> = 1..=4;
 /// Rows per round when a list is filtered by the computed `status`.
 const STATUS_CHUNK: u64 = 500;
 

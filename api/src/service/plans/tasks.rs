@@ -72,7 +72,7 @@ pub(super) fn readable_plan_ids(scope: &Scope, year: Option<i32>) -> SelectState
 }
 
 pub(super) fn check_quarter(f: &mut Fields, quarter: Option<i32>) {
-    if quarter.is_some_and(|q| !(1..=4).contains(&q)) {
+    if quarter.is_some_and(|q| !super::QUARTERS.contains(&q)) {
         f.push("quarter", "must be 1, 2, 3 or 4");
     }
 }
