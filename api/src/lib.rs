@@ -22,5 +22,5 @@ pub fn render_openapi() -> anyhow::Result<String> {
 }
 
 pub fn render_graphql_sdl() -> String {
-    graphql::schema().sdl()
+    graphql::schema().run.sdl()
 }

@@ -462,4 +462,21 @@ async fn passwords_have_bounds() {
             assert_eq!(body["errors"][0]["field"], "password", "{body}");
         }
     }
+    // The longest password that can be set signs in, in any script (256 characters of three
+    // UTF-8 bytes each), and one character more is refused at the token endpoint too.
+    let longest = "密".repeat(256);
+    let (got, body) = parts(
+        app.post_json(
+            "/api/v1/users",
+            &admin,
+            &json!({"username": "len.cjk", "password": longest, "role": "auditor"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got, StatusCode::CREATED, "{body}");
+    let response = app.login("len.cjk", &longest).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.login("len.cjk", &"密".repeat(257)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

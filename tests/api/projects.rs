@@ -1151,3 +1151,62 @@ async fn if_none_match_answers_304_until_the_representation_changes() {
         .expect("request failed");
     assert_problem(response, 412, "precondition_failed").await;
 }
+
+/// A connection of projects sums the money only when the selection names a total, however it
+/// names it: on `edges.node` or `nodes`, under an alias, in a named or an inline fragment. Each
+/// way answers the totals REST gives.
+#[tokio::test]
+async fn graphql_totals_are_right_whichever_way_the_selection_asks_for_them() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let project = create_project(&app, &s.zunyi, "GQL-MONEY-1", &s.pairing).await;
+    for (kind, amount, voucher) in [("pledge", 5_000, "GM-1"), ("arrival", 3_000, "GM-2")] {
+        let token = if kind == "pledge" {
+            &s.shanghai
+        } else {
+            &s.zunyi
+        };
+        let (status, body) =
+            money(&app, token, tx(kind, amount, &s.pairing, &project, voucher)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let filter = json!({"code": "GQL-MONEY-1"});
+    let queries = [
+        "query($f: ProjectFilter) { projects(filter: $f) { edges { node { pledgedFen arrivedFen } } } }",
+        "query($f: ProjectFilter) { projects(filter: $f) { nodes { pledgedFen arrivedFen } } }",
+        "query($f: ProjectFilter) { projects(filter: $f) { edges { node { p: pledgedFen arrivedFen } } } }",
+        "query($f: ProjectFilter) { projects(filter: $f) { edges { node { ...Money } } } }
+         fragment Money on Project { pledgedFen arrivedFen }",
+        "query($f: ProjectFilter) { projects(filter: $f) { ...Page } }
+         fragment Page on ProjectConnection { nodes { ... on Project { pledgedFen arrivedFen } } }",
+    ];
+    for query in queries {
+        let body = app.gql(&s.zunyi, query, json!({"f": filter})).await;
+        assert!(body["errors"].is_null(), "{query}: {body}");
+        let connection = &body["data"]["projects"];
+        let node = connection["edges"][0]["node"]
+            .as_object()
+            .or_else(|| connection["nodes"][0].as_object())
+            .cloned()
+            .unwrap_or_default();
+        let pledged = node.get("pledgedFen").or_else(|| node.get("p"));
+        assert_eq!(pledged, Some(&json!(5_000)), "{query}: {body}");
+        assert_eq!(
+            node.get("arrivedFen"),
+            Some(&json!(3_000)),
+            "{query}: {body}"
+        );
+    }
+    // Without a total the page still answers, the same rows.
+    let body = app
+        .gql(
+            &s.zunyi,
+            "query($f: ProjectFilter) { projects(filter: $f) { nodes { code title } } }",
+            json!({"f": filter}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["projects"]["nodes"][0]["code"], "GQL-MONEY-1",
+        "{body}"
+    );
+}

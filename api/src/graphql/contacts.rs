@@ -4,13 +4,11 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ComplexObject, Context, Object, Request,
-    connection::Connection,
-    dataloader::{DataLoader, Loader},
+    ComplexObject, Context, Object, Request, connection::Connection, dataloader::Loader,
 };
 use uuid::Uuid;
 
-use super::{connection, data_loader, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use super::{connection, data_loader, gql, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -135,10 +133,7 @@ impl ContactView {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, self.org_id)
     }
 }
 

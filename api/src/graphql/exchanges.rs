@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     connection, data_loader, gql, gql_shared,
-    loaders::{OrgLoader, PairingLoader, loader},
+    loaders::{PairingLoader, loader},
     page_args, parts,
 };
 use crate::{
@@ -125,10 +125,7 @@ impl ExchangeMutation {
 impl ExchangeView {
     /// The host organization (`null` if the caller may not read it).
     async fn host(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.host_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, self.host_org_id)
     }
 
     /// The visiting organizations the caller may read, in id order.
@@ -139,16 +136,11 @@ impl ExchangeView {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<OrganizationView>> {
-        let mut found = ctx
-            .data::<DataLoader<OrgLoader>>()?
-            .load_many(self.visiting_org_ids.iter().copied())
-            .await
-            .map_err(|e| gql_shared(&e))?;
-        Ok(self
-            .visiting_org_ids
-            .iter()
-            .filter_map(|id| found.remove(id))
-            .collect())
+        let mut found = Vec::with_capacity(self.visiting_org_ids.len());
+        for id in &self.visiting_org_ids {
+            found.extend(super::organization(ctx, *id)?);
+        }
+        Ok(found)
     }
 
     async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {

@@ -46,7 +46,6 @@ macro_rules! loader {
 
 pub(crate) use loader;
 
-loader!(OrgLoader, OrganizationView, organizations::get_many);
 loader!(
     ChildrenLoader,
     Vec<OrganizationView>,

@@ -14,7 +14,7 @@ mod working_groups;
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, MergedObject, Schema,
     connection::{Connection, Edge},
@@ -23,8 +23,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use self::loaders::{
-    ChildrenLoader, OrgLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
-    PairingLoader,
+    ChildrenLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader, PairingLoader,
 };
 use crate::{
     authz::Actor,
@@ -34,7 +33,11 @@ use crate::{
         extract::{RawBody, actor_from_request, is_json, parse_json},
         problem::Problem,
     },
-    service::{AppCtx, Page},
+    service::{
+        AppCtx, Page,
+        directory::Directory,
+        organizations::{self, OrganizationView},
+    },
 };
 
 /// Each record family contributes its own query and mutation fields.
@@ -142,7 +145,40 @@ where
 /// estimate, the limit and the code `query_too_costly` in the error, so a client knows what to
 /// shrink. It refuses a string argument holding U+0000 (which no text column can store) as
 /// a `validation_failed` error naming the argument, as REST does for a body or query string.
+///
+/// It is an extension of the guard schema only ([`Graphql`]), which validates a request and
+/// stops before executing it: in a schema with any extension, async-graphql runs every field
+/// through the extension chain (a boxed future and a type lookup per field).
 struct DocumentGuard;
+
+/// The checks of a parsed document that come before validation, as a GraphQL error.
+fn check_document(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+) -> Result<(), async_graphql::ServerError> {
+    let fields = expanded_fields(doc);
+    if fields > MAX_EXPANDED_FIELDS {
+        let mut err = async_graphql::ServerError::new(
+            format!(
+                "the query holds more than {MAX_EXPANDED_FIELDS} fields once its fragments \
+                 are spread: split it"
+            ),
+            None,
+        );
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "query_too_costly");
+        ext.set("fields", fields);
+        ext.set("limit", MAX_EXPANDED_FIELDS);
+        err.extensions = Some(ext);
+        return Err(err);
+    }
+    if let Some(argument) = nul_argument(doc) {
+        let err = AppError::field(argument, "must not contain the NUL character (U+0000)");
+        return Err(err
+            .extend()
+            .into_server_error(async_graphql::Pos::default()));
+    }
+    Ok(())
+}
 
 /// The most fields a document may hold once its fragments are spread in place. It bounds the
 /// work of checking the document, and keeps the sum of the field costs (each at most
@@ -259,39 +295,6 @@ impl async_graphql::extensions::ExtensionFactory for DocumentGuard {
 
 #[async_trait::async_trait]
 impl async_graphql::extensions::Extension for DocumentGuard {
-    async fn parse_query(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: async_graphql::extensions::NextParseQuery<'_>,
-    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let fields = expanded_fields(&doc);
-        if fields > MAX_EXPANDED_FIELDS {
-            let mut err = async_graphql::ServerError::new(
-                format!(
-                    "the query holds more than {MAX_EXPANDED_FIELDS} fields once its fragments \
-                     are spread: split it"
-                ),
-                None,
-            );
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", "query_too_costly");
-            ext.set("fields", fields);
-            ext.set("limit", MAX_EXPANDED_FIELDS);
-            err.extensions = Some(ext);
-            return Err(err);
-        }
-        if let Some(argument) = nul_argument(&doc) {
-            let err = AppError::field(argument, "must not contain the NUL character (U+0000)");
-            return Err(err
-                .extend()
-                .into_server_error(async_graphql::Pos::default()));
-        }
-        Ok(doc)
-    }
-
     async fn validation(
         &self,
         ctx: &async_graphql::extensions::ExtensionContext<'_>,
@@ -316,18 +319,61 @@ impl async_graphql::extensions::Extension for DocumentGuard {
         }
         Ok(result)
     }
+
+    /// The guard schema validates only: what it passes runs in the schema without extensions.
+    async fn execute(
+        &self,
+        _ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: async_graphql::extensions::NextExecute<'_>,
+    ) -> async_graphql::Response {
+        async_graphql::Response::new(async_graphql::Value::Null)
+    }
+}
+
+/// The schema twice over the same types: `guard` validates a request with [`DocumentGuard`]
+/// and never executes it; `run` executes what the guard passed, with no extension in the way.
+pub struct Graphql {
+    guard: XiezuoSchema,
+    pub run: XiezuoSchema,
+}
+
+impl Graphql {
+    /// Parses and checks `request`, then executes it: an error at any step is the answer.
+    pub async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        let doc = match request.parsed_query() {
+            Ok(doc) => doc.clone(),
+            Err(e) => return async_graphql::Response::from_errors(vec![e]),
+        };
+        if let Err(e) = check_document(&doc) {
+            return async_graphql::Response::from_errors(vec![e]);
+        }
+        let mut probe =
+            async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
+        probe.operation_name = request.operation_name.clone();
+        probe.set_parsed_query(doc);
+        let verdict = self.guard.execute(probe).await;
+        if verdict.is_err() {
+            return verdict;
+        }
+        self.run.execute(request).await
+    }
 }
 
 /// Built without a database: request data (context, actor, loaders) is attached per request.
-pub fn schema() -> XiezuoSchema {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        EmptySubscription,
-    )
-    .limit_depth(MAX_DEPTH)
-    .extension(DocumentGuard)
-    .finish()
+pub fn schema() -> Graphql {
+    let build = || {
+        Schema::build(
+            QueryRoot::default(),
+            MutationRoot::default(),
+            EmptySubscription,
+        )
+        .limit_depth(MAX_DEPTH)
+    };
+    Graphql {
+        guard: build().extension(DocumentGuard).finish(),
+        run: build().finish(),
+    }
 }
 
 /// `AppError` → GraphQL error with the REST `code` (and field errors) in `extensions`.
@@ -399,6 +445,17 @@ pub(crate) fn page_args(err: AppError) -> async_graphql::Error {
     }
 }
 
+/// The organization `id` nested under a record, if the caller may read it: from the reading of
+/// the directory the caller was resolved with, so it needs neither a statement nor a batch.
+pub(crate) fn organization(
+    ctx: &Context<'_>,
+    id: Uuid,
+) -> async_graphql::Result<Option<OrganizationView>> {
+    let (_, actor) = parts(ctx)?;
+    let dir = ctx.data::<Arc<Directory>>()?;
+    organizations::in_directory(dir, actor, id).map_err(gql)
+}
+
 pub(crate) fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
     Ok((ctx.data::<AppCtx>()?, ctx.data::<Actor>()?))
 }
@@ -419,7 +476,7 @@ pub(crate) fn connection<T: async_graphql::OutputType>(
 /// POST /graphql. Authentication is the same as REST's (no token or a bad one is a 401), and so
 /// are the body rules: the size limit, JSON only, problem+json for a body that is not a request.
 pub async fn handle(
-    schema: web::Data<XiezuoSchema>,
+    schema: web::Data<Graphql>,
     app: web::Data<AppCtx>,
     req: HttpRequest,
     body: RawBody,
@@ -433,8 +490,13 @@ pub async fn handle(
     }
     let request: async_graphql::Request = parse_json(&body.0)?;
     let ctx = app.get_ref().clone();
+    let snapshot = req.extensions().get::<Arc<Directory>>().cloned();
+    let directory = match snapshot {
+        Some(dir) => dir,
+        None => ctx.directory.get(&ctx.db).await?,
+    };
     let request = request
-        .data(data_loader(OrgLoader::new(&ctx, &actor)))
+        .data(directory)
         .data(data_loader(ChildrenLoader::new(&ctx, &actor)))
         .data(data_loader(OrgPairingsLoader::new(&ctx, &actor)))
         .data(data_loader(PairingLoader::new(&ctx, &actor)))

@@ -11,7 +11,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use super::{connection, data_loader, gql, gql_shared, loaders::OrgLoader, page_args, parts};
+use super::{connection, data_loader, gql, gql_shared, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -227,10 +227,7 @@ impl PlanMutation {
 }
 
 async fn org(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<OrganizationView>> {
-    ctx.data::<DataLoader<OrgLoader>>()?
-        .load_one(id)
-        .await
-        .map_err(|e| gql_shared(&e))
+    super::organization(ctx, id)
 }
 
 #[ComplexObject]

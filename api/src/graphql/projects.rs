@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     connection, data_loader, gql, gql_shared,
     loaders::{
-        OrgLoader, OwnerProjectsLoader, PairingLoader, PairingProjectsLoader, ProjectFundsLoader,
+        OwnerProjectsLoader, PairingLoader, PairingProjectsLoader, ProjectFundsLoader,
         ProjectLoader,
     },
     page_args, parts,
@@ -57,8 +57,32 @@ impl ProjectQuery {
         let mut q = filter.unwrap_or_default();
         q.limit = first.map(i64::from);
         q.cursor = after;
-        let page = projects::list(app, actor, q).await.map_err(page_args)?;
+        let page = projects::list_with(app, actor, q, money_asked(ctx))
+            .await
+            .map_err(page_args)?;
         Ok(connection(page, |p| p.id))
+    }
+}
+
+/// Whether the selection under a connection of projects names any total (through aliases and
+/// fragments too): only then are they summed.
+fn money_asked(ctx: &Context<'_>) -> projects::Money {
+    const TOTALS: [&str; 5] = [
+        "pledgedFen",
+        "transferredFen",
+        "arrivedFen",
+        "spentFen",
+        "refundedFen",
+    ];
+    let look = ctx.look_ahead();
+    let (edges, nodes) = (look.field("edges").field("node"), look.field("nodes"));
+    if TOTALS
+        .iter()
+        .any(|t| edges.field(t).exists() || nodes.field(t).exists())
+    {
+        projects::Money::Summed
+    } else {
+        projects::Money::NotAsked
     }
 }
 
@@ -130,10 +154,7 @@ impl ProjectView {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.owner_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, self.owner_org_id)
     }
 
     #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]

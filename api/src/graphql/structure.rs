@@ -11,7 +11,7 @@ use super::{
     exchanges::PairingExchangesLoader,
     gql, gql_shared,
     loaders::{
-        ChildrenLoader, OrgLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
+        ChildrenLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
         OwnerProjectsLoader, PairingFundsLoader, PairingProjectsLoader, PairingTotalsLoader,
     },
     page_args, parts,
@@ -208,10 +208,7 @@ impl OrganizationView {
         let Some(parent) = self.parent_id else {
             return Ok(None);
         };
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(parent)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, parent)
     }
 
     #[graphql(
@@ -279,10 +276,7 @@ impl OrganizationView {
 #[ComplexObject]
 impl PairingView {
     async fn east(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.east_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, self.east_org_id)
     }
 
     #[graphql(complexity = "super::first_cost(first, super::NESTED_FIRST, child_complexity)")]
@@ -344,9 +338,6 @@ impl PairingView {
     }
 
     async fn west(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrganizationView>> {
-        ctx.data::<DataLoader<OrgLoader>>()?
-            .load_one(self.west_org_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::organization(ctx, self.west_org_id)
     }
 }

@@ -1,15 +1,14 @@
 //! Working groups: `workingGroup`, `workingGroups`, their mutations, and the relations
 //! `WorkingGroup.organization` / `office` / `responsibleOrganization` and
-//! `WorkingGroup.members { role contact }`, all through DataLoaders.
+//! `WorkingGroup.members { role contact }`: organizations from the request's directory reading,
+//! contacts through a DataLoader.
 
 use async_graphql::{
     ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
 };
 use uuid::Uuid;
 
-use super::{
-    connection, contacts::ContactLoader, gql, gql_shared, loaders::OrgLoader, page_args, parts,
-};
+use super::{connection, contacts::ContactLoader, gql, gql_shared, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -125,10 +124,7 @@ async fn org(
     let Some(id) = id else {
         return Ok(None);
     };
-    ctx.data::<DataLoader<OrgLoader>>()?
-        .load_one(id)
-        .await
-        .map_err(|e| gql_shared(&e))
+    super::organization(ctx, id)
 }
 
 #[ComplexObject]

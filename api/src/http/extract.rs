@@ -544,7 +544,10 @@ pub async fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
         request_id(req),
         directory.scope(account.role, account.org_id),
     );
-    req.extensions_mut().insert(actor.clone());
+    let mut extensions = req.extensions_mut();
+    extensions.insert(actor.clone());
+    // The reading the scope came from, for what else the request needs of the structure.
+    extensions.insert(directory);
     Ok(actor)
 }
 

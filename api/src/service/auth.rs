@@ -37,8 +37,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
-/// The longest user name, client id, password or secret the token endpoint reads (passwords
-/// are limited to 256 characters when set).
+/// The longest user name, client id, password or secret the token endpoint reads, in
+/// characters as passwords are counted when set (so every password that can be set can sign
+/// in; at most 1 KiB of UTF-8 reaches the hash).
 const CREDENTIAL_MAX: usize = 256;
 
 fn bad_credentials() -> AppError {
@@ -83,7 +84,7 @@ pub async fn issue(
     for (field, value) in [(fields.0, &login), (fields.1, &secret)] {
         if value.is_empty() {
             f.push(field, format!("is required for {grant}"));
-        } else if value.len() > CREDENTIAL_MAX {
+        } else if value.chars().count() > CREDENTIAL_MAX {
             f.push(
                 field,
                 format!("must be at most {CREDENTIAL_MAX} characters"),

@@ -207,7 +207,13 @@ pub fn live<R: Record>(backend: DbBackend) -> Select<R::Entity> {
 
 /// Live rows the caller may read.
 pub fn visible<R: Record>(backend: DbBackend, scope: &Scope) -> Select<R::Entity> {
-    let select = live::<R>(backend);
+    visible_in::<R>(R::select(backend), scope)
+}
+
+/// The live rows of `select` (a family's own select, such as one without its computed
+/// columns) that the caller may read.
+pub fn visible_in<R: Record>(select: Select<R::Entity>, scope: &Scope) -> Select<R::Entity> {
+    let select = select.filter(R::columns().deleted_at.is_null());
     match scope_condition::<R>(scope) {
         Some(cond) => select.filter(cond),
         None => select,

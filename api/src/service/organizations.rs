@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page,
+    directory::Directory,
     kernel::{self, Columns, Readable, Record},
     now,
     records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
@@ -285,12 +286,29 @@ pub async fn get_many(
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, OrganizationView>> {
     let dir = ctx.directory.get(&ctx.db).await?;
-    let scope = actor.scope();
-    ids.iter()
-        .filter(|id| scope.can_read_org(**id))
-        .filter_map(|id| dir.live_org(*id))
-        .map(|m| OrganizationView::from_model(m.clone()).map(|v| (v.id, v)))
-        .collect()
+    let mut found = HashMap::with_capacity(ids.len());
+    for id in ids {
+        if let Some(view) = in_directory(&dir, actor, *id)? {
+            found.insert(view.id, view);
+        }
+    }
+    Ok(found)
+}
+
+/// The live organization `id` from a reading of the directory, if `actor` may read it: how a
+/// GraphQL request resolves the organizations nested under its records, from the reading its
+/// caller was resolved with (no batching and no statement needed).
+pub fn in_directory(
+    dir: &Directory,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<Option<OrganizationView>> {
+    if !actor.scope().can_read_org(id) {
+        return Ok(None);
+    }
+    dir.live_org(id)
+        .map(|m| OrganizationView::from_model(m.clone()))
+        .transpose()
 }
 
 /// Batch read for GraphQL loaders: readable children of each of `parent_ids`, in id order.
