@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{ActorKind, Region, Role},
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 /// The caller of one request, as its account stands now: identity, role, organization and the
@@ -183,7 +183,7 @@ pub fn can_verify(actor: &Actor) -> bool {
     matches!(actor.role, Role::Admin | Role::Coordinator)
 }
 
-pub fn ensure_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -> AppResult<()> {
+pub fn ensure_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -> Result<()> {
     if can_write(actor, scope, kind, owner) {
         Ok(())
     } else {
@@ -192,7 +192,7 @@ pub fn ensure_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner
 }
 
 /// Collections only some roles may list at all (the audit log, accounts).
-pub fn ensure_role(actor: &Actor, allowed: &[Role]) -> AppResult<()> {
+pub fn ensure_role(actor: &Actor, allowed: &[Role]) -> Result<()> {
     if allowed.contains(&actor.role) {
         Ok(())
     } else {

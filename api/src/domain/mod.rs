@@ -5,7 +5,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, FieldError, Result};
 
 /// Declares a closed set of snake_case names shared by REST (serde, OpenAPI), GraphQL and the
 /// database (stored as the same text).
@@ -29,7 +29,7 @@ macro_rules! names {
             }
 
             /// For values read back from the database, where anything else is corruption.
-            pub fn from_db(text: &str) -> $crate::error::AppResult<Self> {
+            pub fn from_db(text: &str) -> $crate::error::Result<Self> {
                 Self::parse(text).ok_or_else(|| {
                     $crate::error::AppError::internal(format!("stored {} is not valid: {text}", stringify!($name)))
                 })
@@ -413,7 +413,7 @@ impl Fields {
     }
 
     /// `Err(Validation)` when anything was recorded.
-    pub fn finish(self) -> AppResult<()> {
+    pub fn finish(self) -> Result<()> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -423,7 +423,7 @@ impl Fields {
 }
 
 /// Unwraps values a [`Fields`] collector has vouched for; call only after `finish()` succeeded.
-pub fn checked<T>(value: Option<T>) -> AppResult<T> {
+pub fn checked<T>(value: Option<T>) -> Result<T> {
     value.ok_or_else(|| AppError::internal("a checked field was missing after validation"))
 }
 

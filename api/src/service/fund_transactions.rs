@@ -25,7 +25,7 @@ use crate::{
     authz::Actor,
     authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fen, Fields, FundKind, ProjectStatus, Region, Role, Text, checked},
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 pub const VOUCHER_NO_MAX: usize = 100;
@@ -100,7 +100,7 @@ async fn totals_by(
     db: &impl ConnectionTrait,
     key_col: fund_transaction::Column,
     keys: &[Uuid],
-) -> AppResult<HashMap<Uuid, Totals>> {
+) -> Result<HashMap<Uuid, Totals>> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -135,19 +135,19 @@ async fn totals_by(
 pub async fn totals_by_project(
     db: &impl ConnectionTrait,
     project_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Totals>> {
+) -> Result<HashMap<Uuid, Totals>> {
     totals_by(db, fund_transaction::Column::ProjectId, project_ids).await
 }
 
 pub async fn totals_by_pairing(
     db: &impl ConnectionTrait,
     pairing_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Totals>> {
+) -> Result<HashMap<Uuid, Totals>> {
     totals_by(db, fund_transaction::Column::PairingId, pairing_ids).await
 }
 
 /// The money totals of one pairing the caller may read.
-pub async fn pairing_totals(ctx: &AppCtx, actor: &Actor, pairing_id: Uuid) -> AppResult<Totals> {
+pub async fn pairing_totals(ctx: &AppCtx, actor: &Actor, pairing_id: Uuid) -> Result<Totals> {
     let scope = actor.scope();
     if !scope.can_read_pairing(pairing_id) || live_pairing(&ctx.db, pairing_id).await?.is_none() {
         return Err(AppError::NotFound);
@@ -163,7 +163,7 @@ pub async fn totals_of_pairings(
     ctx: &AppCtx,
     actor: &Actor,
     ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Totals>> {
+) -> Result<HashMap<Uuid, Totals>> {
     let scope = actor.scope();
     let wanted: Vec<Uuid> = ids
         .iter()
@@ -196,7 +196,7 @@ pub struct FundTransactionView {
 }
 
 impl FundTransactionView {
-    fn from_model(m: fund_transaction::Model) -> AppResult<Self> {
+    fn from_model(m: fund_transaction::Model) -> Result<Self> {
         Ok(Self {
             kind: FundKind::from_db(&m.kind)?,
             side: Region::from_db(&m.side)?,
@@ -280,7 +280,7 @@ pub struct FundTransactionQuery {
     pub cursor: Option<String>,
 }
 
-async fn live_pairing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pairing::Model>> {
+async fn live_pairing(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<pairing::Model>> {
     Ok(pairing::Entity::find_by_id(id)
         .filter(pairing::Column::DeletedAt.is_null())
         .one(db)
@@ -305,12 +305,12 @@ impl Record for FundTransactions {
         row
     }
 
-    fn view(_: &Actor, row: fund_transaction::Model) -> AppResult<FundTransactionView> {
+    fn view(_: &Actor, row: fund_transaction::Model) -> Result<FundTransactionView> {
         FundTransactionView::from_model(row)
     }
 }
 
-pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<FundTransactionView> {
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> Result<FundTransactionView> {
     kernel::get::<FundTransactions>(ctx, actor, id).await
 }
 
@@ -318,7 +318,7 @@ pub async fn list(
     ctx: &AppCtx,
     actor: &Actor,
     q: FundTransactionQuery,
-) -> AppResult<Page<FundTransactionView>> {
+) -> Result<Page<FundTransactionView>> {
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     let range = period_filter(&mut f, q.year, q.quarter);
@@ -363,7 +363,7 @@ pub async fn of_projects(
     ctx: &AppCtx,
     actor: &Actor,
     project_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
+) -> Result<HashMap<Uuid, Vec<FundTransactionView>>> {
     kernel::children::<FundTransactions>(
         ctx,
         actor,
@@ -379,7 +379,7 @@ pub async fn of_pairings(
     ctx: &AppCtx,
     actor: &Actor,
     pairing_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<FundTransactionView>>> {
+) -> Result<HashMap<Uuid, Vec<FundTransactionView>>> {
     kernel::children::<FundTransactions>(
         ctx,
         actor,
@@ -395,7 +395,7 @@ pub async fn of_pairings(
 async fn lock_project(
     tx: &impl ConnectionTrait,
     project_id: Uuid,
-) -> AppResult<Option<project::Model>> {
+) -> Result<Option<project::Model>> {
     let mut select =
         project::Entity::find_by_id(project_id).filter(project::Column::DeletedAt.is_null());
     if tx.get_database_backend() == DbBackend::Postgres {
@@ -418,7 +418,7 @@ async fn check_rules(
     project_id: Option<Uuid>,
     amount: i64,
     replacing: Option<&fund_transaction::Model>,
-) -> AppResult<()> {
+) -> Result<()> {
     if kind.recorded_by() != side {
         f.push(
             "kind",
@@ -509,7 +509,7 @@ pub async fn create(
     ctx: &AppCtx,
     actor: &Actor,
     input: NewFundTransaction,
-) -> AppResult<FundTransactionView> {
+) -> Result<FundTransactionView> {
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
@@ -590,7 +590,7 @@ pub async fn update(
     id: Uuid,
     expected_version: Option<i32>,
     patch: FundTransactionPatch,
-) -> AppResult<FundTransactionView> {
+) -> Result<FundTransactionView> {
     let change = kernel::change::<FundTransactions>(ctx, actor, id, expected_version).await?;
     let (tx, owner, current) = (&change.tx, change.owner, &change.current);
     let mut f = Fields::new();
@@ -673,7 +673,7 @@ pub async fn delete(
     actor: &Actor,
     id: Uuid,
     expected_version: Option<i32>,
-) -> AppResult<()> {
+) -> Result<()> {
     let change = kernel::change::<FundTransactions>(ctx, actor, id, expected_version).await?;
     let current = &change.current;
     let mut f = Fields::new();

@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     authz::{Actor, Owner, RecordKind, Scope, ensure_write},
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 /// The columns every record table has, and what the scope rules look at.
@@ -92,11 +92,11 @@ pub trait Record: Send + Sync + 'static {
     fn model(row: &Self::Row) -> &<Self::Entity as EntityTrait>::Model;
 
     /// The view `actor` gets of `row`.
-    fn view(actor: &Actor, row: Self::Row) -> AppResult<Self::View>;
+    fn view(actor: &Actor, row: Self::Row) -> Result<Self::View>;
 
     /// The view the audit log keeps: the caller's view unless the family keeps less (contacts
     /// log their personal data masked, since the log outlives the request and others read it).
-    fn logged(actor: &Actor, row: &Self::Row) -> AppResult<Self::View> {
+    fn logged(actor: &Actor, row: &Self::Row) -> Result<Self::View> {
         Self::view(actor, row.clone())
     }
 }
@@ -137,13 +137,13 @@ pub fn id_list_text(ids: &[Uuid]) -> String {
 }
 
 /// The ids of an [`id_list`] column, sorted.
-pub fn parse_id_list(text: Option<&str>) -> AppResult<Vec<Uuid>> {
+pub fn parse_id_list(text: Option<&str>) -> Result<Vec<Uuid>> {
     let mut ids = text
         .unwrap_or_default()
         .split(',')
         .filter(|t| !t.is_empty())
         .map(|t| Uuid::parse_str(t).map_err(|e| AppError::internal(format!("stored id {t}: {e}"))))
-        .collect::<AppResult<Vec<Uuid>>>()?;
+        .collect::<Result<Vec<Uuid>>>()?;
     ids.sort();
     Ok(ids)
 }
@@ -220,7 +220,7 @@ pub fn visible_in<R: Record>(select: Select<R::Entity>, scope: &Scope) -> Select
     }
 }
 
-async fn row<R: Record>(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<R::Row>> {
+async fn row<R: Record>(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<R::Row>> {
     Ok(live::<R>(db.get_database_backend())
         .filter(R::columns().id.eq(id))
         .into_model::<R::Row>()
@@ -229,11 +229,7 @@ async fn row<R: Record>(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option
 }
 
 /// The live row `id` if `scope` may read it; `NotFound` otherwise (never telling the two apart).
-pub async fn find<R: Record>(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<R::Row> {
+pub async fn find<R: Record>(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<R::Row> {
     match row::<R>(db, id).await? {
         Some(r) if can_read::<R>(scope, &r) => Ok(r),
         _ => Err(AppError::NotFound),
@@ -241,12 +237,12 @@ pub async fn find<R: Record>(
 }
 
 /// One record, as the caller sees it: one statement.
-pub async fn get<R: Record>(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<R::View> {
+pub async fn get<R: Record>(ctx: &AppCtx, actor: &Actor, id: Uuid) -> Result<R::View> {
     R::view(actor, find::<R>(&ctx.db, actor.scope(), id).await?)
 }
 
 /// Views of rows, in their order.
-pub fn views<R: Record>(actor: &Actor, rows: Vec<R::Row>) -> AppResult<Vec<R::View>> {
+pub fn views<R: Record>(actor: &Actor, rows: Vec<R::Row>) -> Result<Vec<R::View>> {
     rows.into_iter().map(|r| R::view(actor, r)).collect()
 }
 
@@ -255,7 +251,7 @@ pub async fn get_many<R: Record>(
     ctx: &AppCtx,
     actor: &Actor,
     ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, R::View>> {
+) -> Result<HashMap<Uuid, R::View>> {
     let rows = visible::<R>(ctx.db.get_database_backend(), actor.scope())
         .filter(R::columns().id.is_in(ids.iter().copied()))
         .into_model::<R::Row>()
@@ -280,7 +276,7 @@ pub async fn children<R: Record>(
     parent: Col<R>,
     parent_of: impl Fn(&R::Row) -> Option<Uuid>,
     parents: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<R::View>>> {
+) -> Result<HashMap<Uuid, Vec<R::View>>> {
     use sea_orm::{
         QueryTrait,
         sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement},
@@ -322,7 +318,7 @@ pub async fn page<R: Record>(
     actor: &Actor,
     mut select: Select<R::Entity>,
     args: PageArgs,
-) -> AppResult<Page<R::View>> {
+) -> Result<Page<R::View>> {
     let id = R::columns().id;
     if let Some(c) = args.cursor {
         select = select.filter(id.gt(c.id()));
@@ -342,7 +338,7 @@ pub async fn page<R: Record>(
 
 /// The owner facts of `org_id` for the write rules: from the directory, or from `db` (the open
 /// transaction) for an organization the directory does not hold yet.
-pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Owner> {
+pub async fn owner(dir: &Directory, db: &impl ConnectionTrait, org_id: Uuid) -> Result<Owner> {
     if let Some(owner) = dir.owner(org_id) {
         return Ok(owner);
     }
@@ -401,7 +397,7 @@ pub async fn change<'a, R: Record>(
     actor: &'a Actor,
     id: Uuid,
     expected_version: Option<i32>,
-) -> AppResult<Change<'a, R>> {
+) -> Result<Change<'a, R>> {
     let scope = actor.scope();
     let (dir, tx) = begin(ctx).await?;
     let current = find::<R>(&tx, scope, id).await?;
@@ -430,7 +426,7 @@ where
     /// Writes `model` if the stored version is still the one read (else 412), bumping
     /// `version` and `updated_at`; then the audit entry and the commit. Writes the family made
     /// on `self.tx` before (linked rows) are part of the same change.
-    pub async fn save(self, model: Active<R>) -> AppResult<R::View> {
+    pub async fn save(self, model: Active<R>) -> Result<R::View> {
         let id = self.id();
         save_versioned::<R>(&self.tx, model, id, version_of::<R>(&self.current)).await?;
         let after = row::<R>(&self.tx, id).await?.ok_or(AppError::NotFound)?;
@@ -450,7 +446,7 @@ where
 
     /// Soft-deletes the record (its version bumps, so a stale `If-Match` loses), with the audit
     /// entry, and commits.
-    pub async fn delete(self) -> AppResult<()> {
+    pub async fn delete(self) -> Result<()> {
         let id = self.id();
         let mut model = <Active<R> as ActiveModelTrait>::default();
         model.set(R::columns().deleted_at, Some(now()).into());
@@ -473,13 +469,13 @@ where
 /// Opens a create: the directory (for owner facts) and the write transaction. The directory is
 /// read first: a reload must not wait for a second connection while the transaction holds one
 /// (an in-memory SQLite pool has only one).
-pub async fn begin(ctx: &AppCtx) -> AppResult<(Arc<Directory>, WriteTx)> {
+pub async fn begin(ctx: &AppCtx) -> Result<(Arc<Directory>, WriteTx)> {
     let dir = ctx.directory.get(&ctx.db).await?;
     Ok((dir, ctx.begin_write().await?))
 }
 
 /// Closes a create: the view of the new row, the audit entry, the commit.
-pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> AppResult<R::View> {
+pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> Result<R::View> {
     let id = id_of::<R>(&row);
     audit::record(
         &tx,
@@ -505,7 +501,7 @@ pub async fn ensure_external_free<R: Record>(
     actor: &Actor,
     owner: Uuid,
     external_id: Option<&str>,
-) -> AppResult<()> {
+) -> Result<()> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait};
     let Some(external_id) = external_id else {
         return Ok(());
@@ -538,7 +534,7 @@ async fn save_versioned<R: Record>(
     model: Active<R>,
     id: Uuid,
     version: i32,
-) -> AppResult<()>
+) -> Result<()>
 where
     Active<R>: ActiveModelTrait<Entity = R::Entity> + Send,
 {
@@ -563,7 +559,7 @@ pub async fn compare_and_set<E: EntityTrait>(
     id: Uuid,
     version: i32,
     [id_col, version_col, updated_col]: [E::Column; 3],
-) -> AppResult<()>
+) -> Result<()>
 where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {

@@ -28,7 +28,7 @@ use crate::{
     domain::{
         AmountFen, Code, Fen, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
     },
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 /// One line of the 帮扶清单: what, in which unit, how many, at what unit cost.
@@ -101,7 +101,7 @@ pub struct ProjectView {
 }
 
 impl ProjectView {
-    fn from_model(m: project::Model, totals: Totals) -> AppResult<Self> {
+    fn from_model(m: project::Model, totals: Totals) -> Result<Self> {
         let json = |e: serde_json::Error| AppError::Internal(e.into());
         Ok(Self {
             category: ProjectCategory::from_db(&m.category)?,
@@ -234,7 +234,7 @@ impl Record for Projects {
         &row.project
     }
 
-    fn view(_: &Actor, row: ProjectRow) -> AppResult<ProjectView> {
+    fn view(_: &Actor, row: ProjectRow) -> Result<ProjectView> {
         let totals = row.totals();
         ProjectView::from_model(row.project, totals)
     }
@@ -458,7 +458,7 @@ async fn check_contact(
     scope: &Scope,
     f: &mut Fields,
     id: Option<Uuid>,
-) -> AppResult<()> {
+) -> Result<()> {
     let Some(id) = id else {
         return Ok(());
     };
@@ -472,11 +472,7 @@ async fn check_contact(
     Ok(())
 }
 
-async fn code_taken(
-    db: &impl ConnectionTrait,
-    code: &str,
-    except: Option<Uuid>,
-) -> AppResult<bool> {
+async fn code_taken(db: &impl ConnectionTrait, code: &str, except: Option<Uuid>) -> Result<bool> {
     let mut q = project::Entity::find().filter(project::Column::Code.eq(code));
     if let Some(id) = except {
         q = q.filter(project::Column::Id.ne(id));
@@ -484,7 +480,7 @@ async fn code_taken(
     Ok(q.count(db).await? > 0)
 }
 
-pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ProjectView> {
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> Result<ProjectView> {
     kernel::get::<Projects>(ctx, actor, id).await
 }
 
@@ -497,7 +493,7 @@ pub enum Money {
     NotAsked,
 }
 
-pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> AppResult<Page<ProjectView>> {
+pub async fn list(ctx: &AppCtx, actor: &Actor, q: ProjectQuery) -> Result<Page<ProjectView>> {
     list_with(ctx, actor, q, Money::Summed).await
 }
 
@@ -506,7 +502,7 @@ pub async fn list_with(
     actor: &Actor,
     q: ProjectQuery,
     money: Money,
-) -> AppResult<Page<ProjectView>> {
+) -> Result<Page<ProjectView>> {
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     // A quarter narrows projects to those starting in it; the year alone is the project's year.
@@ -569,7 +565,7 @@ pub async fn get_many(
     ctx: &AppCtx,
     actor: &Actor,
     ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, ProjectView>> {
+) -> Result<HashMap<Uuid, ProjectView>> {
     kernel::get_many::<Projects>(ctx, actor, ids).await
 }
 
@@ -578,7 +574,7 @@ pub async fn of_pairings(
     ctx: &AppCtx,
     actor: &Actor,
     pairing_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
+) -> Result<HashMap<Uuid, Vec<ProjectView>>> {
     kernel::children::<Projects>(
         ctx,
         actor,
@@ -594,7 +590,7 @@ pub async fn of_owners(
     ctx: &AppCtx,
     actor: &Actor,
     org_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<ProjectView>>> {
+) -> Result<HashMap<Uuid, Vec<ProjectView>>> {
     kernel::children::<Projects>(
         ctx,
         actor,
@@ -605,7 +601,7 @@ pub async fn of_owners(
     .await
 }
 
-pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> AppResult<ProjectView> {
+pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<ProjectView> {
     let scope = actor.scope();
     let (dir, tx) = kernel::begin(ctx).await?;
     let mut f = Fields::new();
@@ -707,7 +703,7 @@ fn check_transition(
     from: ProjectStatus,
     to: ProjectStatus,
     money: &Totals,
-) -> AppResult<()> {
+) -> Result<()> {
     if from == to {
         return Ok(());
     }
@@ -738,7 +734,7 @@ pub async fn update(
     id: Uuid,
     expected_version: Option<i32>,
     patch: ProjectPatch,
-) -> AppResult<ProjectView> {
+) -> Result<ProjectView> {
     let change = kernel::change::<Projects>(ctx, actor, id, expected_version).await?;
     let totals = change.current.totals();
     let before = &change.before;
@@ -857,7 +853,7 @@ pub async fn delete(
     actor: &Actor,
     id: Uuid,
     expected_version: Option<i32>,
-) -> AppResult<()> {
+) -> Result<()> {
     let change = kernel::change::<Projects>(ctx, actor, id, expected_version).await?;
     let (before, totals) = (&change.before, change.current.totals());
     if before.status == ProjectStatus::Verified {
