@@ -1012,15 +1012,8 @@ async fn graphiql_works_offline_from_the_installed_packages() {
         std::fs::write(path, content).expect("write");
     }
     std::fs::write(assets.join("secret.txt"), "not an asset").expect("write");
-    let dir = assets.clone();
-    let app = spawn_app_with(move |config| config.graphiql_assets_dir = dir).await;
-    let response = app
-        .request(Method::GET, "/graphql", None)
-        .send()
-        .await
-        .expect("request failed");
-    assert_eq!(response.status(), 200);
-    let html = response.text().await.unwrap_or_default();
+    let (app, status, html) = graphiql_page(assets.clone()).await;
+    assert_eq!(status, 200);
     let urls = asset_urls(&html);
     assert_eq!(urls.len(), 4, "{urls:?}");
     let mut served = Vec::new();
@@ -1064,15 +1057,20 @@ async fn graphiql_works_offline_from_the_installed_packages() {
         assert_eq!(response.status(), 404, "{probe}");
     }
 
-    let dir = scratch("graphiql-missing");
+    let (_, status, html) = graphiql_page(scratch("graphiql-missing")).await;
+    assert_eq!(status, 503);
+    assert!(html.contains("npm ci --prefix graphiql"), "{html}");
+    let _ = std::fs::remove_dir_all(assets);
+}
+
+/// A service whose GraphiQL packages are in `dir`, and its answer to `GET /graphql`.
+async fn graphiql_page(dir: std::path::PathBuf) -> (tests::TestApp, u16, String) {
     let app = spawn_app_with(move |config| config.graphiql_assets_dir = dir).await;
     let response = app
         .request(Method::GET, "/graphql", None)
         .send()
         .await
         .expect("request failed");
-    assert_eq!(response.status(), 503);
-    let html = response.text().await.unwrap_or_default();
-    assert!(html.contains("npm ci --prefix graphiql"), "{html}");
-    let _ = std::fs::remove_dir_all(assets);
+    let status = response.status().as_u16();
+    (app, status, response.text().await.unwrap_or_default())
 }

@@ -1210,3 +1210,39 @@ async fn graphql_totals_are_right_whichever_way_the_selection_asks_for_them() {
         "{body}"
     );
 }
+
+/// JSON has one number type and JSON Schema counts `2019.0` as an integer, so integer fields take
+/// a whole number written with a fraction or an exponent; a real fraction stays refused.
+#[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let mut body = project_body("FLOAT-1", &s.pairing);
+    body["year"] = json!(2019.0);
+    body["budget_fen"] = json!(5e7);
+    body["items"][0]["quantity"] = json!(2.0);
+    let (status, created) = parts(app.post_json("/api/v1/projects", &s.zunyi, &body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (created["year"].clone(), created["budget_fen"].clone()),
+        (json!(2019), json!(50_000_000))
+    );
+    assert_eq!(created["items"][0]["quantity"], 2, "{created}");
+
+    let mut body = project_body("FLOAT-2", &s.pairing);
+    body["budget_fen"] = json!(1.5);
+    body["year"] = json!(1e300);
+    let problem = assert_problem(
+        app.post_json("/api/v1/projects", &s.zunyi, &body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: HashSet<&str> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, HashSet::from(["budget_fen", "year"]), "{problem}");
+}

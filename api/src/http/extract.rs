@@ -260,7 +260,7 @@ fn deserialize_all<T: DeserializeOwned>(
 /// a struct's fields by position. A string holding U+0000 is refused with its path, since no
 /// text column can store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| AppError::BadRequest {
             code: "malformed_json",
             detail: format!("the body is not valid JSON: {err}"),
@@ -274,12 +274,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     {
         return Err(AppError::field(path, NUL_MESSAGE));
     }
+    integral_numbers(&mut value);
     // About 50 rounds for an ordinary body, fewer as it grows (at least 3).
     let rounds = (3 * 1024 * 1024 / bytes.len().max(1)).clamp(3, 50);
     deserialize_all(value, "body", rounds)
 }
 
 const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Writes `2.0` as `2`. JSON has one number type, and JSON Schema counts `2.0` as an integer,
+/// so a client (or a generator from the OpenAPI document) may send it for any integer field;
+/// every number this service takes is an integer, and one with a fraction stays refused.
+/// Only values exactly representable in 53 bits are rewritten: beyond that a float may already
+/// have rounded what the client meant.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
 
 /// The path of the first string under `value` that holds U+0000.
 fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
