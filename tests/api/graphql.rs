@@ -1074,3 +1074,26 @@ async fn graphiql_page(dir: std::path::PathBuf) -> (tests::TestApp, u16, String)
     let status = response.status().as_u16();
     (app, status, response.text().await.unwrap_or_default())
 }
+
+/// Every rule of the specification is checked before a query runs (the guard schema validates
+/// strictly; the schema that executes checks only what execution needs): an unknown field, a
+/// missing required argument, an unused variable and a fragment on the wrong type are refused,
+/// with no data.
+#[tokio::test]
+async fn invalid_documents_are_refused_before_they_run() {
+    let app = spawn_app().await;
+    let token = app.token(Role::Editor, Some("520300"));
+    for query in [
+        "{ projects { nodes { noSuchField } } }",
+        "{ project { code } }",
+        "query($unused: Int) { projects { nodes { code } } }",
+        "{ projects { nodes { ...F } } } fragment F on Organization { code }",
+    ] {
+        let body = app.gql(&token, query, json!({})).await;
+        assert!(
+            body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+            "{query}: {body}"
+        );
+        assert!(body["data"].is_null(), "{query} ran: {body}");
+    }
+}

@@ -372,7 +372,11 @@ pub fn schema() -> Graphql {
     };
     Graphql {
         guard: build().extension(DocumentGuard).finish(),
-        run: build().finish(),
+        // What reaches `run` has passed every rule in `guard`: only the checks execution
+        // needs (fragment cycles, depth) are made again, not the whole rule set.
+        run: build()
+            .validation_mode(async_graphql::ValidationMode::Fast)
+            .finish(),
     }
 }
 
