@@ -311,13 +311,16 @@ async fn nested_queries_follow_parents_children_and_pairings() {
     );
 }
 
-/// DataLoaders batch each level of relations: a nested query costs at most one statement per
-/// relation in it (plus the list), however many organizations it covers.
+/// The structure nested under organizations (parents, children, pairings and their sides) comes
+/// from the directory the request was resolved with: a nested query costs the statement of its
+/// list and nothing per organization or per level, however many organizations it covers. Exact,
+/// not a bound: no batching is involved, so nothing can split a batch under load.
 #[tokio::test]
 async fn nested_queries_cost_a_bounded_number_of_statements() {
     let app = spawn_app().await;
     let token = app.admin_token();
     let all = rest_org_ids(&app, &token).await.len();
+    let partner = app.token(Role::Partner, Some("310000"));
     let query = r#"
         query($first: Int) {
             organizations(first: $first) { edges { node {
@@ -327,7 +330,6 @@ async fn nested_queries_cost_a_bounded_number_of_statements() {
                 pairings { east { code parent { code } } west { code children { code } } }
             } } }
         }"#;
-    let relations = 10;
 
     // 40 covers every seeded organization; 500 would be refused by the cost limit, which
     // prices each of the 500 with 20 children of 20 children.
@@ -335,15 +337,53 @@ async fn nested_queries_cost_a_bounded_number_of_statements() {
         let (response, statements) = app
             .statements_during(app.gql(&token, query, json!({"first": first})))
             .await;
-        assert_eq!(
-            nodes(&data(&response)["organizations"]).len(),
-            first.min(all)
-        );
+        let orgs = nodes(&data(&response)["organizations"]);
+        assert_eq!(orgs.len(), first.min(all));
+        assert_eq!(statements, 1, "statements for {} organizations", orgs.len());
+        // The nesting is really there: some organization has children with pairings.
         assert!(
-            statements <= relations + 1,
-            "{statements} statements for {} organizations",
-            first.min(all)
+            orgs.iter()
+                .any(|o| o["children"].as_array().is_some_and(|c| !c.is_empty())),
+            "{response}"
         );
+    }
+
+    // A partner's view of the same query: the scope cuts the nested lists as it cuts the list,
+    // still in one statement. 上海 sees 遵义 (its pairing's other side) but not 仁怀, the county
+    // under 遵义, which the admin sees.
+    let children_of_zunyi = |response: &Value| -> Vec<String> {
+        nodes(&data(response)["organizations"])
+            .iter()
+            .find(|o| o["code"] == "520300")
+            .map(|o| {
+                o["children"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["code"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_else(|| panic!("遵义 missing: {response}"))
+    };
+    let admin_view = app.gql(&token, query, json!({"first": 40})).await;
+    assert!(children_of_zunyi(&admin_view).contains(&"520382".to_string()));
+    let (response, statements) = app
+        .statements_during(app.gql(&partner, query, json!({"first": 40})))
+        .await;
+    assert_eq!(statements, 1);
+    assert_eq!(children_of_zunyi(&response), Vec::<String>::new());
+    let visible: HashSet<String> = nodes(&data(&response)["organizations"])
+        .iter()
+        .filter_map(|o| o["code"].as_str().map(str::to_string))
+        .collect();
+    for org in nodes(&data(&response)["organizations"]) {
+        for child in org["children"].as_array().into_iter().flatten() {
+            let code = child["code"].as_str().unwrap_or_default();
+            assert!(
+                visible.contains(code),
+                "a child the partner cannot list: {code}"
+            );
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     connection, data_loader, gql, gql_shared,
-    loaders::{PairingLoader, ProjectLoader, loader},
+    loaders::{ProjectLoader, loader},
     page_args, parts,
 };
 use crate::{
@@ -124,10 +124,7 @@ impl AgreementMutation {
 #[ComplexObject]
 impl AgreementView {
     async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
-        ctx.data::<DataLoader<PairingLoader>>()?
-            .load_one(self.pairing_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::pairing(ctx, self.pairing_id)
     }
 
     /// The projects the agreement covers (those the caller may read).

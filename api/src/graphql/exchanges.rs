@@ -1,15 +1,9 @@
 //! Exchange queries and mutations, and the loader behind `Pairing.exchanges`.
 
-use async_graphql::{
-    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
-};
+use async_graphql::{ComplexObject, Context, Object, Request, connection::Connection};
 use uuid::Uuid;
 
-use super::{
-    connection, data_loader, gql, gql_shared,
-    loaders::{PairingLoader, loader},
-    page_args, parts,
-};
+use super::{connection, data_loader, gql, loaders::loader, page_args, parts};
 use crate::{
     authz::Actor,
     error::AppError,
@@ -147,17 +141,11 @@ impl ExchangeView {
         let Some(id) = self.pairing_id else {
             return Ok(None);
         };
-        ctx.data::<DataLoader<PairingLoader>>()?
-            .load_one(id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::pairing(ctx, id)
     }
 }
 
-/// Attaches this family's DataLoaders to a request. `PairingLoader` serves `Agreement.pairing`
-/// too.
+/// Attaches this family's DataLoaders to a request.
 pub fn attach(request: Request, ctx: &AppCtx, actor: &Actor) -> Request {
-    request
-        .data(data_loader(PairingLoader::new(ctx, actor)))
-        .data(data_loader(PairingExchangesLoader::new(ctx, actor)))
+    request.data(data_loader(PairingExchangesLoader::new(ctx, actor)))
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     connection, data_loader, gql, gql_shared,
-    loaders::{PairingFundsLoader, PairingLoader, PairingTotalsLoader, ProjectLoader},
+    loaders::{PairingFundsLoader, PairingTotalsLoader, ProjectLoader},
     page_args, parts,
 };
 use crate::{
@@ -119,10 +119,7 @@ impl FundTransactionMutation {
 #[ComplexObject]
 impl FundTransactionView {
     async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
-        ctx.data::<DataLoader<PairingLoader>>()?
-            .load_one(self.pairing_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::pairing(ctx, self.pairing_id)
     }
 
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProjectView>> {

@@ -3,8 +3,6 @@
 
 use crate::service::{
     fund_transactions::{self, FundTransactionView, Totals},
-    organizations::{self, OrganizationView},
-    pairings::{self, PairingView},
     plans::{self, PlanView},
     projects::{self, ProjectView},
     working_groups::{self, WorkingGroupView},
@@ -46,13 +44,6 @@ macro_rules! loader {
 
 pub(crate) use loader;
 
-loader!(
-    ChildrenLoader,
-    Vec<OrganizationView>,
-    organizations::children_of_many
-);
-loader!(OrgPairingsLoader, Vec<PairingView>, pairings::of_orgs);
-loader!(PairingLoader, PairingView, pairings::get_many);
 loader!(ProjectLoader, ProjectView, projects::get_many);
 loader!(
     PairingProjectsLoader,

@@ -22,9 +22,7 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use self::loaders::{
-    ChildrenLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader, PairingLoader,
-};
+use self::loaders::{OrgPlansLoader, OrgWorkingGroupLoader};
 use crate::{
     authz::Actor,
     domain::Cursor,
@@ -37,6 +35,7 @@ use crate::{
         AppCtx, Page,
         directory::Directory,
         organizations::{self, OrganizationView},
+        pairings::{self, PairingView},
     },
 };
 
@@ -460,6 +459,13 @@ pub(crate) fn organization(
     organizations::in_directory(dir, actor, id).map_err(gql)
 }
 
+/// The pairing `id` nested under a record, from the directory the request was resolved with.
+pub(crate) fn pairing(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<PairingView>> {
+    let (_, actor) = parts(ctx)?;
+    let dir = ctx.data::<Arc<Directory>>()?;
+    pairings::in_directory(dir, actor, id).map_err(gql)
+}
+
 pub(crate) fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
     Ok((ctx.data::<AppCtx>()?, ctx.data::<Actor>()?))
 }
@@ -501,9 +507,6 @@ pub async fn handle(
     };
     let request = request
         .data(directory)
-        .data(data_loader(ChildrenLoader::new(&ctx, &actor)))
-        .data(data_loader(OrgPairingsLoader::new(&ctx, &actor)))
-        .data(data_loader(PairingLoader::new(&ctx, &actor)))
         .data(data_loader(OrgWorkingGroupLoader::new(&ctx, &actor)))
         .data(data_loader(OrgPlansLoader::new(&ctx, &actor)));
     let request = projects::attach(request, &ctx, &actor);

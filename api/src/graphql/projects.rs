@@ -1,16 +1,11 @@
 //! Projects.
 
-use async_graphql::{
-    ComplexObject, Context, Object, Request, connection::Connection, dataloader::DataLoader,
-};
+use async_graphql::{ComplexObject, Context, Object, Request, connection::Connection};
 use uuid::Uuid;
 
 use super::{
-    connection, data_loader, gql, gql_shared,
-    loaders::{
-        OwnerProjectsLoader, PairingLoader, PairingProjectsLoader, ProjectFundsLoader,
-        ProjectLoader,
-    },
+    connection, data_loader, gql,
+    loaders::{OwnerProjectsLoader, PairingProjectsLoader, ProjectFundsLoader, ProjectLoader},
     page_args, parts,
 };
 use crate::{
@@ -143,10 +138,7 @@ impl ProjectMutation {
 #[ComplexObject]
 impl ProjectView {
     async fn pairing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PairingView>> {
-        ctx.data::<DataLoader<PairingLoader>>()?
-            .load_one(self.pairing_id)
-            .await
-            .map_err(|e| gql_shared(&e))
+        super::pairing(ctx, self.pairing_id)
     }
 
     /// The organization that recorded the project.

@@ -1,5 +1,7 @@
 //! Organizations and pairings.
 
+use std::sync::Arc;
+
 use async_graphql::{
     ComplexObject, Context, Object, connection::Connection, dataloader::DataLoader,
 };
@@ -11,8 +13,8 @@ use super::{
     exchanges::PairingExchangesLoader,
     gql, gql_shared,
     loaders::{
-        ChildrenLoader, OrgPairingsLoader, OrgPlansLoader, OrgWorkingGroupLoader,
-        OwnerProjectsLoader, PairingFundsLoader, PairingProjectsLoader, PairingTotalsLoader,
+        OrgPlansLoader, OrgWorkingGroupLoader, OwnerProjectsLoader, PairingFundsLoader,
+        PairingProjectsLoader, PairingTotalsLoader,
     },
     page_args, parts,
 };
@@ -21,6 +23,7 @@ use crate::{
     service::idempotency,
     service::{
         agreements::AgreementView,
+        directory::Directory,
         exchanges::ExchangeView,
         fund_transactions::{FundTransactionView, Totals},
         organizations::{
@@ -215,12 +218,9 @@ impl OrganizationView {
         complexity = "super::list_cost(crate::service::directory::widest(), child_complexity)"
     )]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
-        Ok(ctx
-            .data::<DataLoader<ChildrenLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+        let (_, actor) = super::parts(ctx)?;
+        organizations::children_in_directory(ctx.data::<Arc<Directory>>()?, actor, self.id)
+            .map_err(gql)
     }
 
     /// The organization's working group (工作推进组), if it has one.
@@ -264,12 +264,8 @@ impl OrganizationView {
         complexity = "super::list_cost(crate::service::directory::widest(), child_complexity)"
     )]
     async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
-        Ok(ctx
-            .data::<DataLoader<OrgPairingsLoader>>()?
-            .load_one(self.id)
-            .await
-            .map_err(|e| gql_shared(&e))?
-            .unwrap_or_default())
+        let (_, actor) = super::parts(ctx)?;
+        pairings::of_org_in_directory(ctx.data::<Arc<Directory>>()?, actor, self.id).map_err(gql)
     }
 }
 

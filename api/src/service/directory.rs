@@ -90,6 +90,9 @@ pub struct Directory {
     children: HashMap<Uuid, Vec<Uuid>>,
     /// Live pairings: (id, east org, west org).
     pairings: Vec<(Uuid, Uuid, Uuid)>,
+    /// The live pairings as stored, in id order, for reads that nest them under an
+    /// organization.
+    live_pairings: Vec<pairing::Model>,
     accounts: HashMap<(ActorKind, Uuid), Account>,
     /// Scopes already resolved from this reading, by organization.
     scopes: Mutex<HashMap<Uuid, Arc<Scope>>>,
@@ -100,17 +103,15 @@ impl Directory {
     /// Four statements, whatever the size of the tree.
     pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
         let orgs = organization::Entity::find().all(db).await?;
-        let pairings: Vec<(Uuid, Uuid, Uuid)> = pairing::Entity::find()
-            .select_only()
-            .columns([
-                pairing::Column::Id,
-                pairing::Column::EastOrgId,
-                pairing::Column::WestOrgId,
-            ])
+        let mut live_pairings = pairing::Entity::find()
             .filter(pairing::Column::DeletedAt.is_null())
-            .into_tuple()
             .all(db)
             .await?;
+        live_pairings.sort_by_key(|p| p.id);
+        let pairings = live_pairings
+            .iter()
+            .map(|p| (p.id, p.east_org_id, p.west_org_id))
+            .collect();
         type AccountRow = (Uuid, String, Option<Uuid>, bool, Option<Deleted>, String);
         let users: Vec<AccountRow> = user::Entity::find()
             .select_only()
@@ -142,6 +143,7 @@ impl Directory {
         let mut dir = Directory {
             loaded_at: Some(Instant::now()),
             pairings,
+            live_pairings,
             ..Directory::default()
         };
         for model in orgs {
@@ -170,6 +172,9 @@ impl Directory {
                 };
                 dir.accounts.insert((kind, id), account);
             }
+        }
+        for children in dir.children.values_mut() {
+            children.sort();
         }
         note_width(&dir);
         Ok(dir)
@@ -217,6 +222,29 @@ impl Directory {
     /// A live organization as stored.
     pub fn live_org(&self, id: Uuid) -> Option<&organization::Model> {
         self.live_orgs.get(&id)
+    }
+
+    /// The live children of `id`, in id order.
+    pub fn live_children(&self, id: Uuid) -> &[Uuid] {
+        self.children
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// A live pairing as stored.
+    pub fn live_pairing(&self, id: Uuid) -> Option<&pairing::Model> {
+        self.live_pairings
+            .binary_search_by_key(&id, |p| p.id)
+            .ok()
+            .and_then(|i| self.live_pairings.get(i))
+    }
+
+    /// The live pairings `org_id` is a side of, in id order.
+    pub fn live_pairings_of(&self, org_id: Uuid) -> impl Iterator<Item = &pairing::Model> {
+        self.live_pairings
+            .iter()
+            .filter(move |p| p.east_org_id == org_id || p.west_org_id == org_id)
     }
 
     /// The owner facts of a live organization.

@@ -241,6 +241,18 @@ pub async fn get<R: Record>(ctx: &AppCtx, actor: &Actor, id: Uuid) -> Result<R::
     R::view(actor, find::<R>(&ctx.db, actor.scope(), id).await?)
 }
 
+/// The views of the rows `actor` may read among `rows` (records the directory holds in
+/// memory, such as the organizations and pairings nested under another record): no statement.
+pub fn readable_views<'r, R: Record>(
+    actor: &Actor,
+    rows: impl IntoIterator<Item = &'r R::Row>,
+) -> Result<Vec<R::View>> {
+    rows.into_iter()
+        .filter(|r| can_read::<R>(actor.scope(), r))
+        .map(|r| R::view(actor, r.clone()))
+        .collect()
+}
+
 /// Views of rows, in their order.
 pub fn views<R: Record>(actor: &Actor, rows: Vec<R::Row>) -> Result<Vec<R::View>> {
     rows.into_iter().map(|r| R::view(actor, r)).collect()

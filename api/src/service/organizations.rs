@@ -303,28 +303,21 @@ pub fn in_directory(
     actor: &Actor,
     id: Uuid,
 ) -> AppResult<Option<OrganizationView>> {
-    if !actor.scope().can_read_org(id) {
-        return Ok(None);
-    }
-    dir.live_org(id)
-        .map(|m| OrganizationView::from_model(m.clone()))
-        .transpose()
+    Ok(kernel::readable_views::<Organizations>(actor, dir.live_org(id))?.pop())
 }
 
-/// Batch read for GraphQL loaders: readable children of each of `parent_ids`, in id order.
-pub async fn children_of_many(
-    ctx: &AppCtx,
+/// The readable live children of `id`, in id order, from the directory the request was
+/// resolved with: no statement.
+pub fn children_in_directory(
+    dir: &Directory,
     actor: &Actor,
-    parent_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<OrganizationView>>> {
-    kernel::children::<Organizations>(
-        ctx,
-        actor,
-        organization::Column::ParentId,
-        |m| m.parent_id,
-        parent_ids,
-    )
-    .await
+    id: Uuid,
+) -> AppResult<Vec<OrganizationView>> {
+    let children = dir
+        .live_children(id)
+        .iter()
+        .filter_map(|c| dir.live_org(*c));
+    kernel::readable_views::<Organizations>(actor, children)
 }
 
 pub async fn create(

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use entity::{organization, pairing};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, Page,
+    directory::Directory,
     kernel::{self, Columns, Readable, Record},
     now,
     records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
@@ -175,41 +176,20 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: PairingQuery) -> AppResult<Pag
     kernel::page::<Pairings>(ctx, actor, select, args).await
 }
 
-/// Batch read for GraphQL loaders: the readable, live pairings among `ids`.
-pub async fn get_many(
-    ctx: &AppCtx,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, PairingView>> {
-    kernel::get_many::<Pairings>(ctx, actor, ids).await
+/// The live pairing `id` from the directory the request was resolved with, if `actor` may read
+/// it: how GraphQL nests a pairing under a record, with no statement.
+pub fn in_directory(dir: &Directory, actor: &Actor, id: Uuid) -> AppResult<Option<PairingView>> {
+    Ok(kernel::readable_views::<Pairings>(actor, dir.live_pairing(id))?.pop())
 }
 
-/// Batch read for GraphQL loaders: readable pairings in which each of `org_ids` takes part.
-pub async fn of_orgs(
-    ctx: &AppCtx,
+/// The readable live pairings `org_id` is a side of, in id order, from the directory the
+/// request was resolved with: no statement.
+pub fn of_org_in_directory(
+    dir: &Directory,
     actor: &Actor,
-    org_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<PairingView>>> {
-    let ids: Vec<Uuid> = org_ids.to_vec();
-    let rows = kernel::visible::<Pairings>(ctx.db.get_database_backend(), actor.scope())
-        .filter(
-            Condition::any()
-                .add(pairing::Column::EastOrgId.is_in(ids.clone()))
-                .add(pairing::Column::WestOrgId.is_in(ids)),
-        )
-        .order_by_asc(pairing::Column::Id)
-        .all(&ctx.db)
-        .await?;
-    let mut out: HashMap<Uuid, Vec<PairingView>> = HashMap::new();
-    for m in rows {
-        let view = PairingView::from_model(m)?;
-        for side in [view.east_org_id, view.west_org_id] {
-            if org_ids.contains(&side) {
-                out.entry(side).or_default().push(view.clone());
-            }
-        }
-    }
-    Ok(out)
+    org_id: Uuid,
+) -> AppResult<Vec<PairingView>> {
+    kernel::readable_views::<Pairings>(actor, dir.live_pairings_of(org_id))
 }
 
 /// Both sides must exist, be on their side of the country and fit the pairing level.
