@@ -493,6 +493,82 @@ mod tests {
     }
 
     #[test]
+    fn parsed_values_keep_the_trimmed_input() {
+        let code = DivisionCode::parse(" 520300 ").map(DivisionCode::into_inner);
+        assert_eq!(code.as_deref(), Ok("520300"));
+        let code = DivisionCode::parse("520382");
+        assert_eq!(code.as_ref().map(DivisionCode::as_str), Ok("520382"));
+        assert_eq!(
+            Code::parse(" ZY-2019.01_a ", 64).map(Code::into_inner),
+            Ok("ZY-2019.01_a".to_string())
+        );
+        assert_eq!(
+            Text::parse("  康复中心  ", 10).map(Text::into_inner),
+            Ok("康复中心".to_string())
+        );
+        let id = Uuid::now_v7();
+        assert_eq!(Cursor::after(id).id(), id);
+        assert_eq!(
+            Cursor::parse(&Cursor::after(id).encode()).map(Cursor::id),
+            Ok(id)
+        );
+    }
+
+    #[test]
+    fn fen_is_a_whole_number_as_a_number_or_digits() {
+        use async_graphql::{ScalarType, Value};
+        let parse = |v: Value| <Fen as ScalarType>::parse(v).ok();
+        assert_eq!(
+            parse(Value::from(5_000_000_000_000_i64)),
+            Some(Fen(5_000_000_000_000))
+        );
+        assert_eq!(parse(Value::from(-3)), Some(Fen(-3)));
+        assert_eq!(parse(Value::from(" 1200 ")), Some(Fen(1200)));
+        assert_eq!(parse(Value::from(1.5)), None);
+        assert_eq!(parse(Value::from("12.5")), None);
+        assert_eq!(parse(Value::from("")), None);
+        assert_eq!(parse(Value::from(true)), None);
+        assert_eq!(parse(Value::Null), None);
+        assert_eq!(
+            Fen(7_000_000_000_001).to_value(),
+            Value::from(7_000_000_000_001_i64)
+        );
+        assert_eq!(Fen::from(42), Fen(42));
+    }
+
+    #[test]
+    fn dates_and_instants_stay_in_the_ledger_years() {
+        let day = |y| chrono::NaiveDate::from_ymd_opt(y, 6, 1);
+        let mut f = Fields::new();
+        f.date("ok", day(1900));
+        f.date("ok", day(2199));
+        f.date("absent", None);
+        f.instant(
+            "ok",
+            day(2019)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc()),
+        );
+        assert!(f.is_empty());
+        f.date("early", day(1899));
+        f.date("late", day(2200));
+        f.instant(
+            "at",
+            day(2200)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc()),
+        );
+        assert!(!f.is_empty());
+        match f.finish() {
+            Err(AppError::Validation(errors)) => {
+                let names: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(names, ["early", "late", "at"]);
+            }
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn fields_collects_every_error() {
         let mut f = Fields::new();
         f.check("a", Code::parse("", 10));
