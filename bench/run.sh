@@ -7,6 +7,8 @@
 #
 #   bench/run.sh            # 100,000 projects, 20 s per measurement
 #   ROWS=10000 SECONDS_EACH=10 bench/run.sh
+#   PG_SOCKET=/var/run/postgresql bench/run.sh   # every client reaches PostgreSQL over its Unix
+#                                                # socket instead of loopback TCP
 #
 # Needs: a local PostgreSQL (trust auth for user postgres), pgbench, wrk (installed with apt-get
 # when missing), Node.js with npm (PostGraphile is installed under bench/.node), a release build.
@@ -16,7 +18,8 @@ cd "$(dirname "$0")/.."
 ROWS="${ROWS:-100000}"
 SECONDS_EACH="${SECONDS_EACH:-20}"
 CONNECTIONS="${CONNECTIONS:-32}"
-PG="-h 127.0.0.1 -U postgres"
+PG_SOCKET="${PG_SOCKET:-}"
+PG="-h ${PG_SOCKET:-127.0.0.1} -U postgres"
 # No TLS on loopback, for every client alike (libpq and sqlx would otherwise negotiate it with a
 # server that offers it, and node-postgres would not).
 export PGSSLMODE=disable
@@ -35,7 +38,12 @@ cargo build --release -q -p xiezuo
 psql $PG -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" -c "DROP DATABASE IF EXISTS pgbench_baseline" -c "CREATE DATABASE pgbench_baseline" >/dev/null
 pgbench $PG -i -s 10 -q pgbench_baseline >/dev/null 2>&1
 
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" XIEZUO_BIND="127.0.0.1:$PORT" \
+if [ -n "$PG_SOCKET" ]; then
+  DATABASE_URL="postgres://postgres@localhost/$DB?host=$PG_SOCKET&sslmode=disable"
+else
+  DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
+fi
+export DATABASE_URL XIEZUO_BIND="127.0.0.1:$PORT" \
   XIEZUO_ADMIN_PASSWORD=bench-admin-password XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 \
   XIEZUO_DATA_DIR="$(mktemp -d)" XIEZUO_DEMO=false RUST_LOG=warn XIEZUO_TOKEN_TTL_SECONDS=3600 \
   XIEZUO_RATE_LIMIT_PER_SECOND=0
@@ -116,7 +124,7 @@ rate() { grep -Eo 'Requests/sec: *[0-9.]+' | grep -Eo '[0-9.]+$'; }
 tps() { grep -Eo 'tps = [0-9.]+' | grep -Eo '[0-9.]+$'; }
 run() { wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" "$@" | rate; }
 
-echo "rows: $ROWS projects, $((2 * ROWS)) fund transactions; $CONNECTIONS connections, ${SECONDS_EACH}s each"
+echo "rows: $ROWS projects, $((2 * ROWS)) fund transactions; $CONNECTIONS connections, ${SECONDS_EACH}s each; PostgreSQL over ${PG_SOCKET:-loopback TCP}"
 BASELINE=$(pgbench $PG -S -c "$CONNECTIONS" -j 2 -T "$SECONDS_EACH" pgbench_baseline 2>/dev/null | tps)
 PROJECT_RATE=$(run -H "Authorization: Bearer $EDITOR" "$BASE/api/v1/projects/$PROJECT")
 ORG_RATE=$(run -H "Authorization: Bearer $EDITOR" "$BASE/api/v1/organizations/$ZUNYI")
