@@ -788,10 +788,20 @@ async fn nested_money_queries_cost_the_same_at_two_sizes() {
                 .statements_during(app.gql(&admin, NESTED, json!({"n": n})))
                 .await;
             assert!(body["errors"].is_null(), "{body}");
-            assert_eq!(
-                body["data"]["pairings"]["edges"].as_array().map(Vec::len),
-                Some(n)
-            );
+            let edges = body["data"]["pairings"]["edges"].as_array().expect("edges");
+            assert_eq!(edges.len(), n);
+            // The money is really summed, per pairing and per project.
+            for edge in edges {
+                let node = &edge["node"];
+                assert_eq!(node["totals"]["pledgedFen"], 2000, "{node}");
+                assert_eq!(node["totals"]["arrivedFen"], 0, "{node}");
+                let projects = node["projects"].as_array().expect("projects");
+                assert_eq!(projects.len(), 2, "{node}");
+                for project in projects {
+                    assert_eq!(project["pledgedFen"], 1000, "{project}");
+                    assert_eq!(project["fundTransactions"][0]["amountFen"], 1000);
+                }
+            }
             statements
         }
     };
