@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::{
     authz::{Owner, Scope, reads_everything},
     domain::{ActorKind, Region, Role},
-    error::AppResult,
+    error::Result,
 };
 
 /// The widest the structure has been seen in this process: the most children of one
@@ -101,7 +101,7 @@ pub struct Directory {
 
 impl Directory {
     /// Four statements, whatever the size of the tree.
-    pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
+    pub async fn load(db: &impl ConnectionTrait) -> Result<Self> {
         let orgs = organization::Entity::find().all(db).await?;
         let mut live_pairings = pairing::Entity::find()
             .filter(pairing::Column::DeletedAt.is_null())
@@ -400,7 +400,7 @@ impl DirectoryCache {
     }
 
     /// The current directory: from memory when nothing changed since it was read.
-    pub async fn get(&self, db: &DatabaseConnection) -> AppResult<Arc<Directory>> {
+    pub async fn get(&self, db: &DatabaseConnection) -> Result<Arc<Directory>> {
         if let Some(dir) = self.cached() {
             return Ok(dir);
         }
@@ -430,7 +430,7 @@ impl DirectoryCache {
         db: &DatabaseConnection,
         kind: ActorKind,
         id: Uuid,
-    ) -> AppResult<(Arc<Directory>, Option<Account>)> {
+    ) -> Result<(Arc<Directory>, Option<Account>)> {
         let dir = self.get(db).await?;
         if let Some(account) = dir.account(kind, id) {
             return Ok((dir, Some(account)));
