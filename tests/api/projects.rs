@@ -795,6 +795,14 @@ async fn nested_money_queries_cost_the_same_at_two_sizes() {
                 let node = &edge["node"];
                 assert_eq!(node["totals"]["pledgedFen"], 2000, "{node}");
                 assert_eq!(node["totals"]["arrivedFen"], 0, "{node}");
+                let vouchers: Vec<&str> = node["fundTransactions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t["voucherNo"].as_str())
+                    .collect();
+                assert_eq!(vouchers.len(), 2, "{node}");
+                assert!(vouchers.iter().all(|v| v.starts_with("V-")), "{vouchers:?}");
                 let projects = node["projects"].as_array().expect("projects");
                 assert_eq!(projects.len(), 2, "{node}");
                 for project in projects {
