@@ -749,7 +749,7 @@ async fn idempotent_retries_replay_and_a_reused_key_is_refused() {
 
 const NESTED: &str = r#"query($n: Int) {
   pairings(first: $n) { edges { node {
-    east { name } west { name }
+    east { name } west { name projects(first: 100) { code } }
     totals { pledgedFen arrivedFen }
     projects(first: 20) { code pledgedFen organization { name }
                           fundTransactions(first: 20) { kind amountFen project { code } } }
@@ -807,8 +807,19 @@ async fn nested_money_queries_cost_the_same_at_two_sizes() {
                 assert_eq!(projects.len(), 2, "{node}");
                 for project in projects {
                     assert_eq!(project["pledgedFen"], 1000, "{project}");
-                    assert_eq!(project["fundTransactions"][0]["amountFen"], 1000);
+                    let money = &project["fundTransactions"][0];
+                    assert_eq!(money["amountFen"], 1000, "{project}");
+                    assert_eq!(money["project"]["code"], project["code"], "{project}");
                 }
+                // The western side recorded the pairing's projects, and only those.
+                let codes = |list: &Value| -> HashSet<String> {
+                    list.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["code"].as_str().map(str::to_string))
+                        .collect()
+                };
+                assert_eq!(codes(&node["west"]["projects"]), codes(&node["projects"]));
             }
             statements
         }
