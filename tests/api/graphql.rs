@@ -1137,3 +1137,54 @@ async fn invalid_documents_are_refused_before_they_run() {
         assert!(body["data"].is_null(), "{query} ran: {body}");
     }
 }
+
+/// A mutation that changes the structure nests its own change: the request's reading of the
+/// directory is replaced after the write, so the new organization is among its parent's
+/// children and the new pairing among its sides' pairings, in the same response.
+#[tokio::test]
+async fn a_mutation_nests_the_structure_it_wrote() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let zunyi = app.seeded_org("520300");
+    let created = app
+        .gql(
+            &admin,
+            "mutation($input: NewOrganizationInput!) {
+                createOrganization(input: $input) { code parent { code children { code } } }
+            }",
+            json!({"input": {"code": "520300-nest", "name": "遵义市残联测试部", "region": "west",
+                             "level": "prefecture", "kind": "department", "parentId": zunyi}}),
+        )
+        .await;
+    let parent = &data(&created)["createOrganization"]["parent"];
+    assert_eq!(parent["code"], "520300", "{created}");
+    let children: Vec<&str> = parent["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert!(children.contains(&"520300-nest"), "{children:?}");
+
+    let created = app
+        .gql(
+            &admin,
+            "mutation($input: NewPairingInput!) {
+                createPairing(input: $input) { id east { pairings { id } } west { pairings { id } } }
+            }",
+            json!({"input": {"eastOrgId": app.seeded_org("310000"),
+                             "westOrgId": app.seeded_org("520200"),
+                             "level": "city_prefecture", "startedOn": "2024-01-01"}}),
+        )
+        .await;
+    let pairing = &data(&created)["createPairing"];
+    for side in ["east", "west"] {
+        let ids: Vec<&Value> = pairing[side]["pairings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| &p["id"])
+            .collect();
+        assert!(ids.contains(&&pairing["id"]), "{side}: {created}");
+    }
+}

@@ -448,22 +448,43 @@ pub(crate) fn page_args(err: AppError) -> async_graphql::Error {
     }
 }
 
-/// The organization `id` nested under a record, if the caller may read it: from the reading of
-/// the directory the caller was resolved with, so it needs neither a statement nor a batch.
+/// The directory a GraphQL request nests organizations and pairings from: the reading its caller
+/// was resolved with, so nesting needs neither a statement nor a batch. A mutation that changes
+/// organizations or pairings replaces it ([`refresh_directory`]), so that what the request nests
+/// afterwards, the mutation's own result included, shows the change.
+pub(crate) struct RequestDirectory(std::sync::RwLock<Arc<Directory>>);
+
+/// The request's current reading of the directory.
+pub(crate) fn request_directory(ctx: &Context<'_>) -> async_graphql::Result<Arc<Directory>> {
+    let held = ctx.data::<RequestDirectory>()?;
+    Ok(held.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+/// Reads the directory again after a mutation wrote organizations or pairings (the write
+/// invalidated the process's copy at commit).
+pub(crate) async fn refresh_directory(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let app = ctx.data::<AppCtx>()?;
+    let fresh = app.directory.get(&app.db).await.map_err(gql)?;
+    let held = ctx.data::<RequestDirectory>()?;
+    *held.0.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    Ok(())
+}
+
+/// The organization `id` nested under a record, if the caller may read it.
 pub(crate) fn organization(
     ctx: &Context<'_>,
     id: Uuid,
 ) -> async_graphql::Result<Option<OrganizationView>> {
     let (_, actor) = parts(ctx)?;
-    let dir = ctx.data::<Arc<Directory>>()?;
-    organizations::in_directory(dir, actor, id).map_err(gql)
+    let dir = request_directory(ctx)?;
+    organizations::in_directory(&dir, actor, id).map_err(gql)
 }
 
-/// The pairing `id` nested under a record, from the directory the request was resolved with.
+/// The pairing `id` nested under a record, if the caller may read it.
 pub(crate) fn pairing(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<PairingView>> {
     let (_, actor) = parts(ctx)?;
-    let dir = ctx.data::<Arc<Directory>>()?;
-    pairings::in_directory(dir, actor, id).map_err(gql)
+    let dir = request_directory(ctx)?;
+    pairings::in_directory(&dir, actor, id).map_err(gql)
 }
 
 pub(crate) fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppCtx, &'a Actor)> {
@@ -506,7 +527,7 @@ pub async fn handle(
         None => ctx.directory.get(&ctx.db).await?,
     };
     let request = request
-        .data(directory)
+        .data(RequestDirectory(std::sync::RwLock::new(directory)))
         .data(data_loader(OrgWorkingGroupLoader::new(&ctx, &actor)))
         .data(data_loader(OrgPlansLoader::new(&ctx, &actor)));
     let request = projects::attach(request, &ctx, &actor);

@@ -1,7 +1,5 @@
 //! Organizations and pairings.
 
-use std::sync::Arc;
-
 use async_graphql::{
     ComplexObject, Context, Object, connection::Connection, dataloader::DataLoader,
 };
@@ -23,7 +21,6 @@ use crate::{
     service::idempotency,
     service::{
         agreements::AgreementView,
-        directory::Directory,
         exchanges::ExchangeView,
         fund_transactions::{FundTransactionView, Totals},
         organizations::{
@@ -118,7 +115,7 @@ impl StructureMutation {
     ) -> async_graphql::Result<OrganizationView> {
         let (app, actor) = parts(ctx)?;
         let payload = input.clone();
-        idempotency::run(
+        let result = idempotency::run(
             app,
             actor,
             idempotency_key.as_deref(),
@@ -126,8 +123,8 @@ impl StructureMutation {
             &payload,
             || organizations::create(app, actor, input),
         )
-        .await
-        .map_err(gql)
+        .await;
+        restructured(ctx, result).await
     }
 
     /// `expected_version` works as REST's `If-Match`.
@@ -139,9 +136,8 @@ impl StructureMutation {
         expected_version: Option<i32>,
     ) -> async_graphql::Result<OrganizationView> {
         let (app, actor) = parts(ctx)?;
-        organizations::update(app, actor, id, expected_version, input)
-            .await
-            .map_err(gql)
+        let result = organizations::update(app, actor, id, expected_version, input).await;
+        restructured(ctx, result).await
     }
 
     async fn delete_organization(
@@ -151,9 +147,8 @@ impl StructureMutation {
         expected_version: Option<i32>,
     ) -> async_graphql::Result<bool> {
         let (app, actor) = parts(ctx)?;
-        organizations::delete(app, actor, id, expected_version)
-            .await
-            .map_err(gql)?;
+        let result = organizations::delete(app, actor, id, expected_version).await;
+        restructured(ctx, result).await?;
         Ok(true)
     }
 
@@ -166,7 +161,7 @@ impl StructureMutation {
     ) -> async_graphql::Result<PairingView> {
         let (app, actor) = parts(ctx)?;
         let payload = input.clone();
-        idempotency::run(
+        let result = idempotency::run(
             app,
             actor,
             idempotency_key.as_deref(),
@@ -174,8 +169,8 @@ impl StructureMutation {
             &payload,
             || pairings::create(app, actor, input),
         )
-        .await
-        .map_err(gql)
+        .await;
+        restructured(ctx, result).await
     }
 
     async fn update_pairing(
@@ -186,9 +181,8 @@ impl StructureMutation {
         expected_version: Option<i32>,
     ) -> async_graphql::Result<PairingView> {
         let (app, actor) = parts(ctx)?;
-        pairings::update(app, actor, id, expected_version, input)
-            .await
-            .map_err(gql)
+        let result = pairings::update(app, actor, id, expected_version, input).await;
+        restructured(ctx, result).await
     }
 
     async fn delete_pairing(
@@ -198,11 +192,21 @@ impl StructureMutation {
         expected_version: Option<i32>,
     ) -> async_graphql::Result<bool> {
         let (app, actor) = parts(ctx)?;
-        pairings::delete(app, actor, id, expected_version)
-            .await
-            .map_err(gql)?;
+        let result = pairings::delete(app, actor, id, expected_version).await;
+        restructured(ctx, result).await?;
         Ok(true)
     }
+}
+
+/// A write to organizations or pairings: its result, with the request's directory read again
+/// when it succeeded, so that what the request nests from here on shows the change.
+async fn restructured<T>(
+    ctx: &Context<'_>,
+    result: Result<T, AppError>,
+) -> async_graphql::Result<T> {
+    let value = result.map_err(gql)?;
+    super::refresh_directory(ctx).await?;
+    Ok(value)
 }
 
 #[ComplexObject]
@@ -219,8 +223,8 @@ impl OrganizationView {
     )]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationView>> {
         let (_, actor) = super::parts(ctx)?;
-        organizations::children_in_directory(ctx.data::<Arc<Directory>>()?, actor, self.id)
-            .map_err(gql)
+        let dir = super::request_directory(ctx)?;
+        organizations::children_in_directory(&dir, actor, self.id).map_err(gql)
     }
 
     /// The organization's working group (工作推进组), if it has one.
@@ -265,7 +269,8 @@ impl OrganizationView {
     )]
     async fn pairings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PairingView>> {
         let (_, actor) = super::parts(ctx)?;
-        pairings::of_org_in_directory(ctx.data::<Arc<Directory>>()?, actor, self.id).map_err(gql)
+        let dir = super::request_directory(ctx)?;
+        pairings::of_org_in_directory(&dir, actor, self.id).map_err(gql)
     }
 }
 
