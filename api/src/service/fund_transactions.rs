@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use entity::{fund_transaction, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Alias, Expr, Func},
 };
 use serde::{Deserialize, Serialize};
@@ -390,18 +390,18 @@ pub async fn of_pairings(
     .await
 }
 
-/// Locks the project row for the rest of the transaction (PostgreSQL; SQLite has one writer),
-/// so two expenditures cannot both pass the "not more than arrived" check.
+/// Locks the project row for the rest of the transaction, so two expenditures cannot both pass
+/// the "not more than arrived" check. (`FOR UPDATE` on PostgreSQL; the SQLite query builder
+/// leaves it out, as SQLite has one writer at a time.)
 async fn lock_project(
     tx: &impl ConnectionTrait,
     project_id: Uuid,
 ) -> Result<Option<project::Model>> {
-    let mut select =
-        project::Entity::find_by_id(project_id).filter(project::Column::DeletedAt.is_null());
-    if tx.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    Ok(select.one(tx).await?)
+    Ok(project::Entity::find_by_id(project_id)
+        .filter(project::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .one(tx)
+        .await?)
 }
 
 /// The money rules of one transaction as it would stand: the right side records its kind, a
@@ -432,11 +432,10 @@ async fn check_rules(
     }
     // The pairing as a whole never spends or refunds more than arrived, project or not. Its row
     // is locked (PostgreSQL) so that concurrent spending is checked one at a time.
-    let mut lock = pairing::Entity::find_by_id(pairing_id);
-    if tx.get_database_backend() == DbBackend::Postgres {
-        lock = lock.lock_exclusive();
-    }
-    lock.one(tx).await?;
+    pairing::Entity::find_by_id(pairing_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?;
     let mut on_pairing = totals_by_pairing(tx, &[pairing_id])
         .await?
         .remove(&pairing_id)
