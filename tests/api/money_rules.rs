@@ -170,6 +170,63 @@ async fn amounts_already_spent_cannot_be_taken_back() {
 
 /// A cancelled project only gives money back: a refund is recorded, a pledge may be removed,
 /// but no new pledge or spending is accepted.
+/// A project's own money is checked on its own: with more money loose on the pairing, the
+/// pairing's total would let an overspent project through, and the project's check must not.
+/// A changed transaction counts once, at its new amount, and only on the project it is on.
+#[tokio::test]
+async fn a_project_is_held_to_its_own_money_when_the_pairing_has_more() {
+    let app = spawn_app().await;
+    let l = ledger(&app).await;
+    let p = project(&app, &l, "MR-OWN").await;
+    created(&app, &l.zunyi, "arrival", 5000, &l.pairing, None).await;
+    let arrival = created(&app, &l.zunyi, "arrival", 1000, &l.pairing, Some(&p)).await;
+    let spent = created(&app, &l.zunyi, "expenditure", 600, &l.pairing, Some(&p)).await;
+    let arrival_path = format!("/api/v1/fund-transactions/{arrival}");
+    let spent_path = format!("/api/v1/fund-transactions/{spent}");
+
+    // Below what the project spent: refused, though the pairing holds plenty.
+    let body = assert_problem(
+        app.patch_json(&arrival_path, &l.zunyi, None, &json!({"amount_fen": 599}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "amount_fen", "{body}");
+    // Raising the expenditure up to what arrived for the project: the old 600 is replaced, not
+    // added to.
+    let response = app
+        .patch_json(&spent_path, &l.zunyi, None, &json!({"amount_fen": 1000}))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "600 → 1000, of 1000 arrived"
+    );
+    assert_eq!(project_totals(&app, &l.zunyi, &p).await, (1000, 1000));
+    let body = assert_problem(
+        app.patch_json(&spent_path, &l.zunyi, None, &json!({"amount_fen": 1001}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "amount_fen", "{body}");
+
+    // Moved to a second project with nothing arrived: the old amount is not taken off the new
+    // project's spending.
+    let other = project(&app, &l, "MR-OWN-2").await;
+    let body = assert_problem(
+        app.patch_json(&spent_path, &l.zunyi, None, &json!({"project_id": other}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "amount_fen", "{body}");
+    assert_eq!(project_totals(&app, &l.zunyi, &other).await, (0, 0));
+}
+
 #[tokio::test]
 async fn a_cancelled_project_takes_refunds_and_loses_pledges() {
     let app = spawn_app().await;
