@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use entity::{fund_transaction, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
@@ -695,9 +695,4 @@ pub async fn delete(
         ));
     }
     change.delete().await
-}
-
-/// Year of a date, for filters that take a year.
-pub fn year_of(date: NaiveDate) -> i32 {
-    date.year()
 }
