@@ -1056,6 +1056,35 @@ async fn project_fields_follow_their_rules() {
     .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["beneficiaries_actual"], 12);
+    let (status, changed) = parts(
+        app.patch_json(&path, &s.zunyi, None, &json!({"beneficiaries_actual": 0}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "none yet is allowed: {changed}");
+    assert_eq!(changed["beneficiaries_actual"], 0);
+
+    // The bounds themselves are allowed: nothing counted, nothing costed, one day long.
+    let mut body = base.clone();
+    body["code"] = json!("ZY-RULES-0");
+    body["items"] = json!([{"name": "待定", "unit": "项", "quantity": 0, "unit_cost_fen": 0}]);
+    body["beneficiaries_planned"] = json!(0);
+    body["budget_fen"] = json!(0);
+    body["start_on"] = json!("2019-06-01");
+    body["end_on"] = json!("2019-06-01");
+    let (status, answer) = post(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["items"][0]["quantity"], 0, "{answer}");
+    body["code"] = json!("ZY-RULES-00");
+    body["end_on"] = json!("2019-05-31");
+    let (status, answer) = post(body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(field_of(&answer), "end_on");
+    body["end_on"] = json!("2019-06-01");
+    body["items"][0]["quantity"] = json!(-1);
+    let (status, answer) = post(body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(field_of(&answer), "items[0].quantity");
 
     for (field, value) in [
         ("basis", json!("")),
