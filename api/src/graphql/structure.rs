@@ -199,13 +199,17 @@ impl StructureMutation {
 }
 
 /// A write to organizations or pairings: its result, with the request's directory read again
-/// when it succeeded, so that what the request nests from here on shows the change.
+/// when it succeeded, so that what the request nests from here on shows the change. The write
+/// has committed by then: if the reading fails, the result still stands (nested structure then
+/// shows the request's earlier reading), rather than an error for a change that was made.
 async fn restructured<T>(
     ctx: &Context<'_>,
     result: Result<T, AppError>,
 ) -> async_graphql::Result<T> {
     let value = result.map_err(gql)?;
-    super::refresh_directory(ctx).await?;
+    if let Err(e) = super::refresh_directory(ctx).await {
+        tracing::warn!(error = ?e.message, "reading the directory again after a structure change");
+    }
     Ok(value)
 }
 
