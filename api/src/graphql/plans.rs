@@ -226,17 +226,13 @@ impl PlanMutation {
     }
 }
 
-async fn org(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<OrganizationView>> {
-    super::organization(ctx, id)
-}
-
 #[ComplexObject]
 impl PlanView {
     async fn organization(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<OrganizationView>> {
-        org(ctx, self.org_id).await
+        super::organization(ctx, self.org_id)
     }
 
     /// In quarter, then due date order, progress computed.
@@ -266,7 +262,7 @@ impl PlanTaskView {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<OrganizationView>> {
-        org(ctx, self.responsible_org_id).await
+        super::organization(ctx, self.responsible_org_id)
     }
 }
 
