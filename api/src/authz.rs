@@ -77,6 +77,7 @@ pub enum RecordKind {
     FundTransaction,
     Exchange,
     Agreement,
+    CalendarYear,
 }
 
 impl RecordKind {
@@ -95,6 +96,7 @@ impl RecordKind {
             Self::FundTransaction => "fund_transaction",
             Self::Exchange => "exchange",
             Self::Agreement => "agreement",
+            Self::CalendarYear => "calendar_year",
         }
     }
 }

@@ -141,7 +141,8 @@ pub enum AppError {
     /// The change collides with what is stored. `code` tells which way: `duplicate` (a value
     /// that must be unique is taken; `existing_id` names the record holding it when the caller
     /// may read it), `in_use` (other records depend on this one),
-    /// `idempotency_key_reused`, `idempotency_in_progress`, or `not_allowed` (a change the
+    /// `idempotency_key_reused`, `idempotency_in_progress`, `calendar_not_set` (a deadline that
+    /// counts into a year the working-day calendar does not hold), or `not_allowed` (a change the
     /// rules forbid whatever the data, such as deleting one's own account).
     Conflict {
         code: &'static str,

@@ -5,6 +5,7 @@
 pub mod agreement;
 pub mod agreement_project;
 pub mod audit_log;
+pub mod calendar_year;
 pub mod contact;
 pub mod exchange;
 pub mod exchange_visiting_org;

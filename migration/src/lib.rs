@@ -7,6 +7,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_core_records;
 mod m20261129_000003_filter_indexes;
 mod m20261130_000004_directory_notify;
+mod m20261130_000005_calendar;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_core_records::Migration),
             Box::new(m20261129_000003_filter_indexes::Migration),
             Box::new(m20261130_000004_directory_notify::Migration),
+            Box::new(m20261130_000005_calendar::Migration),
         ]
     }
 }

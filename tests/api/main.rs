@@ -4,6 +4,7 @@ mod agreements;
 mod auth;
 mod authz_matrix;
 mod batching;
+mod calendar;
 mod constraints;
 mod contacts;
 mod errors;

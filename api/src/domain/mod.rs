@@ -2,6 +2,8 @@
 //! strings so that every bad field can be reported at once; services turn them into these types
 //! through a [`Fields`] collector.
 
+pub mod calendar;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 

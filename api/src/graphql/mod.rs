@@ -2,6 +2,7 @@
 //! DataLoaders so a nested query costs a bounded number of SQL statements.
 
 mod agreements;
+mod calendar;
 mod contacts;
 mod exchanges;
 mod fund_transactions;
@@ -50,6 +51,7 @@ pub struct QueryRoot(
     contacts::ContactQuery,
     working_groups::WorkingGroupQuery,
     plans::PlanQuery,
+    calendar::CalendarQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub struct MutationRoot(
     contacts::ContactMutation,
     working_groups::WorkingGroupMutation,
     plans::PlanMutation,
+    calendar::CalendarMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -463,22 +463,36 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = match req.headers().get(header::IF_MATCH) {
-            // A change without a condition is how updates get lost: say which version, or `*`.
-            None => Err(AppError::PreconditionRequired),
-            Some(value) => {
-                let text = value.to_str().unwrap_or("").trim();
-                if text == "*" {
-                    Ok(None)
-                } else {
-                    if_match_version(text).map(Some).ok_or_else(|| {
-                        AppError::field("If-Match", "must be an ETag this service issued")
-                    })
-                }
-            }
-        };
+        // A change without a condition is how updates get lost: say which version, or `*`.
+        let parsed = if_match(req).and_then(|c| c.ok_or(AppError::PreconditionRequired));
         std::future::ready(parsed.map(IfMatch).map_err(Problem))
     }
+}
+
+/// `If-Match` on a `PUT` that may create the record: absent is allowed here, and the service
+/// requires it when the record exists. `None`: absent; `Some(None)`: `*`.
+pub struct IfMatchOpt(pub Option<Option<i32>>);
+
+impl FromRequest for IfMatchOpt {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(if_match(req).map(IfMatchOpt).map_err(Problem))
+    }
+}
+
+fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, AppError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(Some(None));
+    }
+    if_match_version(text)
+        .map(|v| Some(Some(v)))
+        .ok_or_else(|| AppError::field("If-Match", "must be an ETag this service issued"))
 }
 
 /// The version part of a tag: `"3"`, `"3-<digest>"`, with or without `W/`.

@@ -24,7 +24,7 @@ use utoipa::{
 };
 
 use crate::{
-    domain::{AmountFen, NewPassword},
+    domain::{AmountFen, NewPassword, calendar},
     service::{
         agreements, contacts, exchanges, fund_transactions, organizations, plans, projects,
         records::EXTERNAL_ID_MAX, service_accounts, users, working_groups,
@@ -216,6 +216,18 @@ fn table() -> Vec<Entry> {
             "name",
             Text(service_accounts::NAME_MAX),
         ),
+        // The working-day calendar.
+        entry(
+            &["CalendarYearInput"],
+            "holidays",
+            UniqueItems(calendar::MAX_DATES_PER_LIST),
+        ),
+        entry(
+            &["CalendarYearInput"],
+            "workdays",
+            UniqueItems(calendar::MAX_DATES_PER_LIST),
+        ),
+        entry(&["CalendarYearInput"], "source", Text(calendar::SOURCE_MAX)),
         entry(&["TokenRequest"], "username", NonEmpty),
         entry(&["TokenRequest"], "password", NonEmpty),
         entry(&["TokenRequest"], "client_id", NonEmpty),

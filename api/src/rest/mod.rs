@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod calendar;
 mod constraints;
 pub mod contacts;
 pub mod exchanges;
@@ -70,7 +71,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(agreements::routes)
             .configure(contacts::routes)
             .configure(working_groups::routes)
-            .configure(plans::routes),
+            .configure(plans::routes)
+            .configure(calendar::routes),
     );
 }
 

@@ -5,6 +5,7 @@
 pub mod agreements;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod contacts;
 pub mod directory;
 pub mod exchanges;
