@@ -78,6 +78,7 @@ pub enum RecordKind {
     Exchange,
     Agreement,
     CalendarYear,
+    Evidence,
 }
 
 impl RecordKind {
@@ -97,6 +98,7 @@ impl RecordKind {
             Self::Exchange => "exchange",
             Self::Agreement => "agreement",
             Self::CalendarYear => "calendar_year",
+            Self::Evidence => "evidence",
         }
     }
 }

@@ -76,6 +76,15 @@ pub struct Config {
     /// `XIEZUO_DEMO`: with the structure, load the 2019 demo ledger of 上海–遵义 and 广州–毕节
     /// (default true; once only).
     pub demo_on_start: bool,
+    /// `XIEZUO_EVIDENCE_MAX_BYTES`, default 2 GiB: the largest evidence file accepted.
+    pub evidence_max_bytes: u64,
+    /// `XIEZUO_S3_BUCKET`: keep evidence files in this S3-compatible bucket instead of under
+    /// the data directory. Credentials come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub s3_bucket: Option<String>,
+    /// `XIEZUO_S3_ENDPOINT`: the store's URL (`http://minio:9000`); unset for AWS itself.
+    pub s3_endpoint: Option<String>,
+    /// `XIEZUO_S3_REGION`, default `us-east-1`.
+    pub s3_region: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -126,6 +135,11 @@ impl Config {
             rate_limit_burst: parse_var("XIEZUO_RATE_LIMIT_BURST")?.unwrap_or(200),
             seed_on_start: parse_var("XIEZUO_SEED")?.unwrap_or(true),
             demo_on_start: parse_var("XIEZUO_DEMO")?.unwrap_or(true),
+            evidence_max_bytes: parse_var("XIEZUO_EVIDENCE_MAX_BYTES")?
+                .unwrap_or(2 * 1024 * 1024 * 1024),
+            s3_bucket: var("XIEZUO_S3_BUCKET"),
+            s3_endpoint: var("XIEZUO_S3_ENDPOINT"),
+            s3_region: var("XIEZUO_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
         })
     }
 

@@ -125,6 +125,10 @@ pub enum AppError {
     UnsupportedMediaType {
         detail: String,
     },
+    /// An evidence file whose content (sniffed, not as declared) the category does not take.
+    MediaTypeMismatch {
+        detail: String,
+    },
     /// No credentials, or credentials that do not check out.
     Unauthenticated {
         code: &'static str,
@@ -210,6 +214,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyTimeout { .. } => "request_timeout",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::MediaTypeMismatch { .. } => "media_type_mismatch",
             Self::Unauthenticated { code, .. } => code,
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -226,7 +231,7 @@ impl AppError {
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::Validation(_) => 422,
+            Self::Validation(_) | Self::MediaTypeMismatch { .. } => 422,
             Self::BadRequest { .. } => 400,
             Self::PayloadTooLarge { .. } => 413,
             Self::BodyTimeout { .. } => 408,
@@ -251,6 +256,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => "Request body too large",
             Self::BodyTimeout { .. } => "Request timeout",
             Self::UnsupportedMediaType { .. } => "Unsupported media type",
+            Self::MediaTypeMismatch { .. } => "File type does not fit the category",
             Self::Unauthenticated { .. } => "Authentication required",
             Self::Forbidden => "Not allowed",
             Self::NotFound => "Not found",
@@ -275,6 +281,7 @@ impl AppError {
             },
             Self::BadRequest { detail, .. }
             | Self::UnsupportedMediaType { detail }
+            | Self::MediaTypeMismatch { detail }
             | Self::Conflict { detail, .. }
             | Self::InvalidTransition { detail } => detail.clone(),
             Self::PayloadTooLarge { limit } => format!("the body exceeds {limit} bytes"),

@@ -14,6 +14,7 @@ pub mod rest;
 pub mod seed;
 pub mod service;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 
 /// The committed schema files, rendered from the code.

@@ -23,10 +23,13 @@ use crate::{
     http::problem::Problem,
     rest, seed,
     service::{AppCtx, users},
+    storage::{Backend, Storage},
 };
 
 /// Connects, migrates, loads the 2019 structure and makes sure an admin exists.
 pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
+    // TLS to object storage (rustls on ring, as sqlx uses). Installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
     if config.seed_on_start {
@@ -40,7 +43,15 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
         }
     }
     let jwt = JwtKeys::from_config(&config)?;
-    let ctx = AppCtx::new(db, Arc::new(config), Arc::new(jwt));
+    let storage = Storage::open(Backend::from_config(&config))?;
+    let ctx = AppCtx::new(db, Arc::new(config), Arc::new(jwt), Arc::new(storage));
+    let swept = crate::service::evidence::sweep(&ctx, true).await?;
+    if swept > 0 {
+        tracing::warn!(
+            files = swept,
+            "removed evidence files no record names (an earlier crash)"
+        );
+    }
     if ctx.db.get_database_backend() == sea_orm::DbBackend::Postgres {
         tokio::spawn(crate::service::directory::listen(
             ctx.db.clone(),

@@ -45,7 +45,7 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
         .expect("start xiezuo");
     let mut server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = client();
 
     let started = Instant::now();
     loop {
@@ -173,7 +173,7 @@ async fn reset_password_recovers_a_lost_admin_password() {
         .expect("start xiezuo");
     let _server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = client();
     let started = Instant::now();
     while !client
         .get(format!("{base}/readyz"))
@@ -197,4 +197,11 @@ async fn reset_password_recovers_a_lost_admin_password() {
     assert_eq!(login(new).await.expect("login").status(), 200);
     assert_eq!(login(old).await.expect("login").status(), 401);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An HTTP client. The service's own HTTP client (object storage) brings reqwest with rustls
+/// and no bundled crypto provider, so the process installs ring first, as the service does.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

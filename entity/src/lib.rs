@@ -7,6 +7,8 @@ pub mod agreement_project;
 pub mod audit_log;
 pub mod calendar_year;
 pub mod contact;
+pub mod evidence;
+pub mod evidence_link;
 pub mod exchange;
 pub mod exchange_visiting_org;
 pub mod fund_transaction;

@@ -8,6 +8,7 @@ mod m20261129_000002_core_records;
 mod m20261129_000003_filter_indexes;
 mod m20261130_000004_directory_notify;
 mod m20261130_000005_calendar;
+mod m20261130_000006_evidence;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_filter_indexes::Migration),
             Box::new(m20261130_000004_directory_notify::Migration),
             Box::new(m20261130_000005_calendar::Migration),
+            Box::new(m20261130_000006_evidence::Migration),
         ]
     }
 }

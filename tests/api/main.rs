@@ -8,6 +8,7 @@ mod calendar;
 mod constraints;
 mod contacts;
 mod errors;
+mod evidence;
 mod exchanges;
 mod graphql;
 mod hostile;

@@ -76,7 +76,10 @@ pub fn base_config(database_url: String) -> Config {
     Config {
         bind: "127.0.0.1:0".into(),
         database_url: Some(database_url),
-        data_dir: std::env::temp_dir().join("xiezuo-tests"),
+        // Each app its own, so that a test can count the evidence files its app left.
+        data_dir: std::env::temp_dir()
+            .join("xiezuo-tests")
+            .join(Uuid::new_v4().simple().to_string()),
         admin_password: Some(Secret::new(ADMIN_PASSWORD)),
         jwt_secret: Some(Secret::new(JWT_SECRET)),
         jwt_issuer: "xiezuo".into(),
@@ -95,6 +98,10 @@ pub fn base_config(database_url: String) -> Config {
         rate_limit_burst: 0,
         seed_on_start: true,
         demo_on_start: false,
+        evidence_max_bytes: 64 * 1024 * 1024,
+        s3_bucket: None,
+        s3_endpoint: None,
+        s3_region: "us-east-1".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! through a [`Fields`] collector.
 
 pub mod calendar;
+pub mod evidence;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use crate::error::{AppError, FieldError, Result};
 macro_rules! names {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::async_graphql::Enum)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, ::async_graphql::Enum)]
         #[serde(rename_all = "snake_case")]
         #[graphql(rename_items = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
@@ -66,6 +67,38 @@ names!(Role {
     Partner => "partner",
     Auditor => "auditor",
 });
+
+names!(
+    /// The six kinds of evidence the 2019 plan names (印证资料): 文件, 函电, 图片, 影像, 文字,
+    /// 统计资料.
+    EvidenceCategory {
+        Document => "document",
+        Correspondence => "correspondence",
+        Photo => "photo",
+        Video => "video",
+        Text => "text",
+        Statistics => "statistics",
+    }
+);
+names!(
+    /// A kind of record, wherever one is named by type (evidence links, and later the change
+    /// feed, sync, imports and webhooks).
+    RecordType {
+        Organization => "organization",
+        Pairing => "pairing",
+        WorkingGroup => "working_group",
+        Contact => "contact",
+        Plan => "plan",
+        PlanTask => "plan_task",
+        Project => "project",
+        FundTransaction => "fund_transaction",
+        Exchange => "exchange",
+        Agreement => "agreement",
+        Evidence => "evidence",
+        LedgerSubmission => "ledger_submission",
+        Statement => "statement",
+    }
+);
 
 names!(
     /// What a project does (帮扶清单 categories of the 2019 plan).

@@ -26,8 +26,8 @@ use utoipa::{
 use crate::{
     domain::{AmountFen, NewPassword, calendar},
     service::{
-        agreements, contacts, exchanges, fund_transactions, organizations, plans, projects,
-        records::EXTERNAL_ID_MAX, service_accounts, users, working_groups,
+        agreements, contacts, evidence, exchanges, fund_transactions, organizations, plans,
+        projects, records::EXTERNAL_ID_MAX, service_accounts, users, working_groups,
     },
 };
 
@@ -136,6 +136,7 @@ fn table() -> Vec<Entry> {
         "PlanTaskPatch",
         "NewPairing",
         "PairingPatch",
+        "EvidenceUpload",
     ];
     let entry = |schemas, property, rule| Entry {
         schemas,
@@ -215,6 +216,19 @@ fn table() -> Vec<Entry> {
             &["NewServiceAccount"],
             "name",
             Text(service_accounts::NAME_MAX),
+        ),
+        // Evidence (the multipart form of an upload).
+        entry(&["EvidenceUpload"], "title", Text(evidence::TITLE_MAX)),
+        entry(
+            &["EvidenceUpload"],
+            "period_year",
+            range(&evidence::PERIOD_YEARS),
+        ),
+        entry(&["EvidenceUpload"], "period_quarter", Range(1, 4)),
+        entry(
+            &["EvidenceUpload"],
+            "links",
+            UniqueItems(evidence::LINKS_MAX),
         ),
         // The working-day calendar.
         entry(

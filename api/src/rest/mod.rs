@@ -5,6 +5,7 @@ pub mod agreements;
 pub mod calendar;
 mod constraints;
 pub mod contacts;
+pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
@@ -72,7 +73,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(contacts::routes)
             .configure(working_groups::routes)
             .configure(plans::routes)
-            .configure(calendar::routes),
+            .configure(calendar::routes)
+            .configure(evidence::routes),
     );
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod contacts;
 pub mod directory;
+pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
@@ -46,17 +47,25 @@ pub struct AppCtx {
     pub directory: Arc<DirectoryCache>,
     /// Failed sign-ins, for the token endpoint's delays.
     pub login_guard: Arc<login_guard::LoginGuard>,
+    /// Where evidence files are kept.
+    pub storage: Arc<crate::storage::Storage>,
     /// SQLite only: the one writer at a time (see [`AppCtx::begin_write`]).
     writer: Option<Arc<Mutex<()>>>,
 }
 
 impl AppCtx {
-    pub fn new(db: DatabaseConnection, config: Arc<Config>, jwt: Arc<JwtKeys>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Arc<Config>,
+        jwt: Arc<JwtKeys>,
+        storage: Arc<crate::storage::Storage>,
+    ) -> Self {
         let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         Self {
             db,
             config,
             jwt,
+            storage,
             // SQLite has one process; PostgreSQL trusts its cache only while it listens.
             directory: Arc::new(DirectoryCache::new(sqlite)),
             login_guard: Arc::default(),

@@ -1,0 +1,808 @@
+//! Evidence (印证资料): files in six categories, each linked to the records it proves. A piece of
+//! evidence is a record like the others (version, owner, audit, scope); its bytes live in the
+//! evidence storage ([`crate::storage`]).
+//!
+//! **Who reads it.** Evidence follows the scope of what it proves: it carries the pairing of the
+//! records it is linked to, and is read as a record on that pairing is (its owner's subtree, the
+//! pairing's two sides, and the roles that read everything). Evidence of a pairing the caller
+//! cannot read is a 404, its record and its content alike. All the records one piece proves are
+//! on one pairing (or on none).
+//!
+//! **Upload.** The metadata is checked before a byte of the file is stored; the file is streamed
+//! to storage with bounded buffers while its SHA-256 and size are counted and its first bytes
+//! sniffed; the row is written, in one transaction with its links and its audit entry, only
+//! when the file is whole. A refused or failed upload leaves no file behind.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use async_graphql::SimpleObject;
+use bytes::Bytes;
+use entity::{
+    agreement, contact, evidence, evidence_link, exchange, fund_transaction, plan, plan_task,
+    project, working_group,
+};
+use futures_util::{Stream, StreamExt};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Select,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page,
+    kernel::{self, Columns, Readable, Record},
+    now,
+    records::{PageArgs, external_id},
+};
+use crate::{
+    authz::{Actor, RecordKind, Scope, ensure_write},
+    domain::{
+        EvidenceCategory, Fields, RecordType, Text, checked,
+        evidence::{self as rules, RangeAnswer, SNIFF_BYTES},
+    },
+    error::{AppError, AppResult},
+    storage::{Content, Storage},
+};
+
+pub const TITLE_MAX: usize = 200;
+pub const LINKS_MAX: usize = 50;
+/// The years a piece of evidence may be filed under.
+pub const PERIOD_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// A record a piece of evidence proves.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    SimpleObject,
+    async_graphql::InputObject,
+)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "EvidenceLinkInput")]
+pub struct EvidenceLink {
+    pub record_type: RecordType,
+    pub record_id: Uuid,
+}
+
+/// A piece of evidence as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "Evidence")]
+pub struct EvidenceView {
+    pub id: Uuid,
+    pub category: EvidenceCategory,
+    pub title: String,
+    /// The uploaded file's name, without any path.
+    pub file_name: String,
+    /// Sniffed from the content: `application/pdf`, `image/jpeg`, `image/png` or `video/mp4`.
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+    pub period_year: Option<i32>,
+    pub period_quarter: Option<i32>,
+    /// The pairing of the records it proves, if any: who may read it.
+    pub pairing_id: Option<Uuid>,
+    /// The records it proves, sorted.
+    pub links: Vec<EvidenceLink>,
+    pub version: i32,
+    pub owner_org_id: Uuid,
+    pub external_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What an upload says about its file (the multipart parts before `file`).
+#[derive(Clone, Debug, Default)]
+pub struct NewEvidence {
+    pub category: Option<String>,
+    pub title: Option<String>,
+    pub period_year: Option<i32>,
+    pub period_quarter: Option<i32>,
+    pub links: Vec<EvidenceLink>,
+    pub external_id: Option<String>,
+}
+
+/// The multipart form of `POST /api/v1/evidence`, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EvidenceUpload {
+    /// `document`, `correspondence`, `photo`, `video`, `text` or `statistics`.
+    pub category: EvidenceCategory,
+    /// At most 200 characters.
+    pub title: String,
+    pub period_year: Option<i32>,
+    /// 1–4, with `period_year`.
+    pub period_quarter: Option<i32>,
+    /// The records this evidence proves: a JSON array of `{record_type, record_id}`.
+    pub links: Option<Vec<EvidenceLink>>,
+    pub external_id: Option<String>,
+    /// The file, last. PDF for documents, correspondence, texts and statistics; JPEG or PNG for
+    /// photos; MP4 for videos.
+    #[schema(format = Binary, value_type = String)]
+    pub file: Vec<u8>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "EvidenceFilter")]
+pub struct EvidenceQuery {
+    pub category: Option<EvidenceCategory>,
+    pub pairing_id: Option<Uuid>,
+    /// The organization that recorded it.
+    pub org_id: Option<Uuid>,
+    /// Evidence of one record: `record_type` and `record_id` together.
+    pub record_type: Option<RecordType>,
+    pub record_id: Option<Uuid>,
+    pub period_year: Option<i32>,
+    pub period_quarter: Option<i32>,
+    pub external_id: Option<String>,
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+/// An evidence row with its links (`type:id,…`), read by the same statement.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct EvidenceRow {
+    #[sea_orm(nested)]
+    pub evidence: evidence::Model,
+    pub links: Option<String>,
+}
+
+pub struct EvidenceFamily;
+
+impl Record for EvidenceFamily {
+    type Entity = evidence::Entity;
+    type Row = EvidenceRow;
+    type View = EvidenceView;
+    const KIND: RecordKind = RecordKind::Evidence;
+
+    fn columns() -> Columns<evidence::Column> {
+        use evidence::Column as C;
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
+    }
+
+    fn select(backend: DbBackend) -> Select<evidence::Entity> {
+        let id = match backend {
+            DbBackend::Postgres => "l.record_id::text",
+            _ => {
+                "CASE typeof(l.record_id) WHEN 'blob' THEN lower(hex(l.record_id)) \
+                 ELSE l.record_id END"
+            }
+        };
+        let item = format!("l.record_type || ':' || {id}");
+        let agg = match backend {
+            DbBackend::Postgres => format!("string_agg({item}, ',')"),
+            _ => format!("group_concat({item}, ',')"),
+        };
+        evidence::Entity::find().column_as(
+            sea_orm::sea_query::Expr::cust(format!(
+                "(SELECT {agg} FROM evidence_links l WHERE l.evidence_id = evidence.id)"
+            )),
+            "links",
+        )
+    }
+
+    fn model(row: &EvidenceRow) -> &evidence::Model {
+        &row.evidence
+    }
+
+    fn view(_: &Actor, row: EvidenceRow) -> AppResult<EvidenceView> {
+        let links = parse_links(row.links.as_deref())?;
+        let m = row.evidence;
+        Ok(EvidenceView {
+            id: m.id,
+            category: EvidenceCategory::from_db(&m.category)?,
+            title: m.title,
+            file_name: m.file_name,
+            media_type: m.media_type,
+            size_bytes: m.size_bytes,
+            sha256: m.sha256,
+            period_year: m.period_year,
+            period_quarter: m.period_quarter,
+            pairing_id: m.pairing_id,
+            links,
+            version: m.version,
+            owner_org_id: m.owner_org_id,
+            external_id: m.external_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+fn parse_links(text: Option<&str>) -> AppResult<Vec<EvidenceLink>> {
+    let mut links = text
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(|item| {
+            let bad = || AppError::internal(format!("stored evidence link {item}"));
+            let (kind, id) = item.split_once(':').ok_or_else(bad)?;
+            Ok(EvidenceLink {
+                record_type: RecordType::from_db(kind)?,
+                record_id: Uuid::parse_str(id).map_err(|_| bad())?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    links.sort();
+    Ok(links)
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<EvidenceView> {
+    kernel::get::<EvidenceFamily>(ctx, actor, id).await
+}
+
+pub async fn list(ctx: &AppCtx, actor: &Actor, q: EvidenceQuery) -> AppResult<Page<EvidenceView>> {
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.instant("updated_since", q.updated_since);
+    if q.record_type.is_some() != q.record_id.is_some() {
+        f.push(
+            if q.record_type.is_some() {
+                "record_id"
+            } else {
+                "record_type"
+            },
+            "is required with the other one (record_type and record_id name one record)",
+        );
+    }
+    f.finish()?;
+    let args = checked(args)?;
+    let mut select =
+        kernel::visible::<EvidenceFamily>(ctx.db.get_database_backend(), actor.scope());
+    use evidence::Column as C;
+    if let Some(c) = q.category {
+        select = select.filter(C::Category.eq(c.as_str()));
+    }
+    if let Some(p) = q.pairing_id {
+        select = select.filter(C::PairingId.eq(p));
+    }
+    if let Some(org) = q.org_id {
+        select = select.filter(C::OwnerOrgId.eq(org));
+    }
+    if let (Some(kind), Some(id)) = (q.record_type, q.record_id) {
+        select = select.filter(
+            C::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(evidence_link::Column::EvidenceId)
+                    .from(evidence_link::Entity)
+                    .and_where(evidence_link::Column::RecordType.eq(kind.as_str()))
+                    .and_where(evidence_link::Column::RecordId.eq(id))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(y) = q.period_year {
+        select = select.filter(C::PeriodYear.eq(y));
+    }
+    if let Some(n) = q.period_quarter {
+        select = select.filter(C::PeriodQuarter.eq(n));
+    }
+    if let Some(e) = q.external_id {
+        select = select.filter(C::ExternalId.eq(e));
+    }
+    if let Some(since) = q.updated_since {
+        select = select.filter(C::UpdatedAt.gte(since));
+    }
+    kernel::page::<EvidenceFamily>(ctx, actor, select, args).await
+}
+
+/// The pairing of each linked record the caller may read (`Some(None)`: readable, on no
+/// pairing); `None` for a record that is absent or not readable (never telling which).
+async fn link_pairing(
+    ctx: &AppCtx,
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    link: &EvidenceLink,
+) -> AppResult<Option<Option<Uuid>>> {
+    let id = link.record_id;
+    // A record read as a ledger record: its owner and pairing.
+    let record = |found: Option<(Uuid, Option<Uuid>)>| {
+        found
+            .filter(|(owner, pairing)| scope.can_read_record(*owner, *pairing))
+            .map(|(_, pairing)| pairing)
+    };
+    // A record read with its organization.
+    let of_org = |found: Option<Uuid>| found.filter(|org| scope.can_read_org(*org)).map(|_| None);
+    Ok(match link.record_type {
+        RecordType::Organization => {
+            let dir = ctx.directory.get(&ctx.db).await?;
+            dir.live_owner(id)
+                .filter(|_| scope.can_read_org(id))
+                .map(|_| None)
+        }
+        RecordType::Pairing => {
+            let dir = ctx.directory.get(&ctx.db).await?;
+            dir.live_pairing(id)
+                .filter(|_| scope.can_read_pairing(id))
+                .map(|_| Some(id))
+        }
+        RecordType::Project => record(
+            project::Entity::find_by_id(id)
+                .filter(project::Column::DeletedAt.is_null())
+                .select_only()
+                .columns([project::Column::OwnerOrgId, project::Column::PairingId])
+                .into_tuple::<(Uuid, Uuid)>()
+                .one(db)
+                .await?
+                .map(|(o, p)| (o, Some(p))),
+        ),
+        RecordType::FundTransaction => record(
+            fund_transaction::Entity::find_by_id(id)
+                .filter(fund_transaction::Column::DeletedAt.is_null())
+                .select_only()
+                .columns([
+                    fund_transaction::Column::OwnerOrgId,
+                    fund_transaction::Column::PairingId,
+                ])
+                .into_tuple::<(Uuid, Uuid)>()
+                .one(db)
+                .await?
+                .map(|(o, p)| (o, Some(p))),
+        ),
+        RecordType::Exchange => record(
+            exchange::Entity::find_by_id(id)
+                .filter(exchange::Column::DeletedAt.is_null())
+                .select_only()
+                .columns([exchange::Column::OwnerOrgId, exchange::Column::PairingId])
+                .into_tuple::<(Uuid, Option<Uuid>)>()
+                .one(db)
+                .await?,
+        ),
+        RecordType::Agreement => record(
+            agreement::Entity::find_by_id(id)
+                .filter(agreement::Column::DeletedAt.is_null())
+                .select_only()
+                .columns([agreement::Column::OwnerOrgId, agreement::Column::PairingId])
+                .into_tuple::<(Uuid, Uuid)>()
+                .one(db)
+                .await?
+                .map(|(o, p)| (o, Some(p))),
+        ),
+        RecordType::Contact => of_org(
+            contact::Entity::find_by_id(id)
+                .filter(contact::Column::DeletedAt.is_null())
+                .select_only()
+                .column(contact::Column::OrgId)
+                .into_tuple::<Uuid>()
+                .one(db)
+                .await?,
+        ),
+        RecordType::WorkingGroup => of_org(
+            working_group::Entity::find_by_id(id)
+                .filter(working_group::Column::DeletedAt.is_null())
+                .select_only()
+                .column(working_group::Column::OrgId)
+                .into_tuple::<Uuid>()
+                .one(db)
+                .await?,
+        ),
+        RecordType::Plan => of_org(
+            plan::Entity::find_by_id(id)
+                .filter(plan::Column::DeletedAt.is_null())
+                .select_only()
+                .column(plan::Column::OrgId)
+                .into_tuple::<Uuid>()
+                .one(db)
+                .await?,
+        ),
+        RecordType::PlanTask => {
+            let plan_id = plan_task::Entity::find_by_id(id)
+                .filter(plan_task::Column::DeletedAt.is_null())
+                .select_only()
+                .column(plan_task::Column::PlanId)
+                .into_tuple::<Uuid>()
+                .one(db)
+                .await?;
+            match plan_id {
+                None => None,
+                Some(plan_id) => of_org(
+                    plan::Entity::find_by_id(plan_id)
+                        .filter(plan::Column::DeletedAt.is_null())
+                        .select_only()
+                        .column(plan::Column::OrgId)
+                        .into_tuple::<Uuid>()
+                        .one(db)
+                        .await?,
+                ),
+            }
+        }
+        RecordType::Evidence => record(
+            evidence::Entity::find_by_id(id)
+                .filter(evidence::Column::DeletedAt.is_null())
+                .select_only()
+                .columns([evidence::Column::OwnerOrgId, evidence::Column::PairingId])
+                .into_tuple::<(Uuid, Option<Uuid>)>()
+                .one(db)
+                .await?,
+        ),
+        // Not recorded yet by this version of the service.
+        RecordType::LedgerSubmission | RecordType::Statement => None,
+    })
+}
+
+/// What checking the metadata settles.
+struct Checked {
+    category: EvidenceCategory,
+    title: String,
+    links: Vec<EvidenceLink>,
+    pairing_id: Option<Uuid>,
+    owner: crate::authz::Owner,
+    external_id: Option<String>,
+}
+
+/// Checks everything but the file, recording every problem; and that the caller may write
+/// evidence for the owner it would have.
+async fn check(
+    ctx: &AppCtx,
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    meta: &NewEvidence,
+) -> AppResult<Checked> {
+    let scope = actor.scope();
+    let mut f = Fields::new();
+    let category = match meta.category.as_deref() {
+        None => {
+            f.push("category", "is required");
+            None
+        }
+        Some(text) => f.check(
+            "category",
+            EvidenceCategory::parse(text).ok_or_else(|| {
+                "must be one of document, correspondence, photo, video, text, statistics".into()
+            }),
+        ),
+    };
+    let title = match meta.title.as_deref() {
+        None => {
+            f.push("title", "is required");
+            None
+        }
+        Some(t) => f.check("title", Text::parse(t, TITLE_MAX).map(Text::into_inner)),
+    };
+    match (meta.period_year, meta.period_quarter) {
+        (Some(y), _) if !PERIOD_YEARS.contains(&y) => {
+            f.push("period_year", "must be between 2000 and 2100")
+        }
+        (None, Some(_)) => f.push("period_year", "is required with period_quarter"),
+        (_, Some(q)) if !(1..=4).contains(&q) => f.push("period_quarter", "must be 1, 2, 3 or 4"),
+        _ => {}
+    }
+    if meta.links.len() > LINKS_MAX {
+        f.push("links", format!("must hold at most {LINKS_MAX} records"));
+    }
+    let mut pairings = BTreeSet::new();
+    let mut seen = HashSet::new();
+    for (i, link) in meta.links.iter().enumerate().take(LINKS_MAX) {
+        let field = format!("links[{i}].record_id");
+        if !seen.insert(link) {
+            f.push(&field, "is listed twice");
+            continue;
+        }
+        match link_pairing(ctx, db, scope, link).await? {
+            None => f.push(&field, format!("no such {}", link.record_type.as_str())),
+            Some(Some(p)) => {
+                pairings.insert(p);
+            }
+            Some(None) => {}
+        }
+    }
+    if pairings.len() > 1 {
+        f.push(
+            "links",
+            "the records one piece of evidence proves are all on one pairing",
+        );
+    }
+    let pairing_id = pairings.into_iter().next();
+    let external = external_id(&mut f, meta.external_id.as_deref());
+    f.finish()?;
+    let (category, title, external) = (checked(category)?, checked(title)?, checked(external)?);
+
+    // Recorded by the caller's organization; an admin or coordinator without one records it
+    // for the western side of the pairing it proves.
+    let dir = ctx.directory.get(&ctx.db).await?;
+    let owner_org = actor
+        .org_id
+        .or_else(|| pairing_id.and_then(|p| dir.live_pairing(p).map(|p| p.west_org_id)))
+        .ok_or_else(|| {
+            AppError::field(
+                "links",
+                "link a record on a pairing: an account without an organization records \
+                 evidence for the pairing's western side",
+            )
+        })?;
+    let (owner, _) = kernel::new_owner(&dir, actor, owner_org);
+    ensure_write(actor, scope, RecordKind::Evidence, owner)?;
+    kernel::ensure_external_free::<EvidenceFamily>(db, actor, owner.org_id, external.as_deref())
+        .await?;
+    let mut links = meta.links.clone();
+    links.sort();
+    links.dedup();
+    Ok(Checked {
+        category,
+        title,
+        links,
+        pairing_id,
+        owner,
+        external_id: external,
+    })
+}
+
+/// What came of writing the file to storage.
+struct Stored {
+    media_type: &'static str,
+    size: u64,
+    sha256: String,
+}
+
+/// Streams `file` to `key`: counts, hashes and sniffs on the way; aborts (leaving nothing) on
+/// a refusal or an error.
+async fn store_file<S, E>(
+    ctx: &AppCtx,
+    key: &object_store::path::Path,
+    category: EvidenceCategory,
+    mut file: S,
+) -> AppResult<Stored>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let limit = ctx.config.evidence_max_bytes;
+    let mut upload = ctx
+        .storage
+        .start_upload(key)
+        .await
+        .map_err(AppError::Internal)?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
+    let mut media_type: Option<&'static str> = None;
+    let outcome: AppResult<()> = async {
+        while let Some(chunk) = file.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest {
+                code: "upload_interrupted",
+                detail: format!("the file did not arrive whole: {e}"),
+            })?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(AppError::PayloadTooLarge {
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                });
+            }
+            if media_type.is_none() {
+                let want = SNIFF_BYTES - head.len();
+                head.extend_from_slice(&chunk[..want.min(chunk.len())]);
+                if head.len() >= SNIFF_BYTES {
+                    media_type = Some(fits(category, &head)?);
+                }
+            }
+            hasher.update(&chunk);
+            upload.write(&chunk).await.map_err(AppError::Internal)?;
+        }
+        if media_type.is_none() {
+            media_type = Some(fits(category, &head)?);
+        }
+        Ok(())
+    }
+    .await;
+    match (outcome, media_type) {
+        (Ok(()), Some(media_type)) => {
+            upload.finish().await.map_err(AppError::Internal)?;
+            Ok(Stored {
+                media_type,
+                size,
+                sha256: hex(&hasher.finalize()),
+            })
+        }
+        (Err(e), _) => {
+            upload.abort().await;
+            Err(e)
+        }
+        (Ok(()), None) => {
+            upload.abort().await;
+            Err(AppError::internal("an upload ended without a media type"))
+        }
+    }
+}
+
+/// The sniffed media type, if `category` takes it.
+fn fits(category: EvidenceCategory, head: &[u8]) -> AppResult<&'static str> {
+    match rules::sniff(head) {
+        Some(found) if rules::accepted(category).contains(&found) => Ok(found),
+        found => Err(AppError::MediaTypeMismatch {
+            detail: format!(
+                "file: the content is {}; a {} takes {}",
+                found.unwrap_or("of a type no category takes"),
+                category.as_str(),
+                rules::accepted(category).join(" or ")
+            ),
+        }),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Uploads a piece of evidence: `meta` is checked first, then `file` is streamed to storage,
+/// then the record is written. Nothing is left behind when any step fails.
+pub async fn upload<S, E>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    meta: NewEvidence,
+    file_name: &str,
+    file: S,
+) -> AppResult<EvidenceView>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // Refuse early: a bad title should not cost a 1 GiB upload.
+    let first = check(ctx, &ctx.db, actor, &meta).await?;
+    let id = Uuid::now_v7();
+    let key = Storage::key(id);
+    let stored = store_file(ctx, &key, first.category, file).await?;
+    let written = write_row(ctx, actor, &meta, id, &key, file_name, stored).await;
+    if written.is_err()
+        && let Err(e) = ctx.storage.delete(&key).await
+    {
+        tracing::warn!(error = %e, %id, "removing the file of a refused upload failed");
+    }
+    written
+}
+
+/// The row, its links and its audit entry, in one transaction; the metadata is checked again
+/// inside it (a linked record may have gone while the file was uploading).
+async fn write_row(
+    ctx: &AppCtx,
+    actor: &Actor,
+    meta: &NewEvidence,
+    id: Uuid,
+    key: &object_store::path::Path,
+    file_name: &str,
+    stored: Stored,
+) -> AppResult<EvidenceView> {
+    let (_, tx) = kernel::begin(ctx).await?;
+    let c = check(ctx, &tx, actor, meta).await?;
+    let at = now();
+    let size_bytes = i64::try_from(stored.size)
+        .map_err(|_| AppError::internal("a file larger than 2^63 bytes"))?;
+    let inserted = evidence::Entity::insert(evidence::ActiveModel {
+        id: Set(id),
+        category: Set(c.category.as_str().to_string()),
+        title: Set(c.title),
+        file_name: Set(rules::safe_file_name(file_name)),
+        media_type: Set(stored.media_type.to_string()),
+        size_bytes: Set(size_bytes),
+        sha256: Set(stored.sha256),
+        storage_key: Set(key.to_string()),
+        period_year: Set(meta.period_year),
+        period_quarter: Set(meta.period_quarter),
+        pairing_id: Set(c.pairing_id),
+        version: Set(1),
+        owner_org_id: Set(c.owner.org_id),
+        external_id: Set(c.external_id),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    insert_links(&tx, id, &c.links).await?;
+    let row = EvidenceRow {
+        evidence: inserted,
+        links: Some(
+            c.links
+                .iter()
+                .map(|l| format!("{}:{}", l.record_type.as_str(), l.record_id))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    };
+    kernel::created::<EvidenceFamily>(tx, actor, row).await
+}
+
+async fn insert_links(
+    tx: &impl ConnectionTrait,
+    id: Uuid,
+    links: &[EvidenceLink],
+) -> AppResult<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    evidence_link::Entity::insert_many(links.iter().map(|l| evidence_link::ActiveModel {
+        evidence_id: Set(id),
+        record_type: Set(l.record_type.as_str().to_string()),
+        record_id: Set(l.record_id),
+    }))
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a piece of evidence: the record (soft, audited), then its file.
+pub async fn delete(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let change = kernel::change::<EvidenceFamily>(ctx, actor, id, expected_version).await?;
+    let key = object_store::path::Path::from(change.current.evidence.storage_key.clone());
+    change.delete().await?;
+    if let Err(e) = ctx.storage.delete(&key).await {
+        // The record is gone; the sweep removes the file on the next start.
+        tracing::warn!(error = %e, %id, "removing the file of deleted evidence failed");
+    }
+    Ok(())
+}
+
+/// The content of a piece of evidence the caller may read, whole or the range asked for.
+pub async fn content(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    range_header: Option<&str>,
+) -> AppResult<(EvidenceView, RangeAnswer, Option<Content>)> {
+    let row = kernel::find::<EvidenceFamily>(&ctx.db, actor.scope(), id).await?;
+    let key = object_store::path::Path::from(row.evidence.storage_key.clone());
+    let view = EvidenceFamily::view(actor, row)?;
+    let size = u64::try_from(view.size_bytes).unwrap_or_default();
+    let answer = rules::range(range_header, size);
+    let range = match &answer {
+        RangeAnswer::Whole => None,
+        RangeAnswer::Part(r) => Some(r.clone()),
+        RangeAnswer::Unsatisfiable => return Ok((view, answer, None)),
+    };
+    let content = ctx
+        .storage
+        .read(&key, range)
+        .await
+        .map_err(AppError::Internal)?;
+    Ok((view, answer, Some(content)))
+}
+
+/// Removes stored files that no evidence row names (see [`Storage::sweep`]); `only_old` spares
+/// the files of the last hour, which may be uploads in progress on another replica.
+pub async fn sweep(ctx: &AppCtx, only_old: bool) -> anyhow::Result<usize> {
+    let db = ctx.db.clone();
+    let known = |ids: Vec<Uuid>| async move {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<Uuid> = evidence::Entity::find()
+                .select_only()
+                .column(evidence::Column::Id)
+                .filter(evidence::Column::Id.is_in(chunk.iter().copied()))
+                .filter(evidence::Column::DeletedAt.is_null())
+                .into_tuple()
+                .all(&db)
+                .await?;
+            found.extend(rows);
+        }
+        Ok::<_, anyhow::Error>(found)
+    };
+    ctx.storage.sweep_older_than(known, only_old).await
+}
+
+/// Batch read for GraphQL: the readable evidence of each of `ids`.
+pub async fn get_many(
+    ctx: &AppCtx,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, EvidenceView>> {
+    kernel::get_many::<EvidenceFamily>(ctx, actor, ids).await
+}
