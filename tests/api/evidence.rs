@@ -74,8 +74,9 @@ async fn upload(app: &TestApp, token: &str, form: Form) -> reqwest::Response {
         .expect("request failed")
 }
 
+/// Files in the app's evidence storage, and uploads begun there and never finished.
 async fn stored_files(app: &TestApp) -> usize {
-    app.ctx.storage.count().await.expect("storage")
+    app.ctx.storage.count().await.expect("storage") + app.pending_s3_uploads().await
 }
 
 #[tokio::test]

@@ -137,6 +137,30 @@ async fn fresh_database() -> (String, Option<PgDatabase>) {
     }
 }
 
+/// `XIEZUO_TEST_S3_ENDPOINT`: run the tests with evidence files in an S3-compatible store at
+/// this URL (CI starts moto's server), each app in a bucket of its own.
+pub fn s3_endpoint() -> Option<String> {
+    std::env::var("XIEZUO_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+async fn new_bucket(endpoint: &str) -> String {
+    let bucket = format!("xiezuo-test-{}", Uuid::new_v4().simple());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3 endpoint is not reachable");
+    assert!(
+        response.status().is_success(),
+        "creating bucket {bucket}: {}",
+        response.status()
+    );
+    bucket
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -149,6 +173,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (url, pg) = fresh_database().await;
     let mut config = base_config(url);
     adjust(&mut config);
+    if let Some(endpoint) = s3_endpoint() {
+        config.s3_endpoint = Some(endpoint.clone());
+        config.s3_bucket = Some(new_bucket(&endpoint).await);
+    }
     let mut ctx = xiezuo::startup::prepare(config.clone())
         .await
         .expect("prepare failed");
@@ -536,6 +564,25 @@ impl Pages {
 }
 
 impl TestApp {
+    /// Multipart uploads begun and neither completed nor aborted in this app's S3 bucket (0 on
+    /// the local disk, whose store removes an unfinished upload's parts itself).
+    pub async fn pending_s3_uploads(&self) -> usize {
+        let (Some(endpoint), Some(bucket)) = (&self.config.s3_endpoint, &self.config.s3_bucket)
+        else {
+            return 0;
+        };
+        let listing = self
+            .client
+            .get(format!("{endpoint}/{bucket}?uploads"))
+            .send()
+            .await
+            .expect("list multipart uploads")
+            .text()
+            .await
+            .unwrap_or_default();
+        listing.matches("<Upload>").count()
+    }
+
     /// `n` live projects (`BULK-00000`, …) on `pairing`, owned by `owner`, written straight
     /// into the table in batches of 500: for tests whose subject is reading many, not creating.
     pub async fn insert_projects(&self, pairing: Uuid, owner: Uuid, n: usize) {
