@@ -259,6 +259,37 @@ async fn evidence_follows_the_scope_of_what_it_proves() {
         assert_eq!(page["items"], json!([]), "{role:?} {org:?}");
     }
 
+    // GraphQL reads through the same rules.
+    let query = "query($id: UUID!) { evidence(id: $id) { title mediaType contentUrl links { recordType recordId } } \
+                 evidenceList(first: 10) { edges { node { id } } } }";
+    let id = created["id"].clone();
+    let seen = app
+        .gql(
+            &app.token(Role::Partner, Some("310000")),
+            query,
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(seen["data"]["evidence"]["mediaType"], "image/png", "{seen}");
+    assert_eq!(
+        seen["data"]["evidence"]["contentUrl"],
+        format!("{path}/content")
+    );
+    assert_eq!(
+        seen["data"]["evidence"]["links"][0]["recordType"],
+        "project"
+    );
+    assert_eq!(seen["data"]["evidenceList"]["edges"][0]["node"]["id"], id);
+    let hidden = app
+        .gql(
+            &app.token(Role::Partner, Some("440100")),
+            query,
+            json!({"id": id}),
+        )
+        .await;
+    assert!(hidden["data"]["evidence"].is_null(), "{hidden}");
+    assert_eq!(hidden["data"]["evidenceList"]["edges"], json!([]));
+
     // Evidence cannot be linked to a record the caller cannot read.
     let problem = assert_problem(
         upload(

@@ -4,6 +4,7 @@
 mod agreements;
 mod calendar;
 mod contacts;
+mod evidence;
 mod exchanges;
 mod fund_transactions;
 pub mod ide;
@@ -52,6 +53,7 @@ pub struct QueryRoot(
     working_groups::WorkingGroupQuery,
     plans::PlanQuery,
     calendar::CalendarQuery,
+    evidence::EvidenceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -65,6 +67,7 @@ pub struct MutationRoot(
     working_groups::WorkingGroupMutation,
     plans::PlanMutation,
     calendar::CalendarMutation,
+    evidence::EvidenceMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -76,7 +76,7 @@ pub struct EvidenceLink {
 
 /// A piece of evidence as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
-#[graphql(name = "Evidence")]
+#[graphql(name = "Evidence", complex)]
 pub struct EvidenceView {
     pub id: Uuid,
     pub category: EvidenceCategory,
