@@ -210,10 +210,41 @@ impl Storage {
         let stored = self.stored().await?;
         let ids: Vec<Uuid> = stored.iter().filter_map(|(_, id, _)| *id).collect();
         let known = known(ids).await?;
-        let mut removed = 0;
+        let mut removed = self.sweep_staged(only_old)?;
         for (path, id, old) in stored {
             if (old || !only_old) && !id.is_some_and(|id| known.contains(&id)) {
                 self.delete(&path).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The local store keeps an upload in progress as `<key>#<n>` beside its destination, and
+    /// lists only finished files; a crash in the middle of an upload leaves that part file,
+    /// which this removes. (On S3 an unfinished upload is invisible: the bucket's lifecycle rule
+    /// aborts it, see the README.)
+    fn sweep_staged(&self, only_old: bool) -> anyhow::Result<usize> {
+        let Backend::Local(root) = &self.backend else {
+            return Ok(0);
+        };
+        let entries = match std::fs::read_dir(root.join("evidence")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let staged = entry.file_name().to_string_lossy().contains('#');
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= SWEEP_MIN_AGE);
+            if staged && (old || !only_old) {
+                std::fs::remove_file(entry.path())?;
                 removed += 1;
             }
         }
