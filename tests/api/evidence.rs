@@ -290,6 +290,75 @@ async fn evidence_follows_the_scope_of_what_it_proves() {
     assert!(hidden["data"]["evidence"].is_null(), "{hidden}");
     assert_eq!(hidden["data"]["evidenceList"]["edges"], json!([]));
 
+    // Relinked to a record on no pairing (遵义 itself), the photo leaves the pairing's scope:
+    // 上海 no longer reads it; 遵义 and the province still do.
+    let zunyi = app.org_id("520300").await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let relinked = app
+        .patch_json(
+            &path,
+            &editor,
+            Some(1),
+            &json!({"title": "遵义残联工作照", "links": [{"record_type": "organization", "record_id": zunyi}],
+                    "period_quarter": null}),
+        )
+        .await;
+    assert_eq!(tests::etag_version(&relinked), 2);
+    let relinked: Value = relinked.json().await.expect("body");
+    assert_eq!(relinked["title"], "遵义残联工作照");
+    assert!(relinked["pairing_id"].is_null(), "{relinked}");
+    assert!(relinked["period_quarter"].is_null());
+    assert_eq!(relinked["period_year"], 2019);
+    assert_eq!(
+        relinked["sha256"], created["sha256"],
+        "the file is unchanged"
+    );
+    assert_problem(
+        app.get(&path, &app.token(Role::Partner, Some("310000")))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.get(&path, &app.token(Role::Editor, Some("520000")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Links on two pairings are refused; the stale version loses.
+    let other = app.pairing_id("440100", "520500").await;
+    let problem = assert_problem(
+        app.patch_json(
+            &path,
+            &app.admin_token(),
+            Some(2),
+            &json!({"links": [{"record_type": "project", "record_id": project},
+                              {"record_type": "pairing", "record_id": other}]}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "links", "{problem}");
+    assert_problem(
+        app.patch_json(&path, &editor, Some(1), &json!({"title": "x"}))
+            .await,
+        412,
+        "precondition_failed",
+    )
+    .await;
+    // Back on the project, 上海 reads it again.
+    app.patch_json(&path, &editor, Some(2), &json!({"links": links}))
+        .await;
+    assert_eq!(
+        app.get(&path, &app.token(Role::Partner, Some("310000")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
     // Evidence cannot be linked to a record the caller cannot read.
     let problem = assert_problem(
         upload(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{connection, gql, page_args, parts};
 use crate::{
     error::AppError,
-    service::evidence::{self, EvidenceQuery as EvidenceFilter, EvidenceView},
+    service::evidence::{self, EvidencePatch, EvidenceQuery as EvidenceFilter, EvidenceView},
 };
 
 #[derive(Default)]
@@ -53,6 +53,20 @@ pub struct EvidenceMutation;
 
 #[Object]
 impl EvidenceMutation {
+    /// `expectedVersion` works as REST's `If-Match`.
+    async fn update_evidence(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: EvidencePatch,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<EvidenceView> {
+        let (app, actor) = parts(ctx)?;
+        evidence::update(app, actor, id, expected_version, input)
+            .await
+            .map_err(gql)
+    }
+
     /// Deletes the record and its file. `expectedVersion` works as REST's `If-Match`.
     async fn delete_evidence(
         &self,

@@ -115,6 +115,7 @@ fn table() -> Vec<Entry> {
     const PLAN: &[&str] = &["NewPlan", "PlanPatch"];
     const TASK: &[&str] = &["NewPlanTask", "PlanTaskPatch"];
     const USER: &[&str] = &["NewUser", "UserPatch"];
+    const EVIDENCE: &[&str] = &["EvidenceUpload", "EvidencePatch"];
     const EXTERNAL: &[&str] = &[
         "NewProject",
         "ProjectPatch",
@@ -137,6 +138,7 @@ fn table() -> Vec<Entry> {
         "NewPairing",
         "PairingPatch",
         "EvidenceUpload",
+        "EvidencePatch",
     ];
     let entry = |schemas, property, rule| Entry {
         schemas,
@@ -218,18 +220,10 @@ fn table() -> Vec<Entry> {
             Text(service_accounts::NAME_MAX),
         ),
         // Evidence (the multipart form of an upload).
-        entry(&["EvidenceUpload"], "title", Text(evidence::TITLE_MAX)),
-        entry(
-            &["EvidenceUpload"],
-            "period_year",
-            range(&evidence::PERIOD_YEARS),
-        ),
-        entry(&["EvidenceUpload"], "period_quarter", Range(1, 4)),
-        entry(
-            &["EvidenceUpload"],
-            "links",
-            UniqueItems(evidence::LINKS_MAX),
-        ),
+        entry(EVIDENCE, "title", Text(evidence::TITLE_MAX)),
+        entry(EVIDENCE, "period_year", range(&evidence::PERIOD_YEARS)),
+        entry(EVIDENCE, "period_quarter", Range(1, 4)),
+        entry(EVIDENCE, "links", UniqueItems(evidence::LINKS_MAX)),
         // The working-day calendar.
         entry(
             &["CalendarYearInput"],

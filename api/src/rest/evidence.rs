@@ -7,7 +7,7 @@ use actix_multipart::Multipart;
 use actix_web::{
     HttpMessage, HttpRequest, HttpResponse, delete, get,
     http::header::{self, ContentDisposition, DispositionParam, DispositionType},
-    post, web,
+    patch, post, web,
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::http::{
-    extract::{IfMatch, Query, etag},
+    extract::{IfMatch, Json, Query, etag},
     problem::{Problem, ProblemBody},
 };
 use crate::{
@@ -24,7 +24,10 @@ use crate::{
     error::AppError,
     service::{
         AppCtx, Page,
-        evidence::{self, EvidenceLink, EvidenceQuery, EvidenceUpload, EvidenceView, NewEvidence},
+        evidence::{
+            self, EvidenceLink, EvidencePatch, EvidenceQuery, EvidenceUpload, EvidenceView,
+            NewEvidence,
+        },
     },
 };
 
@@ -38,6 +41,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(upload)
         .service(get)
         .service(content)
+        .service(update)
         .service(remove);
 }
 
@@ -344,6 +348,34 @@ fn extension(name: &str) -> String {
         .filter(|(_, ext)| ext.chars().all(|c| c.is_ascii_alphanumeric()))
         .map(|(_, ext)| format!(".{ext}"))
         .unwrap_or_default()
+}
+
+/// Change a piece of evidence's title, period, links or `external_id` (not its file: upload a
+/// new one). Send `If-Match` with the ETag you read.
+#[utoipa::path(
+    tag = "evidence",
+    operation_id = "update_evidence",
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The `ETag` the record was read with, or `*`. Required: without it the answer is 428.")),
+    request_body = EvidencePatch,
+    responses(
+        (status = 200, body = EvidenceView, headers(("ETag" = String))),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/evidence/{id}")]
+pub async fn update(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<EvidencePatch>,
+) -> Result<HttpResponse, Problem> {
+    Ok(one(&evidence::update(
+        &ctx, &actor, *id, if_match.0, body.0,
+    )
+    .await?))
 }
 
 /// Delete a piece of evidence and its file.

@@ -435,6 +435,59 @@ async fn link_pairing(
     })
 }
 
+/// `period_year` 2000–2100, `period_quarter` 1–4 and only with a year.
+fn check_period(f: &mut Fields, year: Option<i32>, quarter: Option<i32>) {
+    match (year, quarter) {
+        (Some(y), _) if !PERIOD_YEARS.contains(&y) => f.push(
+            "period_year",
+            format!(
+                "must be between {} and {}",
+                PERIOD_YEARS.start(),
+                PERIOD_YEARS.end()
+            ),
+        ),
+        (None, Some(_)) => f.push("period_year", "is required with period_quarter"),
+        (_, Some(q)) if !(1..=4).contains(&q) => f.push("period_quarter", "must be 1, 2, 3 or 4"),
+        _ => {}
+    }
+}
+
+/// Every linked record exists and is readable, none twice, all on one pairing: that pairing.
+async fn check_links(
+    ctx: &AppCtx,
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    f: &mut Fields,
+    links: &[EvidenceLink],
+) -> AppResult<Option<Uuid>> {
+    if links.len() > LINKS_MAX {
+        f.push("links", format!("must hold at most {LINKS_MAX} records"));
+    }
+    let mut pairings = BTreeSet::new();
+    let mut seen = HashSet::new();
+    for (i, link) in links.iter().enumerate().take(LINKS_MAX) {
+        let field = format!("links[{i}].record_id");
+        if !seen.insert(link) {
+            f.push(&field, "is listed twice");
+            continue;
+        }
+        match link_pairing(ctx, db, scope, link).await? {
+            None => f.push(&field, format!("no such {}", link.record_type.as_str())),
+            Some(Some(p)) => {
+                pairings.insert(p);
+            }
+            Some(None) => {}
+        }
+    }
+    if pairings.len() > 1 {
+        f.push(
+            "links",
+            "the records one piece of evidence proves are all on one pairing",
+        );
+    }
+    Ok(pairings.into_iter().next())
+}
+
 /// What checking the metadata settles.
 struct Checked {
     category: EvidenceCategory,
@@ -474,40 +527,8 @@ async fn check(
         }
         Some(t) => f.check("title", Text::parse(t, TITLE_MAX).map(Text::into_inner)),
     };
-    match (meta.period_year, meta.period_quarter) {
-        (Some(y), _) if !PERIOD_YEARS.contains(&y) => {
-            f.push("period_year", "must be between 2000 and 2100")
-        }
-        (None, Some(_)) => f.push("period_year", "is required with period_quarter"),
-        (_, Some(q)) if !(1..=4).contains(&q) => f.push("period_quarter", "must be 1, 2, 3 or 4"),
-        _ => {}
-    }
-    if meta.links.len() > LINKS_MAX {
-        f.push("links", format!("must hold at most {LINKS_MAX} records"));
-    }
-    let mut pairings = BTreeSet::new();
-    let mut seen = HashSet::new();
-    for (i, link) in meta.links.iter().enumerate().take(LINKS_MAX) {
-        let field = format!("links[{i}].record_id");
-        if !seen.insert(link) {
-            f.push(&field, "is listed twice");
-            continue;
-        }
-        match link_pairing(ctx, db, scope, link).await? {
-            None => f.push(&field, format!("no such {}", link.record_type.as_str())),
-            Some(Some(p)) => {
-                pairings.insert(p);
-            }
-            Some(None) => {}
-        }
-    }
-    if pairings.len() > 1 {
-        f.push(
-            "links",
-            "the records one piece of evidence proves are all on one pairing",
-        );
-    }
-    let pairing_id = pairings.into_iter().next();
+    check_period(&mut f, meta.period_year, meta.period_quarter);
+    let pairing_id = check_links(ctx, db, scope, &mut f, &meta.links).await?;
     let external = external_id(&mut f, meta.external_id.as_deref());
     f.finish()?;
     let (category, title, external) = (checked(category)?, checked(title)?, checked(external)?);
@@ -732,6 +753,82 @@ async fn insert_links(
     .exec_without_returning(tx)
     .await?;
     Ok(())
+}
+
+/// A partial update of the record (never of the file): absent fields stay, `null` clears a
+/// nullable one, `links` replaces the whole list. The pairing, and so who may read the
+/// evidence, follows the new links.
+#[derive(Debug, Default, Deserialize, ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "EvidencePatchInput")]
+pub struct EvidencePatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>)]
+    pub period_year: async_graphql::MaybeUndefined<i32>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>)]
+    pub period_quarter: async_graphql::MaybeUndefined<i32>,
+    #[serde(default)]
+    pub links: Option<Vec<EvidenceLink>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: async_graphql::MaybeUndefined<String>,
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: EvidencePatch,
+) -> AppResult<EvidenceView> {
+    use async_graphql::MaybeUndefined;
+    let change = kernel::change::<EvidenceFamily>(ctx, actor, id, expected_version).await?;
+    let before = &change.before;
+    let keep = |input: &MaybeUndefined<i32>, current: Option<i32>| match input {
+        MaybeUndefined::Undefined => current,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(*v),
+    };
+    let period_year = keep(&patch.period_year, before.period_year);
+    let period_quarter = keep(&patch.period_quarter, before.period_quarter);
+    let links = patch.links.clone().unwrap_or_else(|| before.links.clone());
+    let mut f = Fields::new();
+    let title = f.check_opt("title", patch.title.as_deref(), |t| {
+        Text::parse(t, TITLE_MAX).map(Text::into_inner)
+    });
+    check_period(&mut f, period_year, period_quarter);
+    let pairing_id = check_links(ctx, &change.tx, actor.scope(), &mut f, &links).await?;
+    let external = super::records::patch_nullable(
+        &mut f,
+        "external_id",
+        &patch.external_id,
+        before.external_id.clone(),
+        |e: &String| Text::parse(e, super::records::EXTERNAL_ID_MAX).map(Text::into_inner),
+    );
+    f.finish()?;
+    let (title, external) = (checked(title)?, checked(external)?);
+    let mut model: evidence::ActiveModel = change.current.evidence.clone().into();
+    if let Some(title) = title {
+        model.title = Set(title);
+    }
+    model.period_year = Set(period_year);
+    model.period_quarter = Set(period_quarter);
+    model.pairing_id = Set(pairing_id);
+    model.external_id = Set(external);
+    if patch.links.is_some() {
+        evidence_link::Entity::delete_many()
+            .filter(evidence_link::Column::EvidenceId.eq(id))
+            .exec(&change.tx)
+            .await?;
+        let mut links = links;
+        links.sort();
+        links.dedup();
+        insert_links(&change.tx, id, &links).await?;
+    }
+    change.save(model).await
 }
 
 /// Deletes a piece of evidence: the record (soft, audited), then its file.
