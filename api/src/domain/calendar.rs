@@ -216,14 +216,14 @@ impl Calendar {
     }
 
     /// The day a quarterly ledger is due: the fifth working day after the quarter's last day.
-    pub fn ledger_due_on(&self, year: i32, quarter: u32) -> Result<NaiveDate, YearNotSet> {
+    pub fn ledger_due_on(&self, year: i32, quarter: i32) -> Result<NaiveDate, YearNotSet> {
         let end = quarter_end(year, quarter).ok_or(YearNotSet(year))?;
         self.nth_working_day_after(end, LEDGER_WORKING_DAYS)
     }
 }
 
 /// The last day of a quarter (1–4), or `None` for any other quarter or an unrepresentable year.
-pub fn quarter_end(year: i32, quarter: u32) -> Option<NaiveDate> {
+pub fn quarter_end(year: i32, quarter: i32) -> Option<NaiveDate> {
     match quarter {
         1 => NaiveDate::from_ymd_opt(year, 3, 31),
         2 => NaiveDate::from_ymd_opt(year, 6, 30),

@@ -166,7 +166,7 @@ pub async fn ledger_deadline(
     }
     let quarter = match q.quarter {
         None => None,
-        Some(n @ 1..=4) => Some(n as u32),
+        Some(n @ 1..=4) => Some(n),
         Some(_) => {
             errors.push(FieldError::new("quarter", "must be 1, 2, 3 or 4"));
             None

@@ -331,108 +331,123 @@ async fn link_pairing(
                 .filter(|_| scope.can_read_pairing(id))
                 .map(|_| Some(id))
         }
-        RecordType::Project => record(
-            project::Entity::find_by_id(id)
-                .filter(project::Column::DeletedAt.is_null())
-                .select_only()
-                .columns([project::Column::OwnerOrgId, project::Column::PairingId])
-                .into_tuple::<(Uuid, Uuid)>()
-                .one(db)
-                .await?
-                .map(|(o, p)| (o, Some(p))),
-        ),
-        RecordType::FundTransaction => record(
-            fund_transaction::Entity::find_by_id(id)
-                .filter(fund_transaction::Column::DeletedAt.is_null())
-                .select_only()
-                .columns([
-                    fund_transaction::Column::OwnerOrgId,
-                    fund_transaction::Column::PairingId,
-                ])
-                .into_tuple::<(Uuid, Uuid)>()
-                .one(db)
-                .await?
-                .map(|(o, p)| (o, Some(p))),
-        ),
-        RecordType::Exchange => record(
-            exchange::Entity::find_by_id(id)
-                .filter(exchange::Column::DeletedAt.is_null())
-                .select_only()
-                .columns([exchange::Column::OwnerOrgId, exchange::Column::PairingId])
-                .into_tuple::<(Uuid, Option<Uuid>)>()
-                .one(db)
+        RecordType::Project => {
+            use project::Column as C;
+            record(
+                pick::<project::Entity, _>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId, C::PairingId],
+                    id,
+                )
                 .await?,
-        ),
-        RecordType::Agreement => record(
-            agreement::Entity::find_by_id(id)
-                .filter(agreement::Column::DeletedAt.is_null())
-                .select_only()
-                .columns([agreement::Column::OwnerOrgId, agreement::Column::PairingId])
-                .into_tuple::<(Uuid, Uuid)>()
-                .one(db)
-                .await?
-                .map(|(o, p)| (o, Some(p))),
-        ),
-        RecordType::Contact => of_org(
-            contact::Entity::find_by_id(id)
-                .filter(contact::Column::DeletedAt.is_null())
-                .select_only()
-                .column(contact::Column::OrgId)
-                .into_tuple::<Uuid>()
-                .one(db)
+            )
+        }
+        RecordType::FundTransaction => {
+            use fund_transaction::Column as C;
+            record(
+                pick::<fund_transaction::Entity, _>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId, C::PairingId],
+                    id,
+                )
                 .await?,
-        ),
-        RecordType::WorkingGroup => of_org(
-            working_group::Entity::find_by_id(id)
-                .filter(working_group::Column::DeletedAt.is_null())
-                .select_only()
-                .column(working_group::Column::OrgId)
-                .into_tuple::<Uuid>()
-                .one(db)
+            )
+        }
+        RecordType::Exchange => {
+            use exchange::Column as C;
+            record(
+                pick::<exchange::Entity, _>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId, C::PairingId],
+                    id,
+                )
                 .await?,
-        ),
-        RecordType::Plan => of_org(
-            plan::Entity::find_by_id(id)
-                .filter(plan::Column::DeletedAt.is_null())
-                .select_only()
-                .column(plan::Column::OrgId)
-                .into_tuple::<Uuid>()
-                .one(db)
+            )
+        }
+        RecordType::Agreement => {
+            use agreement::Column as C;
+            record(
+                pick::<agreement::Entity, _>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId, C::PairingId],
+                    id,
+                )
                 .await?,
-        ),
+            )
+        }
+        RecordType::Evidence => {
+            use evidence::Column as C;
+            record(
+                pick::<evidence::Entity, _>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId, C::PairingId],
+                    id,
+                )
+                .await?,
+            )
+        }
+        RecordType::Contact => {
+            use contact::Column as C;
+            of_org(pick::<contact::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+        }
+        RecordType::WorkingGroup => {
+            use working_group::Column as C;
+            of_org(pick::<working_group::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+        }
+        RecordType::Plan => {
+            use plan::Column as C;
+            of_org(pick::<plan::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+        }
         RecordType::PlanTask => {
-            let plan_id = plan_task::Entity::find_by_id(id)
-                .filter(plan_task::Column::DeletedAt.is_null())
-                .select_only()
-                .column(plan_task::Column::PlanId)
-                .into_tuple::<Uuid>()
-                .one(db)
-                .await?;
+            use plan_task::Column as T;
+            let plan_id =
+                pick::<plan_task::Entity, Uuid>(db, T::Id, T::DeletedAt, [T::PlanId], id).await?;
             match plan_id {
                 None => None,
-                Some(plan_id) => of_org(
-                    plan::Entity::find_by_id(plan_id)
-                        .filter(plan::Column::DeletedAt.is_null())
-                        .select_only()
-                        .column(plan::Column::OrgId)
-                        .into_tuple::<Uuid>()
-                        .one(db)
-                        .await?,
-                ),
+                Some(plan_id) => {
+                    use plan::Column as C;
+                    of_org(
+                        pick::<plan::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], plan_id)
+                            .await?,
+                    )
+                }
             }
         }
-        RecordType::Evidence => record(
-            evidence::Entity::find_by_id(id)
-                .filter(evidence::Column::DeletedAt.is_null())
-                .select_only()
-                .columns([evidence::Column::OwnerOrgId, evidence::Column::PairingId])
-                .into_tuple::<(Uuid, Option<Uuid>)>()
-                .one(db)
-                .await?,
-        ),
         // Not recorded yet by this version of the service.
         RecordType::LedgerSubmission | RecordType::Statement => None,
     })
+}
+
+/// `cols` of the live row `id` of a table, if there is one.
+async fn pick<E, T>(
+    db: &impl ConnectionTrait,
+    id_col: E::Column,
+    deleted: E::Column,
+    cols: impl IntoIterator<Item = E::Column>,
+    id: Uuid,
+) -> AppResult<Option<T>>
+where
+    E: EntityTrait,
+    T: sea_orm::TryGetableMany,
+{
+    Ok(E::find()
+        .filter(id_col.eq(id))
+        .filter(deleted.is_null())
+        .select_only()
+        .columns(cols)
+        .into_tuple::<T>()
+        .one(db)
+        .await?)
 }
 
 /// `period_year` 2000–2100, `period_quarter` 1–4 and only with a year.

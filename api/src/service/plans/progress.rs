@@ -5,17 +5,7 @@
 
 use super::*;
 
-/// The last day of `quarter` (1–4) in `year`.
-pub fn quarter_end(year: i32, quarter: i32) -> Option<NaiveDate> {
-    let (month, day) = match quarter {
-        1 => (3, 31),
-        2 => (6, 30),
-        3 => (9, 30),
-        4 => (12, 31),
-        _ => return None,
-    };
-    NaiveDate::from_ymd_opt(year, month, day)
-}
+pub use crate::domain::calendar::quarter_end;
 
 /// The status rule, on its own so that it can be tested without a clock.
 pub fn status_of(
