@@ -12,6 +12,7 @@ mod evidence;
 mod exchanges;
 mod graphql;
 mod hostile;
+mod ledgers;
 mod money_rules;
 mod operations;
 mod organizations;

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
+pub mod ledgers;
 pub mod organizations;
 pub mod pairings;
 pub mod plans;
@@ -74,7 +75,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(working_groups::routes)
             .configure(plans::routes)
             .configure(calendar::routes)
-            .configure(evidence::routes),
+            .configure(evidence::routes)
+            .configure(ledgers::routes),
     );
 }
 

@@ -241,6 +241,11 @@ impl Directory {
     }
 
     /// The live pairings `org_id` is a side of, in id order.
+    /// Every live pairing, in id order.
+    pub fn live_pairing_rows(&self) -> impl Iterator<Item = &pairing::Model> {
+        self.live_pairings.iter()
+    }
+
     pub fn live_pairings_of(&self, org_id: Uuid) -> impl Iterator<Item = &pairing::Model> {
         self.live_pairings
             .iter()
