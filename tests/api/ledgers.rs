@@ -381,3 +381,120 @@ async fn a_ledger_is_read_under_the_callers_scope() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_ledger_exports_as_xlsx_and_csv_that_read_back() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app().await;
+    let zunyi = app.org_id("520300").await;
+    let pairing = app.pairing_id("310000", "520300").await;
+    let partner = app.token(Role::Partner, Some("310000"));
+    let editor = app.token(Role::Editor, Some("520300"));
+    created(
+        app.post_json(
+            "/api/v1/fund-transactions",
+            &partner,
+            &json!({"kind": "pledge", "amount_fen": 123_456_789, "occurred_on": "2019-08-01",
+                    "pairing_id": pairing, "voucher_no": "沪残联〔2019〕1号"}),
+        )
+        .await,
+    )
+    .await;
+    let path = format!("/api/v1/ledgers/{zunyi}/2019/3");
+
+    let response = app.get(&format!("{path}?format=xlsx"), &editor).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = response.bytes().await.expect("bytes").to_vec();
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).expect("an XLSX file");
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "汇总",
+            "项目",
+            "资金往来",
+            "交流活动",
+            "计划任务",
+            "印证资料",
+            "问题清单"
+        ]
+    );
+    let money = book.worksheet_range("资金往来").expect("sheet");
+    assert_eq!(money.get((0, 0)), Some(&Data::String("日期".into())));
+    assert_eq!(money.get((0, 2)), Some(&Data::String("金额（元）".into())));
+    assert_eq!(money.get((1, 1)), Some(&Data::String("pledge".into())));
+    assert_eq!(money.get((1, 2)), Some(&Data::Float(1_234_567.89)));
+    assert_eq!(
+        money.get((1, 3)),
+        Some(&Data::String("沪残联〔2019〕1号".into()))
+    );
+    let summary = book.worksheet_range("汇总").expect("sheet");
+    assert_eq!(
+        summary.get((5, 0)),
+        Some(&Data::String("认捐（元）".into()))
+    );
+    assert_eq!(summary.get((5, 1)), Some(&Data::Float(1_234_567.89)));
+    let gaps = book.worksheet_range("问题清单").expect("sheet");
+    assert_eq!(
+        gaps.get((1, 0)),
+        Some(&Data::String("fund_transaction_without_voucher".into()))
+    );
+    // Every sheet keeps its header row in view.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    for i in 1..=7 {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(
+            &mut archive
+                .by_name(&format!("xl/worksheets/sheet{i}.xml"))
+                .expect("sheet xml"),
+            &mut xml,
+        )
+        .expect("read");
+        assert!(
+            xml.contains(r#"ySplit="1""#),
+            "sheet {i} has no frozen header row"
+        );
+    }
+
+    let response = app
+        .get(
+            &format!("{path}?format=csv&part=fund_transactions"),
+            &editor,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let text = response.text().await.expect("text");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("\u{feff}日期,类型,金额（元）,凭证号,项目,结对,记录方,备注,ID")
+    );
+    let row = lines.next().unwrap_or_default();
+    assert!(
+        row.starts_with("2019-08-01,pledge,1234567.89,沪残联〔2019〕1号,,"),
+        "{row}"
+    );
+    assert_eq!(lines.next(), None);
+
+    for (query, field) in [
+        ("format=csv", "part"),
+        ("format=xlsx&part=gaps", "part"),
+        ("format=pdf", "format"),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("{path}?{query}"), &editor).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], field, "{query}");
+    }
+}

@@ -13,6 +13,7 @@ pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
 pub mod kernel;
+pub mod ledger_export;
 pub mod ledgers;
 pub mod login_guard;
 pub mod organizations;
