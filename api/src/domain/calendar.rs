@@ -484,6 +484,11 @@ mod tests {
             Err(YearNotSet(2027))
         );
         assert_eq!(cal.ledger_due_on(2026, 4), Err(YearNotSet(2027)));
+        // Past the last representable date, too: the year after it is not set either.
+        assert_eq!(
+            cal.nth_working_day_after(NaiveDate::MAX, 1),
+            Err(YearNotSet(NaiveDate::MAX.year() + 1))
+        );
         assert_eq!(cal.ledger_due_on(2019, 5), Err(YearNotSet(2019)));
     }
 
