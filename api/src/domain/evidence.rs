@@ -174,6 +174,14 @@ mod tests {
         assert_eq!(safe_file_name(&exact), exact);
         let no_ext = "y".repeat(FILE_NAME_MAX + 1);
         assert_eq!(safe_file_name(&no_ext).chars().count(), FILE_NAME_MAX);
+        // Only a short extension is kept: a long "extension" is part of the name, cut as such.
+        let long_ext = format!("{}.{}", "x".repeat(150), "y".repeat(100));
+        assert_eq!(
+            safe_file_name(&long_ext),
+            format!("{}.{}", "x".repeat(150), "y".repeat(49))
+        );
+        let dot_last = format!("{}.", "x".repeat(250));
+        assert_eq!(safe_file_name(&dot_last), "x".repeat(FILE_NAME_MAX));
     }
 
     #[test]
