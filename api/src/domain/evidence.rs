@@ -202,5 +202,8 @@ mod tests {
         assert_eq!(range(Some("items=0-9"), 100), Whole);
         assert_eq!(range(Some("bytes=a-b"), 100), Whole);
         assert_eq!(range(Some("bytes=-"), 100), Whole);
+        // Digits only: Rust's parser would take a sign, RFC 9110 does not.
+        assert_eq!(range(Some("bytes=+5-9"), 100), Whole);
+        assert_eq!(range(Some("bytes=5-+9"), 100), Whole);
     }
 }
