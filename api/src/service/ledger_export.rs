@@ -37,8 +37,10 @@ names!(
 #[into_params(parameter_in = Query)]
 pub struct LedgerExportQuery {
     /// `json` (default), `xlsx` (every list, one sheet each) or `csv` (the list `part` names).
+    #[param(inline)]
     pub format: Option<LedgerFormat>,
     /// With `format=csv`: which list.
+    #[param(inline)]
     pub part: Option<LedgerPart>,
 }
 
