@@ -50,7 +50,7 @@ use crate::{
 pub const TITLE_MAX: usize = 200;
 pub const LINKS_MAX: usize = 50;
 /// The years a piece of evidence may be filed under.
-pub const PERIOD_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+pub const PERIOD_YEARS: std::ops::RangeInclusive<i32> = crate::domain::calendar::SETTABLE_YEARS;
 
 /// A record a piece of evidence proves.
 #[derive(

@@ -113,8 +113,12 @@ pub async fn get(
     quarter: i32,
 ) -> AppResult<Ledger> {
     let mut errors = Vec::new();
-    if !(2000..=2100).contains(&year) {
-        errors.push(FieldError::new("year", "must be between 2000 and 2100"));
+    let years = crate::domain::calendar::SETTABLE_YEARS;
+    if !years.contains(&year) {
+        errors.push(FieldError::new(
+            "year",
+            format!("must be between {} and {}", years.start(), years.end()),
+        ));
     }
     let period = quarter_end(year, quarter).and_then(|end| {
         NaiveDate::from_ymd_opt(year, end.month() - 2, 1).map(|start| (start, end))
