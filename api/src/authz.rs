@@ -79,6 +79,7 @@ pub enum RecordKind {
     Agreement,
     CalendarYear,
     Evidence,
+    LedgerSubmission,
 }
 
 impl RecordKind {
@@ -99,6 +100,7 @@ impl RecordKind {
             Self::Agreement => "agreement",
             Self::CalendarYear => "calendar_year",
             Self::Evidence => "evidence",
+            Self::LedgerSubmission => "ledger_submission",
         }
     }
 }
@@ -180,6 +182,12 @@ pub fn can_write(actor: &Actor, scope: &Scope, kind: RecordKind, owner: Owner) -
 /// neighbouring prefectures, the assessment team — sees them masked (DESIGN §6).
 pub fn sees_personal_data(actor: &Actor, org_id: Uuid) -> bool {
     matches!(actor.role, Role::Admin | Role::Coordinator) || actor.org_id == Some(org_id)
+}
+
+/// Reviewing a submitted ledger (accepting it, or returning it with a comment) is the province
+/// office's: the work plan has the prefectures report to the province's 推进组办公室.
+pub fn can_review_ledger(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Admin | Role::Coordinator)
 }
 
 /// Verifying a project (its acceptance, 验收) is the province office's.

@@ -13,6 +13,8 @@ pub mod exchange;
 pub mod exchange_visiting_org;
 pub mod fund_transaction;
 pub mod idempotency_key;
+pub mod ledger_submission;
+pub mod ledger_submission_evidence;
 pub mod organization;
 pub mod pairing;
 pub mod plan;

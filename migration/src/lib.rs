@@ -9,6 +9,7 @@ mod m20261129_000003_filter_indexes;
 mod m20261130_000004_directory_notify;
 mod m20261130_000005_calendar;
 mod m20261130_000006_evidence;
+mod m20261201_000007_ledger_submissions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_directory_notify::Migration),
             Box::new(m20261130_000005_calendar::Migration),
             Box::new(m20261130_000006_evidence::Migration),
+            Box::new(m20261201_000007_ledger_submissions::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod evidence;
 mod exchanges;
 mod graphql;
 mod hostile;
+mod ledger_submissions;
 mod ledgers;
 mod money_rules;
 mod operations;

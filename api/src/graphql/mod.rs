@@ -8,6 +8,7 @@ mod evidence;
 mod exchanges;
 mod fund_transactions;
 pub mod ide;
+mod ledgers;
 mod loaders;
 mod plans;
 mod projects;
@@ -54,6 +55,7 @@ pub struct QueryRoot(
     plans::PlanQuery,
     calendar::CalendarQuery,
     evidence::EvidenceQuery,
+    ledgers::LedgerQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -68,6 +70,7 @@ pub struct MutationRoot(
     plans::PlanMutation,
     calendar::CalendarMutation,
     evidence::EvidenceMutation,
+    ledgers::LedgerMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

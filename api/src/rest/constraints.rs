@@ -26,8 +26,9 @@ use utoipa::{
 use crate::{
     domain::{AmountFen, NewPassword, calendar},
     service::{
-        agreements, contacts, evidence, exchanges, fund_transactions, organizations, plans,
-        projects, records::EXTERNAL_ID_MAX, service_accounts, users, working_groups,
+        agreements, contacts, evidence, exchanges, fund_transactions, ledger_submissions,
+        organizations, plans, projects, records::EXTERNAL_ID_MAX, service_accounts, users,
+        working_groups,
     },
 };
 
@@ -236,6 +237,18 @@ fn table() -> Vec<Entry> {
             UniqueItems(calendar::MAX_DATES_PER_LIST),
         ),
         entry(&["CalendarYearInput"], "source", Text(calendar::SOURCE_MAX)),
+        // Ledger submissions.
+        entry(
+            &["NewLedgerSubmission"],
+            "year",
+            range(&calendar::SETTABLE_YEARS),
+        ),
+        entry(&["NewLedgerSubmission"], "quarter", Range(1, 4)),
+        entry(
+            &["LedgerReview"],
+            "comment",
+            LongText(ledger_submissions::COMMENT_MAX),
+        ),
         entry(&["TokenRequest"], "username", NonEmpty),
         entry(&["TokenRequest"], "password", NonEmpty),
         entry(&["TokenRequest"], "client_id", NonEmpty),

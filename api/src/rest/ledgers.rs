@@ -1,5 +1,5 @@
-//! Quarterly ledgers (台账): `GET /api/v1/ledgers/{org_id}/{year}/{quarter}`, as JSON, XLSX or
-//! CSV.
+//! Ledgers (台账): `GET /api/v1/ledgers/{org_id}/{year}/{quarter}` for a quarter and
+//! `GET /api/v1/ledgers/{org_id}/{year}` for the year's materials, as JSON, XLSX or CSV.
 
 use actix_web::{
     HttpResponse, get,
@@ -24,7 +24,7 @@ use crate::{
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(get);
+    cfg.service(get).service(get_annual);
 }
 
 /// The ledger of an organization for one quarter: the records of its subtree and pairings in
@@ -52,8 +52,45 @@ pub async fn get(
     q: Query<LedgerExportQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (org_id, year, quarter) = path.into_inner();
-    let format = q.0.format.unwrap_or(LedgerFormat::Json);
-    let part = match (format, q.0.part) {
+    respond(&ctx, &actor, org_id, year, Some(quarter), q.0).await
+}
+
+/// The ledger of an organization for a whole year: the year's materials (due 1 December), with
+/// the same lists, totals and gaps as a quarter's, evidence filed under any quarter of the year,
+/// and the same `format` and `part`.
+#[utoipa::path(
+    tag = "ledgers",
+    operation_id = "get_annual_ledger",
+    params(("org_id" = Uuid, Path), ("year" = i32, Path), LedgerExportQuery),
+    responses(
+        (status = 200, body = Ledger, content_type = "application/json"),
+        (status = 200, description = "`format=xlsx`", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 200, description = "`format=csv`", content_type = "text/csv"),
+        (status = 404, description = "no such organization, or not one the caller may read", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/ledgers/{org_id}/{year}")]
+pub async fn get_annual(
+    ctx: web::Data<AppCtx>,
+    actor: Actor,
+    path: web::Path<(Uuid, i32)>,
+    q: Query<LedgerExportQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (org_id, year) = path.into_inner();
+    respond(&ctx, &actor, org_id, year, None, q.0).await
+}
+
+async fn respond(
+    ctx: &AppCtx,
+    actor: &Actor,
+    org_id: Uuid,
+    year: i32,
+    quarter: Option<i32>,
+    q: LedgerExportQuery,
+) -> Result<HttpResponse, Problem> {
+    let format = q.format.unwrap_or(LedgerFormat::Json);
+    let part = match (format, q.part) {
         (LedgerFormat::Csv, None) => {
             return Err(AppError::field(
                 "part",
@@ -68,11 +105,15 @@ pub async fn get(
         }
         (_, None) => None,
     };
-    let ledger = ledgers::get(&ctx, &actor, org_id, year, quarter).await?;
+    let ledger = ledgers::get(ctx, actor, org_id, year, quarter).await?;
+    let period = match quarter {
+        Some(q) => format!("{year}Q{q}"),
+        None => year.to_string(),
+    };
     let file = |ext: &str, part: Option<&str>| {
         let name = match part {
-            Some(part) => format!("ledger-{org_id}-{year}Q{quarter}-{part}.{ext}"),
-            None => format!("ledger-{org_id}-{year}Q{quarter}.{ext}"),
+            Some(part) => format!("ledger-{org_id}-{period}-{part}.{ext}"),
+            None => format!("ledger-{org_id}-{period}.{ext}"),
         };
         ContentDisposition {
             disposition: DispositionType::Attachment,

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
+pub mod ledger_submissions;
 pub mod ledgers;
 pub mod organizations;
 pub mod pairings;
@@ -76,7 +77,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(plans::routes)
             .configure(calendar::routes)
             .configure(evidence::routes)
-            .configure(ledgers::routes),
+            .configure(ledgers::routes)
+            .configure(ledger_submissions::routes),
     );
 }
 

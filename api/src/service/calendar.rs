@@ -348,6 +348,7 @@ pub async fn set_year(
         Some(&after),
     )
     .await?;
+    super::ledger_submissions::fill_due_dates(&tx, actor).await?;
     tx.commit().await?;
     Ok((after, created))
 }

@@ -670,7 +670,8 @@ fn fits(category: EvidenceCategory, head: &[u8]) -> AppResult<&'static str> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -801,6 +802,7 @@ pub async fn update(
 ) -> AppResult<EvidenceView> {
     use async_graphql::MaybeUndefined;
     let change = kernel::change::<EvidenceFamily>(ctx, actor, id, expected_version).await?;
+    super::ledger_submissions::ensure_not_frozen(&change.tx, id).await?;
     let before = &change.before;
     let keep = |input: &MaybeUndefined<i32>, current: Option<i32>| match input {
         MaybeUndefined::Undefined => current,
@@ -854,6 +856,7 @@ pub async fn delete(
     expected_version: Option<i32>,
 ) -> AppResult<()> {
     let change = kernel::change::<EvidenceFamily>(ctx, actor, id, expected_version).await?;
+    super::ledger_submissions::ensure_not_frozen(&change.tx, id).await?;
     let key = object_store::path::Path::from(change.current.evidence.storage_key.clone());
     change.delete().await?;
     if let Err(e) = ctx.storage.delete(&key).await {

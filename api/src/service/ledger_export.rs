@@ -83,7 +83,13 @@ fn tables(l: &Ledger) -> Vec<Table> {
     let summary = vec![
         vec![text("单位"), text(l.org_id)],
         vec![text("年度"), Cell::Int(l.year.into())],
-        vec![text("季度"), Cell::Int(l.quarter.into())],
+        vec![
+            text("季度"),
+            match l.quarter {
+                Some(q) => Cell::Int(q.into()),
+                None => text("全年"),
+            },
+        ],
         vec![text("报送截止日"), opt(l.due_on)],
         vec![text("认捐（元）"), Cell::Yuan(t.pledged_fen.0)],
         vec![text("拨付（元）"), Cell::Yuan(t.transferred_fen.0)],

@@ -1,6 +1,8 @@
 //! The quarterly ledger (台账) of an organization (DESIGN §2, §7): the records of its subtree
 //! and of its pairings in one quarter, with totals and the **gaps** the work plan asks to check
-//! ("核对数据、凭证、附件之间的逻辑关系") before the ledger is submitted.
+//! ("核对数据、凭证、附件之间的逻辑关系") before the ledger is submitted. The year's materials
+//! (due 1 December) are the same ledger over the whole year: read "the year" for "`Q`" below,
+//! and evidence filed under any quarter of it.
 //!
 //! What a ledger of organization `O` for quarter `Q` of year `Y` holds (every record also under
 //! the caller's scope; the caller must be able to read `O`):
@@ -21,7 +23,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
+use async_graphql::SimpleObject;
+use chrono::NaiveDate;
 use entity::{audit_log, evidence, evidence_link, exchange, fund_transaction, project};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
@@ -39,7 +42,7 @@ use super::{
 };
 use crate::{
     authz::Actor,
-    domain::{EvidenceCategory, Fen, FundKind, ProjectStatus, RecordType, calendar::quarter_end},
+    domain::{EvidenceCategory, Fen, FundKind, ProjectStatus, RecordType},
     error::{AppError, AppResult, FieldError},
 };
 
@@ -54,7 +57,7 @@ crate::domain::names!(
 );
 
 /// Something the ledger lacks before it can be submitted.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
 pub struct Gap {
     pub kind: GapKind,
     pub record_type: RecordType,
@@ -62,8 +65,9 @@ pub struct Gap {
     pub message: String,
 }
 
-/// A project as the ledger shows it: the record, and its status when the quarter ended.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+/// A project as the ledger shows it: the record, and its status when the quarter ended. (In
+/// JSON the project's fields are inline; in GraphQL they are under `project`.)
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
 pub struct LedgerProject {
     #[serde(flatten)]
     pub project: ProjectView,
@@ -72,7 +76,7 @@ pub struct LedgerProject {
 }
 
 /// The ledger's sums: money by kind (integer fen, of the transactions listed) and counts.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema, SimpleObject)]
 pub struct LedgerTotals {
     pub pledged_fen: Fen,
     pub transferred_fen: Fen,
@@ -87,13 +91,15 @@ pub struct LedgerTotals {
     pub gaps: i32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+/// The ledger (台账) of an organization for a quarter or a year.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
 pub struct Ledger {
     pub org_id: Uuid,
     pub year: i32,
-    pub quarter: i32,
-    /// The fifth working day after the quarter; null when the calendar does not hold the year
-    /// the count runs into.
+    /// 1–4; null for the year's materials.
+    pub quarter: Option<i32>,
+    /// The fifth working day after the quarter (1 December for the year's materials); null
+    /// when the calendar does not hold the year the count runs into.
     pub due_on: Option<NaiveDate>,
     pub totals: LedgerTotals,
     pub projects: Vec<LedgerProject>,
@@ -104,31 +110,16 @@ pub struct Ledger {
     pub gaps: Vec<Gap>,
 }
 
-/// The ledger of `org_id` for `quarter` of `year`, as the caller may see it.
+/// The ledger of `org_id` as the caller may see it, for one quarter of `year`, or (`quarter`
+/// `None`) for the whole year, which is what the year's materials (due 1 December) hold.
 pub async fn get(
     ctx: &AppCtx,
     actor: &Actor,
     org_id: Uuid,
     year: i32,
-    quarter: i32,
+    quarter: Option<i32>,
 ) -> AppResult<Ledger> {
-    let mut errors = Vec::new();
-    let years = crate::domain::calendar::SETTABLE_YEARS;
-    if !years.contains(&year) {
-        errors.push(FieldError::new(
-            "year",
-            format!("must be between {} and {}", years.start(), years.end()),
-        ));
-    }
-    let period = quarter_end(year, quarter).and_then(|end| {
-        NaiveDate::from_ymd_opt(year, end.month() - 2, 1).map(|start| (start, end))
-    });
-    if period.is_none() {
-        errors.push(FieldError::new("quarter", "must be 1, 2, 3 or 4"));
-    }
-    let (Some((start, end)), true) = (period, errors.is_empty()) else {
-        return Err(AppError::Validation(errors));
-    };
+    let (start, end) = period(year, quarter)?;
     let scope = actor.scope();
     let dir = ctx.directory.get(&ctx.db).await?;
     if dir.live_owner(org_id).is_none() || !scope.can_read_org(org_id) {
@@ -237,7 +228,10 @@ pub async fn get(
                 .add(
                     Condition::all()
                         .add(evidence::Column::PeriodYear.eq(year))
-                        .add(evidence::Column::PeriodQuarter.eq(quarter))
+                        .add(match quarter {
+                            Some(q) => Condition::all().add(evidence::Column::PeriodQuarter.eq(q)),
+                            None => Condition::all(),
+                        })
                         .add(
                             Condition::any()
                                 .add(evidence::Column::OwnerOrgId.is_in(subtree.clone()))
@@ -267,10 +261,10 @@ pub async fn get(
         &evidence,
         &gaps,
     );
-    let due_on = calendar::load(&ctx.db)
-        .await?
-        .ledger_due_on(year, quarter)
-        .ok();
+    let due_on = match quarter {
+        Some(q) => calendar::load(&ctx.db).await?.ledger_due_on(year, q).ok(),
+        None => crate::domain::calendar::annual_due_on(year),
+    };
     Ok(Ledger {
         org_id,
         year,
@@ -284,6 +278,39 @@ pub async fn get(
         evidence,
         gaps,
     })
+}
+
+/// The first and last day of a ledger's period, checked.
+pub fn period(year: i32, quarter: Option<i32>) -> AppResult<(NaiveDate, NaiveDate)> {
+    let mut errors = Vec::new();
+    let years = crate::domain::calendar::SETTABLE_YEARS;
+    if !years.contains(&year) {
+        errors.push(FieldError::new(
+            "year",
+            format!("must be between {} and {}", years.start(), years.end()),
+        ));
+    }
+    let last_month: Option<u32> = match quarter {
+        None => Some(12),
+        Some(q @ 1..=4) => Some(q as u32 * 3),
+        Some(_) => None,
+    };
+    if last_month.is_none() {
+        errors.push(FieldError::new("quarter", "must be 1, 2, 3 or 4"));
+    }
+    let first_month = if quarter.is_some() { 2 } else { 11 };
+    let dates = last_month.and_then(|m| {
+        let start = NaiveDate::from_ymd_opt(year, m - first_month, 1)?;
+        let end = match m {
+            12 => NaiveDate::from_ymd_opt(year, 12, 31),
+            _ => NaiveDate::from_ymd_opt(year, m + 1, 1)?.pred_opt(),
+        }?;
+        Some((start, end))
+    });
+    match (dates, errors.is_empty()) {
+        (Some(dates), true) => Ok(dates),
+        _ => Err(AppError::Validation(errors)),
+    }
 }
 
 /// Each project's status at `at`, from the audit log: the `after` image of its last logged
@@ -328,12 +355,13 @@ async fn statuses_at(
     Ok(by_then)
 }
 
-/// The tasks due in `quarter` of `year` whose responsible organization is in the subtree.
+/// The tasks due in `quarter` of `year` (or in the whole year) whose responsible organization
+/// is in the subtree.
 async fn tasks_due(
     ctx: &AppCtx,
     actor: &Actor,
     year: i32,
-    quarter: i32,
+    quarter: Option<i32>,
     subtree: &HashSet<Uuid>,
 ) -> AppResult<Vec<PlanTaskView>> {
     let mut out = Vec::new();
@@ -345,7 +373,7 @@ async fn tasks_due(
             actor,
             PlanTaskQuery {
                 year: Some(year),
-                quarter: Some(quarter),
+                quarter,
                 limit: Some(500),
                 cursor: cursor.take(),
                 ..PlanTaskQuery::default()
