@@ -1,6 +1,7 @@
 //! The API tests: one binary, each test on its own fresh database.
 
 mod agreements;
+mod assessments;
 mod auth;
 mod authz_matrix;
 mod batching;

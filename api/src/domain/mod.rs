@@ -249,6 +249,44 @@ impl async_graphql::ScalarType for Fen {
     }
 }
 
+/// A whole number that may pass 2^31 (an indicator: a count, a sum of fen, basis points): a
+/// JSON number, exact up to 2^53, where GraphQL's `Int` stops at 32 bits.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = i64, format = Int64)]
+pub struct Int64(pub i64);
+
+/// A whole number up to 2^53 in magnitude, as a JSON number (GraphQL's `Int` is 32-bit).
+#[async_graphql::Scalar(name = "Int64")]
+impl async_graphql::ScalarType for Int64 {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::Number(n) => n
+                .as_i64()
+                .map(Int64)
+                .ok_or_else(|| async_graphql::InputValueError::custom("a whole number")),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::Number(self.0.into())
+    }
+}
+
 /// A GB/T 2260 administrative division code: six digits, the first two a province (11–82).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DivisionCode(String);

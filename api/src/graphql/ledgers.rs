@@ -1,5 +1,5 @@
-//! Ledgers and ledger submissions: the same service functions as REST's `/ledgers` and
-//! `/ledger-submissions`.
+//! Ledgers, ledger submissions and assessments: the same service functions as REST's
+//! `/ledgers`, `/ledger-submissions` and `/assessments`.
 
 use async_graphql::{ComplexObject, Context, Object, connection::Connection};
 use uuid::Uuid;
@@ -8,6 +8,7 @@ use super::{connection, gql, page_args, parts};
 use crate::{
     error::AppError,
     service::{
+        assessments::{self, Assessment},
         idempotency,
         ledger_submissions::{
             self, LedgerReview, LedgerSubmissionQuery as LedgerSubmissionFilter,
@@ -40,6 +41,23 @@ impl LedgerQuery {
     ) -> async_graphql::Result<Option<Ledger>> {
         let (app, actor) = parts(ctx)?;
         match ledgers::get(app, actor, org_id, year, quarter).await {
+            Ok(v) => Ok(Some(v)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// The assessment of an organization for a year, computed from the records; null when the
+    /// organization does not exist or the caller does not read its records whole.
+    #[graphql(complexity = "LEDGER_COST + child_complexity")]
+    async fn assessment(
+        &self,
+        ctx: &Context<'_>,
+        org_id: Uuid,
+        year: i32,
+    ) -> async_graphql::Result<Option<Assessment>> {
+        let (app, actor) = parts(ctx)?;
+        match assessments::get(app, actor, org_id, year).await {
             Ok(v) => Ok(Some(v)),
             Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(gql(e)),

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod assessments;
 pub mod calendar;
 mod constraints;
 pub mod contacts;
@@ -78,7 +79,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(calendar::routes)
             .configure(evidence::routes)
             .configure(ledgers::routes)
-            .configure(ledger_submissions::routes),
+            .configure(ledger_submissions::routes)
+            .configure(assessments::routes),
     );
 }
 
