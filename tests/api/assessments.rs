@@ -5,10 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use reqwest::{
-    StatusCode,
-    multipart::{Form, Part},
-};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::{TestApp, parts, spawn_app};
 use uuid::Uuid;
@@ -25,30 +22,6 @@ async fn created(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     let (status, value) = parts(app.post_json(path, token, &body).await).await;
     assert_eq!(status, StatusCode::CREATED, "{path}: {value}");
     value
-}
-
-async fn proof(app: &TestApp, token: &str, category: &str, record: (&str, Uuid)) -> Uuid {
-    let bytes: Vec<u8> = match category {
-        "photo" => [b"\xff\xd8\xff\xe0\0\x10JFIF\0".as_slice(), &[1u8; 64]].concat(),
-        _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
-    };
-    let links = json!([{"record_type": record.0, "record_id": record.1}]);
-    let form = Form::new()
-        .text("category", category.to_string())
-        .text("title", "印证资料（示例）")
-        .text("links", links.to_string())
-        .part("file", Part::bytes(bytes).file_name("proof"));
-    let response = app
-        .client
-        .post(app.url("/api/v1/evidence"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("request failed");
-    let (status, body) = parts(response).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    id(&body)
 }
 
 fn project(code: &str, year: i32, category: &str, planned: i32, pairing: Uuid) -> Value {
@@ -321,15 +294,15 @@ async fn the_assessment_counts_the_years_records_and_names_them() {
     .await;
 
     // Evidence: the visit's photo, the arrival's voucher, the agreement's scan.
-    let photo = proof(&app, &editor, "photo", ("exchange", id(&visit))).await;
-    let voucher = proof(
-        &app,
-        &editor,
-        "document",
-        ("fund_transaction", id(&arrival)),
-    )
-    .await;
-    let scan = proof(&app, &editor, "document", ("agreement", id(&agreement))).await;
+    let photo = id(&app
+        .upload_proof(&editor, "photo", ("exchange", id(&visit)))
+        .await);
+    let voucher = id(&app
+        .upload_proof(&editor, "document", ("fund_transaction", id(&arrival)))
+        .await);
+    let scan = id(&app
+        .upload_proof(&editor, "document", ("agreement", id(&agreement)))
+        .await);
 
     // Ledgers: Q1 on time, Q2 only late, Q3 on time twice (counted once), the year's
     // materials on time.

@@ -4,10 +4,7 @@
 //! frozen evidence, who may do what, and the year's materials.
 
 use chrono::{DateTime, Utc};
-use reqwest::{
-    StatusCode,
-    multipart::{Form, Part},
-};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tests::{TestApp, assert_problem, parts, spawn_app};
@@ -31,29 +28,6 @@ async fn created(response: reqwest::Response) -> Value {
     let (status, body) = parts(response).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
-}
-
-async fn upload(app: &TestApp, token: &str, category: &str, record: (&str, Uuid)) -> Value {
-    let bytes: Vec<u8> = match category {
-        "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
-        _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
-    };
-    let links = json!([{"record_type": record.0, "record_id": record.1}]);
-    let form = Form::new()
-        .text("category", category.to_string())
-        .text("title", "凭证（示例）")
-        .text("links", links.to_string())
-        .part("file", Part::bytes(bytes).file_name("proof.pdf"));
-    created(
-        app.client
-            .post(app.url("/api/v1/evidence"))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("request failed"),
-    )
-    .await
 }
 
 /// Submits as `token` at instant `when` (the service's clock pinned there).
@@ -101,13 +75,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await,
     )
     .await;
-    let letter = upload(
-        app,
-        &partner,
-        "correspondence",
-        ("fund_transaction", id(&transfer)),
-    )
-    .await;
+    let letter = app
+        .upload_proof(
+            &partner,
+            "correspondence",
+            ("fund_transaction", id(&transfer)),
+        )
+        .await;
     Fixture {
         zunyi,
         transfer,
@@ -224,13 +198,9 @@ async fn a_submission_freezes_the_ledger_byte_for_byte() {
         .await;
     assert_eq!(content.status(), StatusCode::OK);
     // Evidence no snapshot holds can still go.
-    let loose = upload(
-        &app,
-        &editor,
-        "document",
-        ("fund_transaction", id(&f.arrival)),
-    )
-    .await;
+    let loose = app
+        .upload_proof(&editor, "document", ("fund_transaction", id(&f.arrival)))
+        .await;
     let response = app
         .delete(
             &format!("/api/v1/evidence/{}", id(&loose)),
@@ -765,13 +735,9 @@ async fn evidence_deleted_while_submitting_never_leaves_a_snapshot_without_its_f
     let mut outcomes = std::collections::BTreeMap::new();
     // The deletion starts later each round, to land before, during and after the submission.
     for round in 0..16u64 {
-        let proof = upload(
-            &app,
-            &editor,
-            "document",
-            ("fund_transaction", id(&f.arrival)),
-        )
-        .await;
+        let proof = app
+            .upload_proof(&editor, "document", ("fund_transaction", id(&f.arrival)))
+            .await;
         let path = format!("/api/v1/evidence/{}", id(&proof));
         let (submitted, deleted) = tokio::join!(
             app.post_json("/api/v1/ledger-submissions", &editor, &body),

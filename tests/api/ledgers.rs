@@ -3,12 +3,9 @@
 //! the gaps (a transaction without a voucher, an exchange without a photo, a completed project
 //! without an acceptance document, an overdue plan task); who may read which ledger.
 
-use reqwest::{
-    StatusCode,
-    multipart::{Form, Part},
-};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::{TestApp, assert_problem, parts, spawn_app};
+use tests::{assert_problem, parts, spawn_app};
 use uuid::Uuid;
 use xiezuo::domain::Role;
 
@@ -23,29 +20,6 @@ fn id(v: &Value) -> Uuid {
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
         .expect("id")
-}
-
-async fn evidence(app: &TestApp, token: &str, category: &str, record: (&str, Uuid)) -> Value {
-    let bytes: Vec<u8> = match category {
-        "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
-        _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
-    };
-    let links = json!([{"record_type": record.0, "record_id": record.1}]);
-    let form = Form::new()
-        .text("category", category.to_string())
-        .text("title", "凭证（示例）")
-        .text("links", links.to_string())
-        .part("file", Part::bytes(bytes).file_name("proof"));
-    created(
-        app.client
-            .post(app.url("/api/v1/evidence"))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("request failed"),
-    )
-    .await
 }
 
 fn ids_of(list: &Value) -> Vec<Uuid> {
@@ -149,21 +123,19 @@ async fn a_quarter_ledger_holds_its_records_totals_and_gaps() {
     .await;
     // Proof: the arrival's voucher, the transfer's bank letter, the visit's photo. The pledge
     // and the meeting have none.
-    let voucher = evidence(
-        &app,
-        &editor,
-        "document",
-        ("fund_transaction", id(&arrival)),
-    )
-    .await;
-    let letter = evidence(
-        &app,
-        &partner,
-        "correspondence",
-        ("fund_transaction", id(&transfer)),
-    )
-    .await;
-    let photo = evidence(&app, &editor, "photo", ("exchange", id(&visit))).await;
+    let voucher = app
+        .upload_proof(&editor, "document", ("fund_transaction", id(&arrival)))
+        .await;
+    let letter = app
+        .upload_proof(
+            &partner,
+            "correspondence",
+            ("fund_transaction", id(&transfer)),
+        )
+        .await;
+    let photo = app
+        .upload_proof(&editor, "photo", ("exchange", id(&visit)))
+        .await;
 
     let (status, ledger) = parts(
         app.get(&format!("/api/v1/ledgers/{zunyi}/2019/3"), &editor)
@@ -268,10 +240,12 @@ async fn completed_projects_need_acceptance_and_the_province_sees_overdue_tasks(
     );
     assert_eq!(ledger["gaps"][0]["record_id"], json!(project));
     // A photo is not an acceptance document; a document is.
-    evidence(&app, &editor, "photo", ("project", project)).await;
+    app.upload_proof(&editor, "photo", ("project", project))
+        .await;
     let (_, ledger) = parts(app.get(&path, &editor).await).await;
     assert_eq!(ledger["totals"]["gaps"], 1);
-    evidence(&app, &editor, "document", ("project", project)).await;
+    app.upload_proof(&editor, "document", ("project", project))
+        .await;
     let (_, ledger) = parts(app.get(&path, &editor).await).await;
     assert_eq!(ledger["gaps"], json!([]), "{ledger}");
 

@@ -585,6 +585,35 @@ impl TestApp {
 
     /// `n` live projects (`BULK-00000`, …) on `pairing`, owned by `owner`, written straight
     /// into the table in batches of 500: for tests whose subject is reading many, not creating.
+    /// Uploads a small evidence file of `category` (a PDF, or a PNG for photos) linked to
+    /// `record` (`(record_type, id)`) as `token`, and returns the created record.
+    pub async fn upload_proof(&self, token: &str, category: &str, record: (&str, Uuid)) -> Value {
+        let bytes: Vec<u8> = match category {
+            "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
+            _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
+        };
+        let links = json!([{"record_type": record.0, "record_id": record.1}]);
+        let form = reqwest::multipart::Form::new()
+            .text("category", category.to_string())
+            .text("title", "印证资料（示例）")
+            .text("links", links.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("proof"),
+            );
+        let response = self
+            .client
+            .post(self.url("/api/v1/evidence"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request failed");
+        let (status, body) = parts(response).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
     pub async fn insert_projects(&self, pairing: Uuid, owner: Uuid, n: usize) {
         use sea_orm::{ActiveValue::Set, EntityTrait};
         let at = chrono::Utc::now();
