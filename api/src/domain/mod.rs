@@ -610,6 +610,24 @@ mod tests {
     }
 
     #[test]
+    fn int64_is_a_whole_number_past_32_bits() {
+        use async_graphql::{ScalarType, Value};
+        let parse = |v: Value| <Int64 as ScalarType>::parse(v).ok();
+        assert_eq!(
+            parse(Value::from(5_000_000_000_i64)),
+            Some(Int64(5_000_000_000))
+        );
+        assert_eq!(parse(Value::from(-7)), Some(Int64(-7)));
+        assert_eq!(parse(Value::from(1.5)), None);
+        assert_eq!(parse(Value::from("12")), None);
+        assert_eq!(parse(Value::Null), None);
+        assert_eq!(
+            Int64(9_000_000_000_001).to_value(),
+            Value::from(9_000_000_000_001_i64)
+        );
+    }
+
+    #[test]
     fn dates_and_instants_stay_in_the_ledger_years() {
         let day = |y| chrono::NaiveDate::from_ymd_opt(y, 6, 1);
         let mut f = Fields::new();
