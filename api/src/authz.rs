@@ -80,6 +80,7 @@ pub enum RecordKind {
     CalendarYear,
     Evidence,
     LedgerSubmission,
+    SelfAssessment,
 }
 
 impl RecordKind {
@@ -101,6 +102,7 @@ impl RecordKind {
             Self::CalendarYear => "calendar_year",
             Self::Evidence => "evidence",
             Self::LedgerSubmission => "ledger_submission",
+            Self::SelfAssessment => "self_assessment",
         }
     }
 }

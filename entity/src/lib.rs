@@ -20,6 +20,7 @@ pub mod pairing;
 pub mod plan;
 pub mod plan_task;
 pub mod project;
+pub mod self_assessment;
 pub mod service_account;
 pub mod user;
 pub mod working_group;

@@ -10,6 +10,7 @@ mod m20261130_000004_directory_notify;
 mod m20261130_000005_calendar;
 mod m20261130_000006_evidence;
 mod m20261201_000007_ledger_submissions;
+mod m20261201_000008_self_assessments;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_calendar::Migration),
             Box::new(m20261130_000006_evidence::Migration),
             Box::new(m20261201_000007_ledger_submissions::Migration),
+            Box::new(m20261201_000008_self_assessments::Migration),
         ]
     }
 }

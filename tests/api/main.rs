@@ -24,4 +24,5 @@ mod projects;
 mod read_path;
 mod schema_drift;
 mod seed;
+mod self_assessments;
 mod working_groups;

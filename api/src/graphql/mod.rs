@@ -12,6 +12,7 @@ mod ledgers;
 mod loaders;
 mod plans;
 mod projects;
+mod self_assessments;
 mod structure;
 mod working_groups;
 
@@ -56,6 +57,7 @@ pub struct QueryRoot(
     calendar::CalendarQuery,
     evidence::EvidenceQuery,
     ledgers::LedgerQuery,
+    self_assessments::SelfAssessmentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -71,6 +73,7 @@ pub struct MutationRoot(
     calendar::CalendarMutation,
     evidence::EvidenceMutation,
     ledgers::LedgerMutation,
+    self_assessments::SelfAssessmentMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

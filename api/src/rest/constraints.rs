@@ -27,8 +27,8 @@ use crate::{
     domain::{AmountFen, NewPassword, calendar},
     service::{
         agreements, contacts, evidence, exchanges, fund_transactions, ledger_submissions,
-        organizations, plans, projects, records::EXTERNAL_ID_MAX, service_accounts, users,
-        working_groups,
+        organizations, plans, projects, records::EXTERNAL_ID_MAX, self_assessments,
+        service_accounts, users, working_groups,
     },
 };
 
@@ -244,6 +244,22 @@ fn table() -> Vec<Entry> {
             range(&calendar::SETTABLE_YEARS),
         ),
         entry(&["NewLedgerSubmission"], "quarter", Range(1, 4)),
+        // Self-assessments.
+        entry(
+            &["NewSelfAssessment"],
+            "year",
+            range(&calendar::SETTABLE_YEARS),
+        ),
+        entry(
+            &["NewSelfAssessment", "SelfAssessmentPatch"],
+            "summary",
+            LongText(self_assessments::SUMMARY_MAX),
+        ),
+        entry(
+            &["OpinionInput"],
+            "comment",
+            LongText(self_assessments::COMMENT_MAX),
+        ),
         entry(
             &["LedgerReview"],
             "comment",

@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod pairings;
 pub mod plans;
 pub mod projects;
+pub mod self_assessments;
 pub mod working_groups;
 
 use actix_web::{HttpResponse, get, web};
@@ -80,7 +81,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(evidence::routes)
             .configure(ledgers::routes)
             .configure(ledger_submissions::routes)
-            .configure(assessments::routes),
+            .configure(assessments::routes)
+            .configure(self_assessments::routes),
     );
 }
 

@@ -32,7 +32,7 @@ use async_graphql::SimpleObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{agreement, evidence_link, ledger_submission, working_group};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -67,7 +67,7 @@ crate::domain::names!(
 );
 
 /// One figure of the assessment and what it rests on.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
 pub struct Indicator {
     pub code: String,
     pub area: AssessmentArea,
@@ -80,7 +80,7 @@ pub struct Indicator {
     pub evidence_ids: Vec<Uuid>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
 pub struct Assessment {
     pub org_id: Uuid,
     pub year: i32,

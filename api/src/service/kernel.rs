@@ -410,11 +410,27 @@ pub async fn change<'a, R: Record>(
     id: Uuid,
     expected_version: Option<i32>,
 ) -> Result<Change<'a, R>> {
+    change_with::<R>(ctx, actor, id, expected_version, |owner, _| {
+        ensure_write(actor, actor.scope(), R::KIND, owner)
+    })
+    .await
+}
+
+/// Opens a [`Change`] of record `id` that `permit` allows instead of the owner's write rule:
+/// for a step another party takes on the record (a partner's opinion on a self-assessment).
+/// The scope, the version check and everything [`Change`] closes with are the same.
+pub async fn change_with<'a, R: Record>(
+    ctx: &AppCtx,
+    actor: &'a Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    permit: impl FnOnce(Owner, &R::Row) -> Result<()>,
+) -> Result<Change<'a, R>> {
     let scope = actor.scope();
     let (dir, tx) = begin(ctx).await?;
     let current = find::<R>(&tx, scope, id).await?;
     let owner = owner(&dir, &tx, owner_of::<R>(&current)).await?;
-    ensure_write(actor, scope, R::KIND, owner)?;
+    permit(owner, &current)?;
     check_version(expected_version, version_of::<R>(&current))?;
     let before = R::logged(actor, &current)?;
     Ok(Change {

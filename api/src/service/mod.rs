@@ -24,6 +24,7 @@ pub mod plans;
 pub mod projects;
 pub mod records;
 pub mod scope;
+pub mod self_assessments;
 pub mod service_accounts;
 pub mod users;
 pub mod working_groups;
