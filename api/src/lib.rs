@@ -1,6 +1,7 @@
 //! xiezuo (协作): the system of record for east–west poverty-alleviation cooperation of the
 //! disabled persons' federations. See the README and `DESIGN.md`.
 
+pub mod album;
 pub mod auth;
 pub mod authz;
 pub mod config;

@@ -611,3 +611,219 @@ async fn the_assessment_counts_the_years_records_and_names_them() {
         .await;
     tests::assert_problem(response, 422, "validation_failed").await;
 }
+
+/// A real PNG of `w`×`h` pixels.
+fn png(w: u32, h: u32, shade: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("header");
+        let pixels: Vec<u8> = (0..w * h * 3)
+            .map(|i| (i as u8).wrapping_add(shade))
+            .collect();
+        writer.write_image_data(&pixels).expect("pixels");
+    }
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_package_files_the_evidence_with_an_index_albums_and_a_matching_manifest() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let zunyi = app.org_id("520300").await;
+    let shanghai = app.org_id("310000").await;
+    let pairing = app.pairing_id("310000", "520300").await;
+    let arrival = created(
+        &app,
+        "/api/v1/fund-transactions",
+        &editor,
+        json!({"kind": "arrival", "amount_fen": 500_000, "occurred_on": "2019-05-06",
+               "pairing_id": pairing, "voucher_no": "DZ-1"}),
+    )
+    .await;
+    let visit = created(
+        &app,
+        "/api/v1/exchanges",
+        &editor,
+        json!({"kind": "inspection_visit", "direction": "east_to_west", "pairing_id": pairing,
+               "host_org_id": zunyi, "visiting_org_ids": [shanghai],
+               "start_on": "2019-06-01", "end_on": "2019-06-02"}),
+    )
+    .await;
+    let voucher = app
+        .upload_file(
+            &editor,
+            "document",
+            &[("fund_transaction", id(&arrival))],
+            [b"%PDF-1.7\n".as_slice(), &[7u8; 3000]].concat(),
+            "到账凭证.pdf",
+        )
+        .await;
+    let photos = [png(40, 30, 0), png(20, 60, 99)];
+    let mut photo_ids = Vec::new();
+    for (i, bytes) in photos.iter().enumerate() {
+        let photo = app
+            .upload_file(
+                &editor,
+                "photo",
+                &[("exchange", id(&visit))],
+                bytes.clone(),
+                &format!("考察照片{i}.png"),
+            )
+            .await;
+        photo_ids.push(id(&photo));
+    }
+
+    let response = app
+        .get(
+            &format!("/api/v1/assessments/{zunyi}/2019/package"),
+            &editor,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/zip")
+    );
+    let bytes = response.bytes().await.expect("the whole package").to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).expect("entry");
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("read");
+        files.insert(entry.name().expect("name").to_string(), content);
+    }
+    let voucher_path = format!("evidence/document/{}-到账凭证.pdf", id(&voucher));
+    let album_path = format!("albums/exchange-{}.pdf", id(&visit));
+    let mut expected: Vec<String> = vec![
+        voucher_path.clone(),
+        album_path.clone(),
+        "index.xlsx".into(),
+        "assessment.json".into(),
+        "manifest.json".into(),
+    ];
+    for (i, photo) in photo_ids.iter().enumerate() {
+        expected.push(format!("evidence/photo/{photo}-考察照片{i}.png"));
+    }
+    expected.sort();
+    assert_eq!(files.keys().cloned().collect::<Vec<_>>(), expected);
+    // The evidence is the file uploaded.
+    assert_eq!(files[&voucher_path].len(), 3009);
+    assert_eq!(
+        sha256_hex(&files[&voucher_path]),
+        voucher["sha256"].as_str().unwrap_or_default()
+    );
+
+    // The manifest names every other file with its SHA-256 and size.
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).expect("manifest");
+    let listed: BTreeMap<String, (String, u64)> = manifest["files"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap_or_default().to_string(),
+                        (
+                            f["sha256"].as_str().unwrap_or_default().to_string(),
+                            f["size_bytes"].as_u64().unwrap_or_default(),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(listed.len(), files.len() - 1, "{manifest}");
+    for (path, content) in &files {
+        if path == "manifest.json" {
+            continue;
+        }
+        assert_eq!(
+            listed.get(path),
+            Some(&(sha256_hex(content), content.len() as u64)),
+            "{path}"
+        );
+    }
+
+    // The visit's two photos are one album of two pages.
+    let album = lopdf::Document::load_mem(&files[&album_path]).expect("a PDF");
+    assert_eq!(album.get_pages().len(), 2);
+
+    // The index lists each piece of evidence with what it proves and supports.
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(files["index.xlsx"].clone()))
+            .expect("index workbook");
+    let sheet = book.worksheet_range("印证资料目录").expect("sheet");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0][0], "文件路径");
+    let row = rows
+        .iter()
+        .find(|r| r[0] == voucher_path)
+        .expect("the voucher's row");
+    assert_eq!(row[6], format!("fund_transaction:{}", id(&arrival)));
+    assert!(row[7].split('\n').any(|c| c == "arrived_fen"), "{row:?}");
+    let photo_row = rows
+        .iter()
+        .find(|r| r[9] == photo_ids[0].to_string())
+        .expect("a photo's row");
+    assert_eq!(photo_row[8], album_path);
+
+    // The indicators are those the assessment gives.
+    let packaged: Value = serde_json::from_slice(&files["assessment.json"]).expect("json");
+    let (_, live) = parts(
+        app.get(&format!("/api/v1/assessments/{zunyi}/2019"), &editor)
+            .await,
+    )
+    .await;
+    assert_eq!(packaged["indicators"], live["indicators"]);
+
+    // Not for those who cannot read the organization's records whole: a problem, not a ZIP.
+    let response = app
+        .get(
+            &format!("/api/v1/assessments/{zunyi}/2019/package"),
+            &app.token(Role::Partner, Some("310000")),
+        )
+        .await;
+    tests::assert_problem(response, 404, "not_found").await;
+
+    // A file changed in storage behind the service's back breaks the download instead of
+    // passing as the evidence.
+    if tests::s3_endpoint().is_none() {
+        let stored = app
+            .config
+            .data_dir
+            .join("evidence-files/evidence")
+            .join(id(&voucher).to_string());
+        std::fs::write(&stored, b"%PDF-1.7\ntampered").expect("overwrite");
+        let response = app
+            .get(
+                &format!("/api/v1/assessments/{zunyi}/2019/package"),
+                &editor,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.bytes().await.is_err(),
+            "a tampered package downloaded whole"
+        );
+    }
+}

@@ -592,14 +592,31 @@ impl TestApp {
             "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
             _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
         };
-        let links = json!([{"record_type": record.0, "record_id": record.1}]);
+        self.upload_file(token, category, &[record], bytes, "proof")
+            .await
+    }
+
+    /// Uploads `bytes` as evidence of `category` named `file_name`, linked to `records`, as
+    /// `token`, and returns the created record.
+    pub async fn upload_file(
+        &self,
+        token: &str,
+        category: &str,
+        records: &[(&str, Uuid)],
+        bytes: Vec<u8>,
+        file_name: &str,
+    ) -> Value {
+        let links: Vec<Value> = records
+            .iter()
+            .map(|(t, id)| json!({"record_type": t, "record_id": id}))
+            .collect();
         let form = reqwest::multipart::Form::new()
             .text("category", category.to_string())
             .text("title", "印证资料（示例）")
-            .text("links", links.to_string())
+            .text("links", Value::from(links).to_string())
             .part(
                 "file",
-                reqwest::multipart::Part::bytes(bytes).file_name("proof"),
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
             );
         let response = self
             .client

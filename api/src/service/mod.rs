@@ -3,6 +3,7 @@
 //! audit entry. REST handlers and GraphQL resolvers call these and nothing below them.
 
 pub mod agreements;
+pub mod assessment_package;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
