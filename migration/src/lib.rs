@@ -14,6 +14,20 @@ mod m20261201_000008_self_assessments;
 
 pub struct Migrator;
 
+/// A table or column name.
+pub(crate) fn s(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// The foreign key `table.col` → `target.id`, named `fk_<table>_<col>`.
+pub(crate) fn fk(table: &str, col: &str, target: &str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{col}"))
+        .from(s(table), s(col))
+        .to(s(target), s("id"))
+        .to_owned()
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

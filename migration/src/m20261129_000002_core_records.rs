@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::{fk, s};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -21,14 +23,6 @@ fn record(table: &str) -> TableCreateStatement {
         .to_owned()
 }
 
-fn fk(table: &str, col: &str, target: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{col}"))
-        .from(Alias::new(table), Alias::new(col))
-        .to(Alias::new(target), Alias::new("id"))
-        .to_owned()
-}
-
 fn index(table: &str, cols: &[&str]) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(format!("idx_{table}_{}", cols.join("_")))
@@ -37,10 +31,6 @@ fn index(table: &str, cols: &[&str]) -> IndexCreateStatement {
         stmt.col(Alias::new(*col));
     }
     stmt.take()
-}
-
-fn s(name: &str) -> Alias {
-    Alias::new(name)
 }
 
 #[async_trait::async_trait]

@@ -3,20 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::{fk, s};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn s(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn fk(table: &str, col: &str, target: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{col}"))
-        .from(s(table), s(col))
-        .to(s(target), s("id"))
-        .to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
