@@ -210,6 +210,29 @@ async fn a_submission_freezes_the_ledger_byte_for_byte() {
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
+    // The submission's cover letter (报送函) is evidence of the submission itself.
+    let letter = app
+        .upload_file(
+            &editor,
+            "correspondence",
+            &[("ledger_submission", id(&first))],
+            [b"%PDF-1.7\n".as_slice(), &[3u8; 100]].concat(),
+            "报送函.pdf",
+        )
+        .await;
+    let (_, of_submission) = parts(
+        app.get(
+            &format!(
+                "/api/v1/evidence?record_type=ledger_submission&record_id={}",
+                id(&first)
+            ),
+            &editor,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(of_submission["items"][0]["id"], letter["id"]);
+
     // Resubmitting takes the next number; the first stays as it was.
     let second = created(submit_at(&app, &editor, "2019-10-11T01:00:00Z", &q3).await).await;
     assert_eq!(second["number"], 2);

@@ -18,8 +18,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use async_graphql::SimpleObject;
 use bytes::Bytes;
 use entity::{
-    agreement, contact, evidence, evidence_link, exchange, fund_transaction, plan, plan_task,
-    project, working_group,
+    agreement, contact, evidence, evidence_link, exchange, fund_transaction, ledger_submission,
+    plan, plan_task, project, working_group,
 };
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
@@ -423,8 +423,23 @@ async fn link_pairing(
                 }
             }
         }
+        // A submission (its cover letter, 报送函), read as a record of its organization's own.
+        RecordType::LedgerSubmission => {
+            use ledger_submission::Column as C;
+            record(
+                pick::<ledger_submission::Entity, Uuid>(
+                    db,
+                    C::Id,
+                    C::DeletedAt,
+                    [C::OwnerOrgId],
+                    id,
+                )
+                .await?
+                .map(|owner| (owner, None)),
+            )
+        }
         // Not recorded yet by this version of the service.
-        RecordType::LedgerSubmission | RecordType::Statement => None,
+        RecordType::Statement => None,
     })
 }
 
