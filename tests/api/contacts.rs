@@ -159,7 +159,7 @@ async fn bad_contacts_name_every_field() {
         app.post_json(
             "/api/v1/contacts",
             &admin,
-            &json!({"org_id": uuid::Uuid::now_v7(), "name": "  ", "phone": "0851—86850370",
+            &json!({"org_id": uuid::Uuid::now_v7(), "name": "  ", "phone": "0851—1234x678",
                     "email": "someone@localhost"}),
         )
         .await,
@@ -464,4 +464,28 @@ async fn contact_lists_filter_and_page() {
     .await;
     assert_eq!(count(&own), 1);
     assert_eq!(own["items"][0]["name"], "铜仁联络员（示例）");
+}
+
+/// A number copied from a document, as the 2019 plan writes its own (`0851—…`, an em dash, here
+/// with made-up digits), or typed with full-width digits, is taken and kept in ASCII.
+#[tokio::test]
+async fn phones_as_documents_write_them_are_kept_in_ascii() {
+    let app = spawn_app().await;
+    let zunyi = app.org_id("520300").await;
+    for (written, stored) in [
+        ("0851—12345678", "0851-12345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+    ] {
+        let (status, created) = parts(
+            app.post_json(
+                "/api/v1/contacts",
+                &app.admin_token(),
+                &json!({"org_id": zunyi, "name": "联络员（示例）", "phone": written}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["phone"], stored);
+    }
 }
