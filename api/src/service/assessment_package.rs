@@ -34,6 +34,7 @@ use zip::{CompressionMethod, write::SimpleFileOptions};
 use super::{
     AppCtx,
     assessments::{self, Assessment},
+    evidence::hex,
     evidence::{EvidenceFamily, EvidenceView},
     kernel::{self, Record},
 };
@@ -177,10 +178,6 @@ fn options(size: u64, method: CompressionMethod) -> SimpleFileOptions {
     SimpleFileOptions::default()
         .compression_method(method)
         .large_file(size >= u64::from(u32::MAX))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    super::evidence::hex(bytes)
 }
 
 /// Writes a file made in memory (album, workbook, JSON) and notes it for the manifest.

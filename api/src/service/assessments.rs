@@ -29,7 +29,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::SimpleObject;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{agreement, evidence_link, ledger_submission, working_group};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -137,8 +137,7 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, org_id: Uuid, year: i32) -> AppRes
         .collect();
     let pairing_ids: Vec<Uuid> = pairings.iter().map(|p| p.id).collect();
     let backend = ctx.db.get_database_backend();
-    let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(AppError::NotFound)?;
-    let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or(AppError::NotFound)?;
+    let (first, last) = ledgers::period(year, None)?;
 
     let groups: Vec<Uuid> = kernel::visible::<WorkingGroups>(backend, scope)
         .filter(working_group::Column::OrgId.is_in(subtree.clone()))

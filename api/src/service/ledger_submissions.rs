@@ -38,8 +38,7 @@ use uuid::Uuid;
 use super::{
     AppCtx, Page, WriteTx, calendar,
     kernel::{self, Columns, Readable, Record},
-    ledgers::{self, Ledger},
-    now,
+    ledgers, now,
     records::{PageArgs, long_text},
 };
 use crate::{
@@ -290,13 +289,6 @@ pub async fn snapshot(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<(Strin
     Ok((snapshot, row.sha256))
 }
 
-/// A ledger as canonical JSON (RFC 8785) and the SHA-256 of those bytes.
-pub fn canonical(ledger: &Ledger) -> AppResult<(String, String)> {
-    let text = serde_jcs::to_string(ledger).map_err(|e| AppError::Internal(e.into()))?;
-    let sha256 = super::evidence::hex(&Sha256::digest(text.as_bytes()));
-    Ok((text, sha256))
-}
-
 /// Whether the calendar says a submission at `at` of a ledger due on `due_on` is on time.
 pub fn on_time(due_on: NaiveDate, at: DateTime<Utc>) -> bool {
     at <= days::deadline_at(due_on)
@@ -351,7 +343,7 @@ pub async fn submit(
     // The ledger as the submitter sees it: the organization's subtree and pairings, which an
     // editor above it or the province office reads whole.
     let ledger = ledgers::get(ctx, actor, input.org_id, input.year, input.quarter).await?;
-    let (snapshot, sha256) = canonical(&ledger)?;
+    let (snapshot, sha256) = super::canonical_json(&ledger)?;
     let due_on = ledger.due_on;
     let frozen: Vec<(Uuid, i32)> = ledger.evidence.iter().map(|e| (e.id, e.version)).collect();
     let gaps = i32::try_from(ledger.gaps.len()).unwrap_or(i32::MAX);
@@ -360,17 +352,7 @@ pub async fn submit(
     let tx = ctx.begin_write().await?;
     lock_period(&tx, input.org_id, input.year, quarter).await?;
     freeze_check(&tx, &frozen).await?;
-    let last: Option<i32> = ledger_submission::Entity::find()
-        .select_only()
-        .column(ledger_submission::Column::Number)
-        .filter(ledger_submission::Column::OwnerOrgId.eq(input.org_id))
-        .filter(ledger_submission::Column::Year.eq(input.year))
-        .filter(ledger_submission::Column::Quarter.eq(quarter))
-        .order_by_desc(ledger_submission::Column::Number)
-        .limit(1)
-        .into_tuple()
-        .one(&tx)
-        .await?;
+    let last = latest_number(&tx, input.org_id, input.year, quarter).await?;
     let id = Uuid::now_v7();
     let stamp = now();
     let row = ledger_submission::ActiveModel {
@@ -412,6 +394,28 @@ pub async fn submit(
     // The audit entry and the answer carry the record, not its snapshot.
     inserted.snapshot = String::new();
     kernel::created::<LedgerSubmissions>(tx, actor, inserted).await
+}
+
+/// The number of the latest submission of an organization's period (`quarter` as stored: 0 for
+/// the year's materials), if any.
+async fn latest_number(
+    tx: &WriteTx,
+    org_id: Uuid,
+    year: i32,
+    quarter: i32,
+) -> AppResult<Option<i32>> {
+    use ledger_submission::Column as C;
+    Ok(ledger_submission::Entity::find()
+        .select_only()
+        .column(C::Number)
+        .filter(C::OwnerOrgId.eq(org_id))
+        .filter(C::Year.eq(year))
+        .filter(C::Quarter.eq(quarter))
+        .order_by_desc(C::Number)
+        .limit(1)
+        .into_tuple()
+        .one(tx)
+        .await?)
 }
 
 /// Makes concurrent submissions of one organization's period take their numbers one after the
@@ -525,17 +529,13 @@ pub async fn review(
             ),
         });
     }
-    let latest: Option<i32> = ledger_submission::Entity::find()
-        .select_only()
-        .column(ledger_submission::Column::Number)
-        .filter(ledger_submission::Column::OwnerOrgId.eq(before.org_id))
-        .filter(ledger_submission::Column::Year.eq(before.year))
-        .filter(ledger_submission::Column::Quarter.eq(change.current.quarter))
-        .order_by_desc(ledger_submission::Column::Number)
-        .limit(1)
-        .into_tuple()
-        .one(&change.tx)
-        .await?;
+    let latest = latest_number(
+        &change.tx,
+        before.org_id,
+        before.year,
+        change.current.quarter,
+    )
+    .await?;
     if let Some(latest) = latest.filter(|n| *n > before.number) {
         return Err(AppError::InvalidTransition {
             detail: format!(

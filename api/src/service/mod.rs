@@ -205,6 +205,15 @@ impl Clock {
     }
 }
 
+/// `value` as canonical JSON (RFC 8785: sorted keys, no spaces, one spelling per number) and
+/// the SHA-256 of those bytes in lower-case hex: what a frozen snapshot stores and names.
+pub fn canonical_json<T: Serialize>(value: &T) -> Result<(String, String), AppError> {
+    use sha2::Digest;
+    let text = serde_jcs::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
+    let sha256 = evidence::hex(&sha2::Sha256::digest(text.as_bytes()));
+    Ok((text, sha256))
+}
+
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     // Microsecond precision: what PostgreSQL stores, so a value read back equals the one written.
     let now = chrono::Utc::now();

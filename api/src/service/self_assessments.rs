@@ -19,7 +19,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -245,10 +244,7 @@ async fn indicators(
     org_id: Uuid,
     year: i32,
 ) -> AppResult<(String, String)> {
-    let assessment = assessments::get(ctx, actor, org_id, year).await?;
-    let text = serde_jcs::to_string(&assessment).map_err(|e| AppError::Internal(e.into()))?;
-    let sha256 = super::evidence::hex(&Sha256::digest(text.as_bytes()));
-    Ok((text, sha256))
+    super::canonical_json(&assessments::get(ctx, actor, org_id, year).await?)
 }
 
 pub async fn create(
