@@ -55,6 +55,15 @@ impl Actor {
         )
     }
 
+    /// The operator recording for an organization, as admin: what it records is that
+    /// organization's own (the demo's western federations' trips east, for one).
+    pub fn system_for(task: &str, org_id: Uuid) -> Self {
+        Self {
+            org_id: Some(org_id),
+            ..Self::system(task)
+        }
+    }
+
     /// What this actor may read.
     pub fn scope(&self) -> &Scope {
         &self.scope

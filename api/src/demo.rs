@@ -1,14 +1,18 @@
-//! Demo ledger for 2019 on two pairings (上海–遵义, 广州–毕节): projects across the categories
-//! with pledges, transfers, arrivals and spending that add up. Everything goes through the
-//! service layer as the operator, so the demo obeys every rule a user would. Real organizations,
-//! no real person. Loaded once: skipped when its first project exists.
+//! Demo ledger for 2019 on two pairings (上海–遵义, 广州–毕节) and the province's pairing with
+//! 上海: projects across the categories with pledges, transfers, arrivals and spending that add
+//! up, the exchanges the plan schedules, in the quarters it schedules them, each recorded by the
+//! western federation whose trip or meeting it was, and the prefectures' plans and working
+//! groups. Everything goes through the service layer as the operator, so the demo obeys every
+//! rule a user would. Real organizations, no real person. Loaded once: skipped when its first
+//! project exists.
 
+use async_graphql::MaybeUndefined;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::{
     authz::Actor,
-    domain::{Fen, FundKind, ProjectCategory, ProjectStatus},
+    domain::{ActorKind, Fen, FundKind, ProjectCategory, ProjectStatus, Role},
     error::AppResult,
     service::{
         AppCtx,
@@ -18,6 +22,7 @@ use crate::{
         fund_transactions::{self, NewFundTransaction},
         organizations::{self, OrganizationQuery},
         pairings::{self, PairingQuery},
+        plans::{self, NewPlan},
         projects::{self, Milestone, NewProject, ProjectItem, ProjectPatch, ProjectQuery},
         working_groups::{self, NewWorkingGroup, WorkingGroupMemberInput, WorkingGroupRole},
     },
@@ -41,6 +46,8 @@ struct DemoProject {
     items: &'static [(&'static str, &'static str, i64, i64)],
     money: &'static [Money],
     status: ProjectStatus,
+    /// Training trips east the project paid for: (start, end).
+    trainings: &'static [((u32, u32), (u32, u32))],
 }
 
 const fn m(kind: FundKind, yuan: i64, on: (u32, u32), voucher: &'static str) -> Money {
@@ -74,6 +81,7 @@ const ZUNYI: &[DemoProject] = &[
             m(Expenditure, 865_000, (8, 20), "ZY2019-E-001"),
         ],
         status: ProjectStatus::InProgress,
+        trainings: &[],
     },
     DemoProject {
         code: "ZY-2019-02",
@@ -91,6 +99,7 @@ const ZUNYI: &[DemoProject] = &[
             m(Expenditure, 1_000_000, (11, 15), "ZY2019-E-002"),
         ],
         status: ProjectStatus::InProgress,
+        trainings: &[],
     },
     DemoProject {
         code: "ZY-2019-03",
@@ -103,6 +112,7 @@ const ZUNYI: &[DemoProject] = &[
         items: &[("孵化基地设施", "项", 1, 800_000)],
         money: &[m(Pledge, 800_000, (5, 6), "SH2019-P-003")],
         status: ProjectStatus::Funded,
+        trainings: &[],
     },
     DemoProject {
         code: "ZY-2019-04",
@@ -120,6 +130,8 @@ const ZUNYI: &[DemoProject] = &[
             m(Expenditure, 198_600, (9, 30), "ZY2019-E-004"),
         ],
         status: ProjectStatus::Completed,
+        // The two batches.
+        trainings: &[((5, 6), (5, 17)), ((9, 2), (9, 13))],
     },
 ];
 
@@ -140,6 +152,7 @@ const BIJIE: &[DemoProject] = &[
             m(Expenditure, 450_000, (10, 12), "BJ2019-E-001"),
         ],
         status: ProjectStatus::InProgress,
+        trainings: &[],
     },
     DemoProject {
         code: "BJ-2019-02",
@@ -157,6 +170,7 @@ const BIJIE: &[DemoProject] = &[
             m(Expenditure, 2_000_000, (8, 1), "BJ2019-E-002"),
         ],
         status: ProjectStatus::Completed,
+        trainings: &[],
     },
     DemoProject {
         code: "BJ-2019-03",
@@ -169,6 +183,7 @@ const BIJIE: &[DemoProject] = &[
         items: &[("技能培训", "人", 150, 2_000)],
         money: &[m(Pledge, 300_000, (6, 5), "GZ2019-P-003")],
         status: ProjectStatus::Funded,
+        trainings: &[],
     },
     DemoProject {
         code: "BJ-2019-04",
@@ -181,6 +196,7 @@ const BIJIE: &[DemoProject] = &[
         items: &[("刺绣设备", "台", 30, 3_000)],
         money: &[],
         status: ProjectStatus::Proposed,
+        trainings: &[],
     },
 ];
 
@@ -250,10 +266,31 @@ pub async fn load(ctx: &AppCtx) -> AppResult<usize> {
         ) else {
             continue;
         };
+        // What follows is the western federation's own record.
+        let actor = Actor::system_for("demo", west_id);
         let mut project_ids = Vec::new();
         for demo in list {
             project_ids.push(load_project(ctx, &actor, pairing_id, demo).await?);
             added += 1;
+            for (start, end) in demo.trainings {
+                trip(
+                    ctx,
+                    &actor,
+                    Trip {
+                        kind: ExchangeKind::Training,
+                        direction: ExchangeDirection::WestToEast,
+                        pairing_id,
+                        host: east_id,
+                        visitors: vec![west_id],
+                        start: *start,
+                        end: *end,
+                        leaders: vec![],
+                        summary: format!("{}：{}", demo.title, demo.measures),
+                        participants: 20,
+                    },
+                )
+                .await?;
+            }
         }
         // The agreement commits what the east pledged for the year.
         let committed: i64 = list
@@ -273,13 +310,175 @@ pub async fn load(ctx: &AppCtx) -> AppResult<usize> {
         )
         .await?;
         load_working_group(ctx, &actor, west_id, west).await?;
+        load_plan(ctx, &actor, west_id).await?;
     }
+    added += load_province(ctx, &actor).await?;
     Ok(added)
 }
 
-/// The year's exchanges both ways, as the plan asks: a special meeting in Q1, a visit east and
-/// the joint meeting with the agreement in Q2, the partner's inspection visit in Q3, a work
-/// meeting in Q4.
+/// An exchange to record.
+struct Trip {
+    kind: ExchangeKind,
+    direction: ExchangeDirection,
+    pairing_id: Uuid,
+    host: Uuid,
+    visitors: Vec<Uuid>,
+    start: (u32, u32),
+    end: (u32, u32),
+    leaders: Vec<String>,
+    summary: String,
+    participants: i32,
+}
+
+async fn trip(ctx: &AppCtx, actor: &Actor, t: Trip) -> AppResult<()> {
+    exchanges::create(
+        ctx,
+        actor,
+        NewExchange {
+            kind: t.kind,
+            direction: t.direction,
+            pairing_id: Some(t.pairing_id),
+            host_org_id: t.host,
+            visiting_org_ids: t.visitors,
+            start_on: date(t.start.0, t.start.1),
+            end_on: date(t.end.0, t.end.1),
+            leaders_present: t.leaders,
+            participants: Some(t.participants),
+            summary: Some(t.summary),
+            external_id: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The province's own cooperation with 上海 on their province-level pairing, as the plan sets
+/// it: the leaders' visit east (二（二）2), the joint meeting with the agreement (Q2), and a
+/// provincial institution's project in the 帮扶清单. Returns how many projects it added.
+async fn load_province(ctx: &AppCtx, operator: &Actor) -> AppResult<usize> {
+    let (Some(pairing_id), Some(province), Some(shanghai), Some(centre)) = (
+        pairing(ctx, operator, "310000", "520000").await?,
+        org(ctx, operator, "520000").await?,
+        org(ctx, operator, "310000").await?,
+        org(ctx, operator, "520000-jyzx").await?,
+    ) else {
+        return Ok(0);
+    };
+    let actor = Actor::system_for("demo", province);
+    trip(
+        ctx,
+        &actor,
+        Trip {
+            kind: ExchangeKind::InspectionVisit,
+            direction: ExchangeDirection::WestToEast,
+            pairing_id,
+            host: shanghai,
+            visitors: vec![province],
+            start: (4, 22),
+            end: (4, 25),
+            leaders: vec!["省残联理事长".into()],
+            summary: "省残联领导赴上海考察调研，对接项目，磋商工作".into(),
+            participants: 5,
+        },
+    )
+    .await?;
+    for kind in [ExchangeKind::JointMeeting, ExchangeKind::AgreementSigning] {
+        trip(
+            ctx,
+            &actor,
+            Trip {
+                kind,
+                direction: ExchangeDirection::EastToWest,
+                pairing_id,
+                host: province,
+                visitors: vec![shanghai],
+                start: (6, 5),
+                end: (6, 5),
+                leaders: vec!["省残联理事长".into(), "上海市残联理事长".into()],
+                summary: "省残联协调东部帮扶省、市残联，共同召开残联系统东西部扶贫协作联席会议，签订协议书".into(),
+                participants: 30,
+            },
+        )
+        .await?;
+    }
+    // The employment centre's need, agreed at the joint meeting: recorded by the centre itself
+    // on the province's pairing.
+    let project = DemoProject {
+        code: "GZ-2019-01",
+        title: "残疾人职业技能培训师资赴沪研修",
+        category: ProjectCategory::LabourEmployment,
+        basis: "全省残疾人职业技能培训师资不足，培训内容与东部企业岗位需求衔接不够",
+        measures: "省残疾人就业中心选派培训师资赴上海研修，学习岗位开发和支持性就业做法",
+        deep_poverty: false,
+        beneficiaries: 0,
+        items: &[("研修", "人次", 20, 6_000)],
+        money: &[],
+        status: ProjectStatus::Agreed,
+        trainings: &[],
+    };
+    // As the centre's editor would: the rules for a department's project on its federation's
+    // pairing are the ones under test here.
+    let dir = ctx.directory.get(&ctx.db).await?;
+    let editor = Actor::new(
+        Uuid::nil(),
+        ActorKind::System,
+        Role::Editor,
+        Some(centre),
+        Some("demo".into()),
+        dir.scope(Role::Editor, Some(centre)),
+    );
+    let project_id = load_project(ctx, &editor, pairing_id, &project).await?;
+    agreements::create(
+        ctx,
+        &actor,
+        NewAgreement {
+            pairing_id,
+            title: "残联系统东西部扶贫协作协议书（省级）".into(),
+            signed_on: date(6, 5),
+            committed_fen: Fen(12_000_000),
+            summary: Some("协商确定省级帮扶项目和帮扶资金".into()),
+            project_ids: vec![project_id],
+            external_id: None,
+        },
+    )
+    .await?;
+    Ok(1)
+}
+
+/// The prefecture's own 2019 plan (四（一）: "受帮扶的8个市（州）残联要结合实际制订年度工作方案"),
+/// issued in the first quarter.
+async fn load_plan(ctx: &AppCtx, actor: &Actor, org_id: Uuid) -> AppResult<()> {
+    let org = organizations::get(ctx, actor, org_id).await?;
+    let city = org.name.trim_end_matches("残疾人联合会");
+    plans::create(
+        ctx,
+        actor,
+        NewPlan {
+            org_id,
+            year: 2019,
+            title: format!("2019年{city}残联东西部扶贫协作工作方案"),
+            document_no: None,
+            issued_on: Some(date(3, 1)),
+            issuer: Some(org.name.clone()),
+            addressees: Some("各县（市、区）残联".into()),
+            goals: Some("落实全省残联系统东西部扶贫协作工作方案，完成年度帮扶项目".into()),
+            contents: Some(
+                "组建工作机构；加强交流对接；编制帮扶清单；抓好项目落实；建立工作台账".into(),
+            ),
+            summary: None,
+            innovations: None,
+            summarized_on: None,
+            external_id: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The year's exchanges both ways, as the plan schedules them: a special meeting in Q1, a
+/// consultation east and the joint meeting with the agreement in Q2, the partner's inspection
+/// visit and the work meeting in Q3. The western federation records each (`actor` acts for it),
+/// its trips east included.
 async fn load_exchanges(
     ctx: &AppCtx,
     actor: &Actor,
@@ -347,8 +546,8 @@ async fn load_exchanges(
             Local,
             west,
             vec![],
-            (11, 8),
-            (11, 8),
+            (9, 20),
+            (9, 20),
             "听取各县（市、区）工作情况汇报，研究部署下步工作",
             30,
         ),
@@ -429,18 +628,7 @@ async fn load_project(
             responsible_contact_id: None,
             start_on: Some(date(4, 1)),
             end_on: Some(date(12, 31)),
-            milestones: vec![
-                Milestone {
-                    title: "资金到位".into(),
-                    due_on: date(6, 30),
-                    done_on: None,
-                },
-                Milestone {
-                    title: "项目实施完成".into(),
-                    due_on: date(11, 30),
-                    done_on: None,
-                },
-            ],
+            milestones: milestones(demo),
             external_id: None,
         },
     )
@@ -488,7 +676,54 @@ async fn load_project(
         )
         .await?;
     }
+    if demo.status == ProjectStatus::Completed {
+        // Done: everyone it was for was reached.
+        projects::update(
+            ctx,
+            actor,
+            project.id,
+            None,
+            ProjectPatch {
+                beneficiaries_actual: MaybeUndefined::Value(demo.beneficiaries),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
     Ok(project.id)
+}
+
+/// The money milestone is done on the last arrival once all that was pledged arrived; the
+/// work milestone on the last spending of a completed project.
+fn milestones(demo: &DemoProject) -> Vec<Milestone> {
+    let total = |kind: FundKind| -> i64 {
+        demo.money
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| m.yuan)
+            .sum()
+    };
+    let last = |kind: FundKind| {
+        demo.money
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| date(m.on.0, m.on.1))
+            .max()
+    };
+    let arrived = total(Pledge) > 0 && total(Arrival) == total(Pledge);
+    let completed = demo.status == ProjectStatus::Completed;
+    vec![
+        Milestone {
+            title: "资金到位".into(),
+            due_on: date(6, 30),
+            done_on: last(Arrival).filter(|_| arrived),
+        },
+        Milestone {
+            title: "项目实施完成".into(),
+            due_on: date(11, 30),
+            done_on: last(Expenditure).filter(|_| completed),
+        },
+    ]
 }
 
 /// The prefecture's 工作推进小组 with placeholder holders of each role (no real person).
@@ -530,14 +765,17 @@ async fn load_working_group(
             role,
         });
     }
+    // The prefecture's sections are not organizations of their own: the federation is the
+    // group's office and the responsible unit; the office director's title names the section.
     working_groups::create(
         ctx,
         actor,
         NewWorkingGroup {
             org_id,
             name: "东西部扶贫协作工作推进小组".into(),
-            office_org_id: None,
-            responsible_org_id: None,
+            office_org_id: Some(org_id),
+            responsible_org_id: Some(org_id),
+            established_on: Some(date(3, 5)),
             members,
             external_id: None,
         },

@@ -1,13 +1,15 @@
 //! The 2019 structure (DESIGN §8): every organization the work plan names, with its GB/T 2260
-//! code and parent, the eight city–prefecture pairings, and the plan's own quarterly schedule
-//! (三、年度工作计划安排) as the province's 2019 plan. Loading is idempotent: organizations are
-//! matched by `code`, pairings by their two sides, the plan by (province, 2019), and nothing
-//! present is changed.
+//! code and parent, the eight city–prefecture pairings and the province's six province-level
+//! ones, the province working group, and the plan itself as the province's 2019 plan: its
+//! document metadata, its quarterly schedule (三、年度工作计划安排) and the deadlines the rest of
+//! it sets, each task counting what its sentence asks of whom. Loading is idempotent:
+//! organizations are matched by `code`, pairings by their two sides, the group and the plan by
+//! the province, and nothing present is changed.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use entity::{organization, pairing, plan, plan_task};
+use entity::{contact, organization, pairing, plan, plan_task, plan_task_org, working_group};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, TransactionTrait,
@@ -15,11 +17,19 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    domain::{OrgKind, OrgLevel, PairingLevel, Region},
+    domain::{
+        OrgKind, OrgLevel, PairingLevel, Region,
+        calendar::{Calendar, annual_due_on},
+    },
     error::AppResult,
     service::{
+        exchanges::ExchangeDirection,
         now,
-        plans::{CountedRecord, quarter_end},
+        plans::{
+            CountedRecord, CountsPeriod, LEDGER_ANNUAL, LEDGER_QUARTERLY, PLAN_ISSUED,
+            PLAN_SUMMARIZED, quarter_end,
+        },
+        working_groups::WorkingGroupRole,
     },
 };
 
@@ -229,104 +239,284 @@ pub const PAIRINGS: &[(&str, &str)] = &[
     ("330200", "522300"), // 宁波–黔西南
 ];
 
+/// (east code, west code) of the province-level pairings: 贵州 with the eastern provinces whose
+/// cities assist it (上海 is both). The joint meeting, the agreement, the leaders' yearly visit
+/// east and the provincial departments' projects hang on them.
+pub const PROVINCE_PAIRINGS: &[(&str, &str)] = &[
+    ("310000", PROVINCE_CODE), // 上海
+    ("210000", PROVINCE_CODE), // 辽宁
+    ("370000", PROVINCE_CODE), // 山东
+    ("440000", PROVINCE_CODE), // 广东
+    ("320000", PROVINCE_CODE), // 江苏
+    ("330000", PROVINCE_CODE), // 浙江
+];
+
+/// The day the pairings start. The seed gives no date: it reports the pairs' 2018 projects
+/// ("完成 2018 年度对口帮扶项目") and that the federations joined the cooperation in 2018
+/// ("2018年国家将残联系统列入到东西部扶贫协作单位"), so they start at the latest on 1 January
+/// 2018.
+pub fn pairings_start() -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(2018, 1, 1)
+}
+
+/// The eight assisted prefectures (受帮扶的8个市（州）): the western sides of the city pairings.
+pub fn assisted_prefectures() -> impl Iterator<Item = &'static str> {
+    let mut seen = Vec::new();
+    PAIRINGS.iter().filter_map(move |(_, west)| {
+        (!seen.contains(west)).then(|| {
+            seen.push(west);
+            *west
+        })
+    })
+}
+
 /// The year of the seeded plan, and its title (the document's own).
 pub const PLAN_YEAR: i32 = 2019;
 pub const PLAN_TITLE: &str = "2019年贵州省残联系统东西部扶贫协作工作方案";
+pub const PLAN_DOCUMENT_NO: &str = "黔残联办发〔2019〕8号";
+pub const PLAN_ISSUER: &str = "贵州省残疾人联合会办公室";
+pub const PLAN_ADDRESSEES: &str = "各市（州）残联，贵安新区社会事务管理局，仁怀市、威宁县残联";
+/// 一、工作目标, as the document states it.
+pub const PLAN_GOALS: &str = "认真贯彻落实党的十九大及习近平总书记关于脱贫攻坚和东西部扶贫协作的有关精神，围绕我省残疾人脱贫攻坚工作，紧扣上海市、大连市、青岛市、广州市、苏州市、杭州市、宁波市和我省受帮扶的 8 个市（州）东西部扶贫协作涉及的组织领导、人才交流、资金使用、产业合作、劳务协作、携手奔小康等要求，加强与东部协作城市以及所在省残联的沟通对接，强化协调力度，抓好督促落实，力争实现残疾人领域东西部扶贫协作工作再上新台阶，助力我省决战脱贫攻坚。";
+/// 二、主要工作内容 and 四、工作要求, by their headings.
+pub const PLAN_CONTENTS: &str = "二、主要工作内容：（一）组建工作机构；（二）加强交流对接；（三）提高扶贫协作水平；（四）着力抓好帮扶项目落实。\n三、年度工作计划安排：按季度安排。\n四、工作要求：（一）高度重视；（二）台账管理；（三）创新总结；（四）资料报送。";
 
-/// One item of the plan's quarterly schedule: (quarter, wording, target count, record type and
-/// kind that count). Items the seed gives no countable target have target 0 and nothing counted.
-type Item = (
-    i32,
-    &'static str,
-    i32,
-    Option<(CountedRecord, Option<&'static str>)>,
-);
+/// The province working group (全省残联东西部扶贫协作工作推进组, 二（一）1).
+pub const PROVINCE_GROUP: &str = "全省残联东西部扶贫协作工作推进组";
+/// Its office is in 教就部.
+pub const PROVINCE_GROUP_OFFICE: &str = "520000-jj";
 
-use CountedRecord::{Agreement, Exchange};
+/// Whose duty a task is, and so whose records count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// Anyone in the province's tree: one record anywhere meets it.
+    Anyone,
+    /// The province federation itself, with its departments and institutions ("省残联 …").
+    Province,
+    /// Each of the eight assisted prefectures on its own ("受帮扶的8个市（州）残联 …").
+    EachPrefecture,
+    /// Each of the province and the eight prefectures on its own ("省及受帮扶的8个市（州）残联 …").
+    EachFederation,
+}
 
-/// 三、年度工作计划安排, one task per concrete item, in the document's order.
-pub const PLAN_TASKS: &[Item] = &[
-    (1, "省及受帮扶的8个市（州）残联成立工作推进组", 0, None),
-    (1, "开展2019年帮扶项目调研", 0, None),
-    (1, "制定年度工作方案", 0, None),
-    (1, "编制拟帮扶清单", 0, None),
-    (
+/// When a task is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// The last day of its quarter.
+    QuarterEnd,
+    /// The quarter's ledger: the fifth working day after the quarter ("每季度结束后的 5 个工作日").
+    Ledger,
+    /// 1 December ("12 月 1 日前").
+    December1,
+}
+
+/// What counts towards a task: a record type, and the kind, direction and leaders it asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct Counts {
+    pub record: CountedRecord,
+    pub kind: Option<&'static str>,
+    pub direction: Option<ExchangeDirection>,
+    pub leaders: bool,
+}
+
+/// One task of the seeded plan.
+#[derive(Clone, Copy, Debug)]
+pub struct SeedTask {
+    pub quarter: i32,
+    pub title: &'static str,
+    pub who: Who,
+    pub due: Due,
+    /// From when records count: the quarter's start for the schedule's items, the year's for
+    /// what the seed asks every year.
+    pub period: CountsPeriod,
+    /// `None`: the seed gives nothing a record can show, so the task is not tracked.
+    pub counts: Option<Counts>,
+}
+
+const fn task(quarter: i32, title: &'static str, who: Who, counts: Option<Counts>) -> SeedTask {
+    SeedTask {
+        quarter,
+        title,
+        who,
+        due: Due::QuarterEnd,
+        period: CountsPeriod::Quarter,
+        counts,
+    }
+}
+
+const fn untracked(quarter: i32, title: &'static str) -> SeedTask {
+    task(quarter, title, Who::Anyone, None)
+}
+
+const fn counts(record: CountedRecord, kind: Option<&'static str>) -> Option<Counts> {
+    Some(Counts {
+        record,
+        kind,
+        direction: None,
+        leaders: false,
+    })
+}
+
+const fn exchange(
+    kind: Option<&'static str>,
+    direction: Option<ExchangeDirection>,
+    leaders: bool,
+) -> Option<Counts> {
+    Some(Counts {
+        record: CountedRecord::Exchange,
+        kind,
+        direction,
+        leaders,
+    })
+}
+
+const fn ledger(quarter: i32, title: &'static str) -> SeedTask {
+    SeedTask {
+        quarter,
+        title,
+        who: Who::EachPrefecture,
+        due: Due::Ledger,
+        period: CountsPeriod::Quarter,
+        counts: counts(CountedRecord::LedgerSubmission, Some(LEDGER_QUARTERLY)),
+    }
+}
+
+use CountedRecord::{Agreement, Plan, SelfAssessment, WorkingGroup};
+use ExchangeDirection::{EastToWest, WestToEast};
+use Who::{Anyone, EachFederation, EachPrefecture, Province as ProvinceOnly};
+
+/// 三、年度工作计划安排, one task per concrete item in the document's order, then in each quarter
+/// the deadlines the rest of the document sets: the quarterly ledgers and the 1 December
+/// materials (四（四）), and the leaders' yearly visit east (二（二）2).
+pub const PLAN_TASKS: &[SeedTask] = &[
+    task(
+        1,
+        "省及受帮扶的8个市（州）残联成立工作推进组",
+        EachFederation,
+        counts(WorkingGroup, None),
+    ),
+    untracked(1, "开展2019年帮扶项目调研"),
+    // 四（一）: "受帮扶的8个市（州）残联要结合实际制订年度工作方案".
+    task(
+        1,
+        "制定年度工作方案",
+        EachPrefecture,
+        counts(Plan, Some(PLAN_ISSUED)),
+    ),
+    untracked(1, "编制拟帮扶清单"),
+    task(
         1,
         "召开至少一次专题会议，研究部署东西部扶贫协作相关工作",
-        1,
-        Some((Exchange, Some("special_meeting"))),
+        EachFederation,
+        exchange(Some("special_meeting"), None, false),
     ),
-    (
+    // Where conditions allow: no prefecture is bound to it, so nothing is overdue without it.
+    untracked(1, "条件成熟的市（州）赴对口帮扶城市协商帮扶项目具体事宜"),
+    ledger(
         1,
-        "条件成熟的市（州）赴对口帮扶城市协商帮扶项目具体事宜",
-        0,
-        None,
+        "受帮扶的8个市（州）残联报送第一季度台账佐证资料（季度结束后的5个工作日内）",
     ),
-    (
+    // The 2018 projects lie outside the 2019 plan's year.
+    untracked(
         2,
         "受帮扶的8个市（州）残联完成2018年度对口帮扶项目及总结工作",
-        0,
-        None,
     ),
-    (
+    task(
         2,
         "省及受帮扶的8个市（州）残联至少一次赴对口帮扶省份和城市协调帮扶项目具体事宜",
-        1,
-        Some((Exchange, Some("inspection_visit"))),
+        EachFederation,
+        exchange(Some("consultation"), Some(WestToEast), false),
     ),
-    (
+    task(
         2,
         "省残联协调东部帮扶省、市残联，共同召开一次残联系统东西部扶贫协作联席会议",
-        1,
-        Some((Exchange, Some("joint_meeting"))),
+        ProvinceOnly,
+        exchange(Some("joint_meeting"), None, false),
     ),
-    (
+    task(
         2,
         "力争签订残联系统东西部扶贫协作协议书",
-        1,
-        Some((Agreement, None)),
+        ProvinceOnly,
+        counts(Agreement, None),
     ),
-    (2, "与东部对口帮扶城市建立定期互访和定期磋商机制", 0, None),
-    (
+    untracked(2, "与东部对口帮扶城市建立定期互访和定期磋商机制"),
+    task(
         2,
         "邀请东部扶贫协作省及对口帮扶城市残联的领导和项目主管人员到贵州进行考察",
-        1,
-        Some((Exchange, Some("inspection_visit"))),
+        Anyone,
+        exchange(Some("inspection_visit"), Some(EastToWest), true),
     ),
-    (2, "根据东部协作省份经费到位情况及时启动帮扶项目", 0, None),
-    (
+    untracked(2, "根据东部协作省份经费到位情况及时启动帮扶项目"),
+    ledger(
+        2,
+        "受帮扶的8个市（州）残联报送第二季度台账佐证资料（季度结束后的5个工作日内）",
+    ),
+    task(
         3,
         "省及受帮扶的8个市（州）残联邀请东部扶贫协作省及对口帮扶城市残联的领导和项目主管人员到贵州进行考察",
-        1,
-        Some((Exchange, Some("inspection_visit"))),
+        EachFederation,
+        exchange(Some("inspection_visit"), Some(EastToWest), true),
     ),
-    (
+    untracked(
         3,
         "根据东部协作省份经费到位情况及时启动并抓好帮扶项目的实施工作",
-        0,
-        None,
     ),
-    (3, "准确评估任务清单落实情况", 0, None),
-    (
+    untracked(3, "准确评估任务清单落实情况"),
+    task(
         3,
         "走访对口帮扶省份和城市，共商工作推进措施",
-        1,
-        Some((Exchange, Some("inspection_visit"))),
+        Anyone,
+        exchange(Some("consultation"), Some(WestToEast), false),
     ),
-    (
+    task(
         3,
         "省残联或受帮扶的8个市（州）残联召开对口扶贫协作工作会议，听取各县（市、区、特区）工作情况汇报，研究部署下步工作",
-        1,
-        Some((Exchange, Some("work_meeting"))),
+        Anyone,
+        exchange(Some("work_meeting"), None, false),
     ),
-    (4, "按照进展要求，完成2019年对口帮扶项目任务", 0, None),
-    (4, "做好2019年全省残联东西部扶贫协作总结", 0, None),
-    (4, "研究谋划2020年对口帮扶项目和任务清单", 0, None),
-    (
+    ledger(
+        3,
+        "受帮扶的8个市（州）残联报送第三季度台账佐证资料（季度结束后的5个工作日内）",
+    ),
+    untracked(4, "按照进展要求，完成2019年对口帮扶项目任务"),
+    task(
         4,
-        "各级残联按照职责，对照东西部扶贫协作考核要求，做好迎接考核的工作报告、工作台帐和印证资料（文件、函电、图片、影像、文字和统计资料）的准备，迎接国家及省考核",
-        0,
-        None,
+        "做好2019年全省残联东西部扶贫协作总结",
+        ProvinceOnly,
+        counts(Plan, Some(PLAN_SUMMARIZED)),
+    ),
+    untracked(4, "研究谋划2020年对口帮扶项目和任务清单"),
+    // Due by 1 December, with the materials (四（四）); the work report is the self-assessment.
+    SeedTask {
+        due: Due::December1,
+        ..task(
+            4,
+            "各级残联按照职责，对照东西部扶贫协作考核要求，做好迎接考核的工作报告、工作台帐和印证资料（文件、函电、图片、影像、文字和统计资料）的准备，迎接国家及省考核",
+            EachPrefecture,
+            counts(SelfAssessment, None),
+        )
+    },
+    SeedTask {
+        due: Due::December1,
+        ..task(
+            4,
+            "受帮扶的8个市（州）残联12月1日前报送全年台账佐证资料",
+            EachPrefecture,
+            counts(CountedRecord::LedgerSubmission, Some(LEDGER_ANNUAL)),
+        )
+    },
+    SeedTask {
+        period: CountsPeriod::Year,
+        ..task(
+            4,
+            "省残联领导每年安排1次以上赴东部帮扶省份考察调研，对接项目，磋商工作",
+            ProvinceOnly,
+            exchange(Some("inspection_visit"), Some(WestToEast), true),
+        )
+    },
+    ledger(
+        4,
+        "受帮扶的8个市（州）残联报送第四季度台账佐证资料（季度结束后的5个工作日内）",
     ),
 ];
 
@@ -335,6 +525,7 @@ pub const PLAN_TASKS: &[Item] = &[
 pub struct Seeded {
     pub organizations: usize,
     pub pairings: usize,
+    pub working_groups: usize,
     pub plans: usize,
     pub plan_tasks: usize,
 }
@@ -389,9 +580,17 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Seeded> {
         .map(|p| (p.east_org_id, p.west_org_id))
         .collect();
     let province = ids.get(PROVINCE_CODE).copied();
-    let started = NaiveDate::from_ymd_opt(2019, 1, 1);
+    let started = pairings_start();
     let mut new_pairings = Vec::new();
-    for (east, west) in PAIRINGS {
+    let levels = PAIRINGS
+        .iter()
+        .map(|p| (p, PairingLevel::CityPrefecture))
+        .chain(
+            PROVINCE_PAIRINGS
+                .iter()
+                .map(|p| (p, PairingLevel::ProvinceProvince)),
+        );
+    for ((east, west), level) in levels {
         let (Some(&east), Some(&west), Some(owner), Some(started)) =
             (ids.get(*east), ids.get(*west), province, started)
         else {
@@ -404,7 +603,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Seeded> {
             id: Set(Uuid::now_v7()),
             east_org_id: Set(east),
             west_org_id: Set(west),
-            level: Set(PairingLevel::CityPrefecture.as_str().into()),
+            level: Set(level.as_str().into()),
             started_on: Set(started),
             ended_on: Set(None),
             version: Set(1),
@@ -422,17 +621,119 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Seeded> {
             .await?;
     }
     if let Some(province) = province {
-        seed_plan(&tx, province, at, &mut seeded).await?;
+        seed_group(&tx, &ids, province, at, &mut seeded).await?;
+        seed_plan(&tx, &ids, province, at, &mut seeded).await?;
     }
     tx.commit().await?;
     Ok(seeded)
 }
 
-/// The province's 2019 plan with one task per item of its quarterly schedule, each due at its
-/// quarter's end. A plan the province already has for 2019 — even one deleted since — is left
-/// alone, so a deliberate deletion is not undone at the next start.
+/// The province working group (二（一）1) with its office in 教就部 and placeholder holders of
+/// each role: the seed names real people, the demo names none. Left alone when the province
+/// has (or had) a group.
+async fn seed_group(
+    tx: &impl ConnectionTrait,
+    ids: &HashMap<String, Uuid>,
+    province: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    seeded: &mut Seeded,
+) -> AppResult<()> {
+    let existing = working_group::Entity::find()
+        .filter(working_group::Column::OrgId.eq(province))
+        .count(tx)
+        .await?;
+    if existing > 0 {
+        return Ok(());
+    }
+    let office = ids.get(PROVINCE_GROUP_OFFICE).copied();
+    let holders = [
+        (
+            WorkingGroupRole::Leader,
+            "组长（示例）",
+            "省残联党组书记、理事长",
+        ),
+        (
+            WorkingGroupRole::DeputyLeader,
+            "副组长（示例）",
+            "省残联副理事长",
+        ),
+        (
+            WorkingGroupRole::OfficeDirector,
+            "办公室主任（示例）",
+            "省残联副理事长（兼）",
+        ),
+        (
+            WorkingGroupRole::Member,
+            "成员（示例）",
+            "省残联教就部负责同志",
+        ),
+    ];
+    let mut contacts = Vec::new();
+    let mut members = Vec::new();
+    for (role, name, title) in holders {
+        let id = Uuid::now_v7();
+        contacts.push(contact::ActiveModel {
+            id: Set(id),
+            org_id: Set(province),
+            name: Set(name.into()),
+            title: Set(Some(title.into())),
+            phone: Set(None),
+            email: Set(None),
+            version: Set(1),
+            owner_org_id: Set(province),
+            external_id: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        });
+        members.push(serde_json::json!({"contact_id": id, "role": role.as_str()}));
+    }
+    contact::Entity::insert_many(contacts)
+        .exec_without_returning(tx)
+        .await?;
+    working_group::Entity::insert(working_group::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(province),
+        name: Set(PROVINCE_GROUP.into()),
+        office_org_id: Set(office),
+        responsible_org_id: Set(office),
+        // Set up by the plan itself, issued that day.
+        established_on: Set(plan_issued_on()),
+        members: Set(serde_json::Value::Array(members)),
+        version: Set(1),
+        owner_org_id: Set(province),
+        external_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    seeded.working_groups = 1;
+    Ok(())
+}
+
+/// The day the plan was issued: 2019年2月19日.
+pub fn plan_issued_on() -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(2019, 2, 19)
+}
+
+/// The day a seeded task is due.
+fn due_on(task: &SeedTask, calendar: &Calendar) -> Option<NaiveDate> {
+    match task.due {
+        Due::QuarterEnd => quarter_end(PLAN_YEAR, task.quarter),
+        Due::Ledger => calendar.ledger_due_on(PLAN_YEAR, task.quarter).ok(),
+        Due::December1 => annual_due_on(PLAN_YEAR),
+    }
+}
+
+/// The province's 2019 plan, with its document metadata and one task per item of its
+/// schedule and per deadline it sets, each with the organizations that must meet it. A plan
+/// the province already has for 2019 — even one deleted since — is left alone, so a deliberate
+/// deletion is not undone at the next start.
 async fn seed_plan(
     tx: &impl ConnectionTrait,
+    ids: &HashMap<String, Uuid>,
     province: Uuid,
     at: chrono::DateTime<chrono::Utc>,
     seeded: &mut Seeded,
@@ -451,6 +752,15 @@ async fn seed_plan(
         org_id: Set(province),
         year: Set(PLAN_YEAR),
         title: Set(PLAN_TITLE.into()),
+        document_no: Set(Some(PLAN_DOCUMENT_NO.into())),
+        issued_on: Set(plan_issued_on()),
+        issuer: Set(Some(PLAN_ISSUER.into())),
+        addressees: Set(Some(PLAN_ADDRESSEES.into())),
+        goals: Set(Some(PLAN_GOALS.into())),
+        contents: Set(Some(PLAN_CONTENTS.into())),
+        summary: Set(None),
+        innovations: Set(None),
+        summarized_on: Set(None),
         version: Set(1),
         owner_org_id: Set(province),
         external_id: Set(None),
@@ -461,21 +771,45 @@ async fn seed_plan(
     .exec_without_returning(tx)
     .await?;
     seeded.plans = 1;
+    let calendar = Calendar::built_in();
+    let prefectures: Vec<Uuid> = assisted_prefectures()
+        .filter_map(|code| ids.get(code).copied())
+        .collect();
     let mut tasks = Vec::new();
-    for (quarter, title, target, counts) in PLAN_TASKS {
-        let Some(due_on) = quarter_end(PLAN_YEAR, *quarter) else {
+    let mut targets = Vec::new();
+    for seed in PLAN_TASKS {
+        let Some(due_on) = due_on(seed, &calendar) else {
             continue;
         };
+        let id = Uuid::now_v7();
+        let orgs: Vec<Uuid> = match (seed.who, seed.counts) {
+            (_, None) | (Who::Anyone, _) => Vec::new(),
+            (Who::Province, _) => vec![province],
+            (Who::EachPrefecture, _) => prefectures.clone(),
+            (Who::EachFederation, _) => std::iter::once(province)
+                .chain(prefectures.iter().copied())
+                .collect(),
+        };
+        targets.extend(orgs.into_iter().map(|org| plan_task_org::ActiveModel {
+            task_id: Set(id),
+            org_id: Set(org),
+        }));
+        let c = seed.counts;
         tasks.push(plan_task::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             plan_id: Set(plan_id),
-            quarter: Set(*quarter),
-            title: Set((*title).into()),
+            quarter: Set(seed.quarter),
+            title: Set(seed.title.into()),
             due_on: Set(due_on),
             responsible_org_id: Set(province),
-            target_count: Set(*target),
-            counts_record_type: Set(counts.map(|(t, _)| t.as_str().to_string())),
-            counts_kind: Set(counts.and_then(|(_, k)| k).map(Into::into)),
+            target_count: Set(i32::from(c.is_some())),
+            counts_record_type: Set(c.map(|c| c.record.as_str().to_string())),
+            counts_kind: Set(c.and_then(|c| c.kind).map(Into::into)),
+            counts_direction: Set(c.and_then(|c| c.direction).map(|d| d.as_str().to_string())),
+            counts_leaders: Set(c.is_some_and(|c| c.leaders)),
+            counts_period: Set(seed.period.as_str().into()),
+            // Every task the plan sets is 规定动作; an organization adds its own 自选动作.
+            mandatory: Set(true),
             version: Set(1),
             owner_org_id: Set(province),
             external_id: Set(None),
@@ -488,5 +822,10 @@ async fn seed_plan(
     plan_task::Entity::insert_many(tasks)
         .exec_without_returning(tx)
         .await?;
+    if !targets.is_empty() {
+        plan_task_org::Entity::insert_many(targets)
+            .exec_without_returning(tx)
+            .await?;
+    }
     Ok(())
 }

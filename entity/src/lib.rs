@@ -19,6 +19,7 @@ pub mod organization;
 pub mod pairing;
 pub mod plan;
 pub mod plan_task;
+pub mod plan_task_org;
 pub mod project;
 pub mod self_assessment;
 pub mod service_account;

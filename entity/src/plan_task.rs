@@ -13,6 +13,14 @@ pub struct Model {
     pub target_count: i32,
     pub counts_record_type: Option<String>,
     pub counts_kind: Option<String>,
+    /// An exchange direction; absent counts every direction.
+    pub counts_direction: Option<String>,
+    /// Only exchanges with leaders present count.
+    pub counts_leaders: bool,
+    /// `quarter` or `year`: from when records count.
+    pub counts_period: String,
+    /// 规定动作 (set by the plan) rather than 自选动作 (chosen by the organization).
+    pub mandatory: bool,
     pub version: i32,
     pub owner_org_id: Uuid,
     pub external_id: Option<String>,

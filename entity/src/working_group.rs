@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     pub office_org_id: Option<Uuid>,
     pub responsible_org_id: Option<Uuid>,
+    /// The day the group was set up.
+    pub established_on: Option<Date>,
     /// `[{"contact_id": ..., "role": ...}]`
     pub members: Json,
     pub version: i32,

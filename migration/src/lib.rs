@@ -11,6 +11,7 @@ mod m20261130_000005_calendar;
 mod m20261130_000006_evidence;
 mod m20261201_000007_ledger_submissions;
 mod m20261201_000008_self_assessments;
+mod m20261201_000009_plan_structure;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_evidence::Migration),
             Box::new(m20261201_000007_ledger_submissions::Migration),
             Box::new(m20261201_000008_self_assessments::Migration),
+            Box::new(m20261201_000009_plan_structure::Migration),
         ]
     }
 }

@@ -54,7 +54,16 @@ names!(OrgKind {
     Institution => "institution",
     Agency => "agency",
 });
-names!(PairingLevel { CityPrefecture => "city_prefecture", CountyCounty => "county_county" });
+names!(
+    /// `province_province` is a western province's federation with an eastern province's: the
+    /// joint meeting, the agreement, the leaders' visits and the provincial departments'
+    /// projects hang on it.
+    PairingLevel {
+        ProvinceProvince => "province_province",
+        CityPrefecture => "city_prefecture",
+        CountyCounty => "county_county",
+    }
+);
 names!(
     /// Who a token speaks for: a user, a service account, or the operator at the command line
     /// (`xiezuo create-user`).

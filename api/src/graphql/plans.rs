@@ -20,8 +20,8 @@ use crate::{
         AppCtx,
         organizations::OrganizationView,
         plans::{
-            self, NewPlan, NewPlanTask, PlanPatch, PlanQuery as PlanFilter, PlanTaskPatch,
-            PlanTaskQuery as PlanTaskFilter, PlanTaskView, PlanView,
+            self, NewPlan, NewPlanTask, OrgProgress, PlanPatch, PlanQuery as PlanFilter,
+            PlanTaskPatch, PlanTaskQuery as PlanTaskFilter, PlanTaskView, PlanView,
         },
     },
 };
@@ -263,6 +263,28 @@ impl PlanTaskView {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<OrganizationView>> {
         super::organization(ctx, self.responsible_org_id)
+    }
+
+    /// The organizations that must each meet the target, as the caller may read them.
+    async fn target_organizations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<OrganizationView>> {
+        let mut out = Vec::with_capacity(self.target_org_ids.len());
+        for id in &self.target_org_ids {
+            out.extend(super::organization(ctx, *id)?);
+        }
+        Ok(out)
+    }
+}
+
+#[ComplexObject]
+impl OrgProgress {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OrganizationView>> {
+        super::organization(ctx, self.org_id)
     }
 }
 

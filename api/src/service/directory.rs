@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::{
     authz::{Owner, Scope, reads_everything},
-    domain::{ActorKind, Region, Role},
+    domain::{ActorKind, OrgKind, PairingLevel, Region, Role},
     error::Result,
 };
 
@@ -240,12 +240,12 @@ impl Directory {
             .and_then(|i| self.live_pairings.get(i))
     }
 
-    /// The live pairings `org_id` is a side of, in id order.
     /// Every live pairing, in id order.
     pub fn live_pairing_rows(&self) -> impl Iterator<Item = &pairing::Model> {
         self.live_pairings.iter()
     }
 
+    /// The live pairings `org_id` is a side of, in id order.
     pub fn live_pairings_of(&self, org_id: Uuid) -> impl Iterator<Item = &pairing::Model> {
         self.live_pairings
             .iter()
@@ -258,6 +258,46 @@ impl Directory {
             org_id,
             region: o.region,
         })
+    }
+
+    /// Whether `id` is a live department or institution of a federation (省残联维权部,
+    /// 省残疾人康复中心, …) rather than a federation or agency of its own.
+    fn is_unit(&self, id: Uuid) -> bool {
+        self.live_orgs.get(&id).is_some_and(|o| {
+            o.kind == OrgKind::Department.as_str() || o.kind == OrgKind::Institution.as_str()
+        })
+    }
+
+    /// `root` and the departments and institutions under it, but not the federations and
+    /// agencies below: the organization itself, when a duty falls on each federation ("省及受帮扶
+    /// 的8个市（州）残联 …") and its departments act for it.
+    pub fn own_units(&self, root: Uuid) -> HashSet<Uuid> {
+        let mut all = HashSet::from([root]);
+        let mut frontier = vec![root];
+        for _ in 0..MAX_DEPTH {
+            let mut next = Vec::new();
+            for id in frontier {
+                for child in self.children.get(&id).into_iter().flatten() {
+                    if self.is_unit(*child) && all.insert(*child) {
+                        next.push(*child);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        all
+    }
+
+    /// The federation a department or institution belongs to: its nearest ancestor that is not
+    /// one. `None` for an organization that is not a department or institution.
+    pub fn federation_of_unit(&self, id: Uuid) -> Option<Uuid> {
+        if !self.is_unit(id) {
+            return None;
+        }
+        self.ancestors(id).into_iter().find(|a| !self.is_unit(*a))
     }
 
     /// `root` and every live organization below it.
@@ -322,6 +362,20 @@ impl Directory {
                 pairings.insert(id);
                 orgs.insert(east);
                 orgs.insert(west);
+            }
+        }
+        // A department or institution works within its federation's cooperation with the
+        // eastern provinces (DESIGN §7): the federation's province-level pairings are its
+        // pairings too, so that it can record projects and agreements on them.
+        if let Some(federation) = self.federation_of_unit(org_id) {
+            let level = PairingLevel::ProvinceProvince.as_str();
+            for p in &self.live_pairings {
+                if p.level == level && (p.east_org_id == federation || p.west_org_id == federation)
+                {
+                    pairings.insert(p.id);
+                    orgs.insert(p.east_org_id);
+                    orgs.insert(p.west_org_id);
+                }
             }
         }
         Scope {

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     authz::{Actor, RecordKind, ensure_write},
-    domain::{Fields, OrgLevel, PairingLevel, Region, Text, checked},
+    domain::{Fields, OrgKind, OrgLevel, PairingLevel, Region, Text, checked},
     error::{AppError, AppResult},
 };
 
@@ -231,6 +231,10 @@ async fn check_sides(
                     && (region == Region::East || org_level == OrgLevel::Prefecture)
             }
             PairingLevel::CountyCounty => org_level == OrgLevel::County,
+            // Federations only: a department acts within its federation's pairing.
+            PairingLevel::ProvinceProvince => {
+                org_level == OrgLevel::Province && org.kind == OrgKind::Federation.as_str()
+            }
         };
         if !fits {
             f.push(

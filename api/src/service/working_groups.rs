@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::NaiveDate;
 use entity::working_group;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -119,6 +120,8 @@ pub struct WorkingGroupView {
     pub office_org_id: Option<Uuid>,
     /// The department responsible (责任科室).
     pub responsible_org_id: Option<Uuid>,
+    /// The day the group was set up; plan tasks count the group from then.
+    pub established_on: Option<NaiveDate>,
     #[graphql(complexity = "crate::graphql::list_cost(MEMBERS_MAX, child_complexity)")]
     pub members: Vec<WorkingGroupMember>,
     pub version: i32,
@@ -147,6 +150,7 @@ impl WorkingGroupView {
             name: m.name,
             office_org_id: m.office_org_id,
             responsible_org_id: m.responsible_org_id,
+            established_on: m.established_on,
             members,
             version: m.version,
             owner_org_id: m.owner_org_id,
@@ -167,6 +171,8 @@ pub struct NewWorkingGroup {
     pub office_org_id: Option<Uuid>,
     #[serde(default)]
     pub responsible_org_id: Option<Uuid>,
+    #[serde(default)]
+    pub established_on: Option<NaiveDate>,
     #[serde(default)]
     #[graphql(default)]
     pub members: Vec<WorkingGroupMemberInput>,
@@ -190,6 +196,9 @@ pub struct WorkingGroupPatch {
     #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
     pub responsible_org_id: MaybeUndefined<Uuid>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub established_on: MaybeUndefined<NaiveDate>,
     #[serde(default)]
     pub members: Option<Vec<WorkingGroupMemberInput>>,
     #[serde(default)]
@@ -383,6 +392,7 @@ pub async fn create(
         f.push("org_id", "no such organization");
     }
     let name = f.check("name", Text::parse(&input.name, NAME_MAX));
+    f.date("established_on", input.established_on);
     check_parts(
         &tx,
         scope,
@@ -412,6 +422,7 @@ pub async fn create(
         name: Set(checked(name)?.into_inner()),
         office_org_id: Set(input.office_org_id),
         responsible_org_id: Set(input.responsible_org_id),
+        established_on: Set(input.established_on),
         members: Set(stored_members(&input.members)?),
         version: Set(1),
         owner_org_id: Set(input.org_id),
@@ -463,6 +474,12 @@ pub async fn update(
         MaybeUndefined::Null => None,
         MaybeUndefined::Value(v) => Some(v),
     };
+    let established_on = match patch.established_on {
+        MaybeUndefined::Undefined => current.established_on,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v),
+    };
+    f.date("established_on", established_on);
     let replacing = patch.members.is_some();
     let members: Vec<WorkingGroupMemberInput> = match patch.members {
         Some(m) => m,
@@ -506,6 +523,7 @@ pub async fn update(
     model.name = Set(checked(name)?);
     model.office_org_id = Set(office);
     model.responsible_org_id = Set(responsible);
+    model.established_on = Set(established_on);
     model.members = Set(stored_members(&members)?);
     model.external_id = Set(checked(external)?);
     change.save(model).await

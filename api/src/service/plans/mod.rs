@@ -17,11 +17,14 @@ pub use self::{
     tasks::{create_task, delete_task, get_task, list_tasks, tasks_of_many, update_task},
 };
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{Datelike, NaiveDate};
-use entity::{plan, plan_task};
+use entity::{plan, plan_task, plan_task_org};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
@@ -35,12 +38,11 @@ use uuid::Uuid;
 use super::{
     AppCtx, Page, audit, check_version,
     directory::Directory,
-    exchanges::ExchangeKind,
+    exchanges::{ExchangeDirection, ExchangeKind},
     kernel::{self, Columns, Readable, Record},
     now,
     pairings::today_in_china,
     records::{self, PageArgs},
-    scope,
 };
 use crate::{
     authz::Actor,
@@ -51,6 +53,15 @@ use crate::{
 
 pub const TITLE_MAX: usize = 200;
 pub const TASK_TITLE_MAX: usize = 500;
+/// 文号, e.g. 黔残联办发〔2019〕8号.
+pub const DOCUMENT_NO_MAX: usize = 100;
+pub const ISSUER_MAX: usize = 200;
+/// Addressees, goals, contents and the summary: multi-line text.
+pub const PLAN_TEXT_MAX: usize = 20_000;
+pub const INNOVATIONS_MAX: usize = 50;
+pub const INNOVATION_TITLE_MAX: usize = 200;
+/// Organizations a task may ask to meet its target each.
+pub const TARGET_ORGS_MAX: usize = 200;
 /// The years a plan may be for.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 pub const QUARTERS: std::ops::RangeInclusive<i32> = 1..=4;
@@ -71,6 +82,15 @@ names!(
 );
 
 names!(
+    /// From when a task counts records: the start of its quarter ("第三季度：…走访对口帮扶省份和城
+    /// 市"), or of its plan's year ("每年安排1次以上").
+    CountsPeriod {
+        Quarter => "quarter",
+        Year => "year",
+    }
+);
+
+names!(
     /// The record type whose records count towards a task's target.
     CountedRecord {
         /// Dated by `start_on`; `counts_kind` is an exchange kind.
@@ -81,6 +101,18 @@ names!(
         Agreement => "agreement",
         /// Dated by `occurred_on`; `counts_kind` is a transaction kind.
         FundTransaction => "fund_transaction",
+        /// Dated by `established_on`; no kind.
+        WorkingGroup => "working_group",
+        /// A plan for the task's year: `issued` counts it by `issued_on`, `summarized` by the
+        /// day of its year-end summary, `summarized_on`.
+        Plan => "plan",
+        /// A ledger for the task's year that was not returned, dated by when it was submitted
+        /// (Asia/Shanghai): `quarterly` counts the ledger of the task's quarter, `annual` the
+        /// year's materials.
+        LedgerSubmission => "ledger_submission",
+        /// A self-assessment (the work report) for the task's year, dated by when it was
+        /// submitted; no kind.
+        SelfAssessment => "self_assessment",
     }
 );
 
@@ -91,10 +123,43 @@ impl CountedRecord {
         match self {
             Self::Exchange => ExchangeKind::ALL.iter().map(|k| k.as_str()).collect(),
             Self::Project => ProjectStatus::ALL.iter().map(|s| s.as_str()).collect(),
-            Self::Agreement => Vec::new(),
+            Self::Agreement | Self::WorkingGroup | Self::SelfAssessment => Vec::new(),
             Self::FundTransaction => FundKind::ALL.iter().map(|k| k.as_str()).collect(),
+            Self::Plan => vec![PLAN_ISSUED, PLAN_SUMMARIZED],
+            Self::LedgerSubmission => vec![LEDGER_QUARTERLY, LEDGER_ANNUAL],
         }
     }
+
+    /// Whether a task counting this type must name a kind: a plan is counted when issued or when
+    /// summarized, a ledger of the quarter or of the year, never both at once.
+    pub fn needs_kind(self) -> bool {
+        matches!(self, Self::Plan | Self::LedgerSubmission)
+    }
+
+    /// Whether the records carry the year they are for: then they count for tasks of that
+    /// year, whenever in the window up to the due date they are dated.
+    pub fn has_year(self) -> bool {
+        matches!(
+            self,
+            Self::Plan | Self::LedgerSubmission | Self::SelfAssessment
+        )
+    }
+}
+
+pub const PLAN_ISSUED: &str = "issued";
+pub const PLAN_SUMMARIZED: &str = "summarized";
+pub const LEDGER_QUARTERLY: &str = "quarterly";
+pub const LEDGER_ANNUAL: &str = "annual";
+
+/// An innovative practice (创新做法) the year-end summary names.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject,
+)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "InnovationInput")]
+pub struct Innovation {
+    pub title: String,
+    pub description: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,6 +174,24 @@ pub struct PlanView {
     pub year: i32,
     /// e.g. 2019年贵州省残联系统东西部扶贫协作工作方案.
     pub title: String,
+    /// 文号, e.g. 黔残联办发〔2019〕8号.
+    pub document_no: Option<String>,
+    /// The day the plan was issued (印发); a plan counts as made from then.
+    pub issued_on: Option<NaiveDate>,
+    /// Who issued it, e.g. 贵州省残疾人联合会办公室.
+    pub issuer: Option<String>,
+    /// Whom it is addressed to (主送).
+    pub addressees: Option<String>,
+    /// 工作目标.
+    pub goals: Option<String>,
+    /// 主要工作内容 and 任务安排.
+    pub contents: Option<String>,
+    /// The year-end summary (总结).
+    pub summary: Option<String>,
+    /// The innovative practices (创新做法) the summary names.
+    pub innovations: Vec<Innovation>,
+    /// The day the summary was made; the summary counts from then.
+    pub summarized_on: Option<NaiveDate>,
     pub version: i32,
     pub owner_org_id: Uuid,
     pub external_id: Option<String>,
@@ -117,18 +200,32 @@ pub struct PlanView {
 }
 
 impl PlanView {
-    pub fn from_model(m: plan::Model) -> Self {
-        Self {
+    pub fn from_model(m: plan::Model) -> AppResult<Self> {
+        let innovations = match m.innovations {
+            None => Vec::new(),
+            Some(json) => serde_json::from_value(json)
+                .map_err(|e| AppError::internal(format!("stored innovations: {e}")))?,
+        };
+        Ok(Self {
             id: m.id,
             org_id: m.org_id,
             year: m.year,
             title: m.title,
+            document_no: m.document_no,
+            issued_on: m.issued_on,
+            issuer: m.issuer,
+            addressees: m.addressees,
+            goals: m.goals,
+            contents: m.contents,
+            summary: m.summary,
+            innovations,
+            summarized_on: m.summarized_on,
             version: m.version,
             owner_org_id: m.owner_org_id,
             external_id: m.external_id,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
 }
 
@@ -155,12 +252,33 @@ pub struct PlanTaskView {
     /// How many records the task asks for ("至少一次" is 1); 0 when nothing is counted.
     pub target_count: i32,
     pub counts_record_type: Option<CountedRecord>,
-    /// An exchange kind, project status or fund transaction kind; absent counts every kind.
+    /// An exchange kind, project status, fund transaction kind, `issued` or `summarized` for
+    /// plans, `quarterly` or `annual` for ledger submissions; absent counts every kind.
     pub counts_kind: Option<String>,
-    /// Computed: live records of `counts_record_type` (and `counts_kind`) owned by the
-    /// responsible organization or one under it, dated in the plan's year on or before `due_on`.
+    /// Exchanges only: who travelled. Absent counts every direction.
+    pub counts_direction: Option<ExchangeDirection>,
+    /// Exchanges only: count only those with leaders present ("省残联领导 …").
+    pub counts_leaders: bool,
+    /// Records dated from the start of the task's quarter, or of the plan's year, count.
+    /// Working groups count when set up by the due date, whenever; plans, ledgers and
+    /// self-assessments when they are for the plan's year.
+    pub counts_period: CountsPeriod,
+    /// 规定动作, set by the plan (`true`), or 自选动作, chosen by the organization (`false`).
+    pub mandatory: bool,
+    /// When not empty, each of these organizations must meet `target_count` on its own, with
+    /// the records of the organization itself and its departments and institutions ("省及受帮扶
+    /// 的8个市（州）残联 …": each of the nine). In id order.
+    pub target_org_ids: Vec<Uuid>,
+    /// Computed: live records of `counts_record_type` (and `counts_kind`, direction, leaders)
+    /// dated on or before `due_on` — in the plan's year, or for the plan's year where the
+    /// record names one — owned by the responsible organization or one under it, or, for a task
+    /// with `target_org_ids`, the sum over those organizations.
     pub progress_count: i32,
-    /// Computed from `progress_count`, `target_count`, `due_on` and today in Asia/Shanghai.
+    /// Computed, for a task with `target_org_ids`: each organization's count and status.
+    pub progress_by_org: Vec<OrgProgress>,
+    /// Computed from `progress_count` (each organization's, for a task with
+    /// `target_org_ids`: done only when every one is), `target_count`, `due_on` and today in
+    /// Asia/Shanghai.
     pub status: PlanTaskStatus,
     pub version: i32,
     pub owner_org_id: Uuid,
@@ -177,6 +295,26 @@ pub struct NewPlan {
     pub year: i32,
     pub title: String,
     #[serde(default)]
+    pub document_no: Option<String>,
+    /// In the plan's year or the year before.
+    #[serde(default)]
+    pub issued_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub addressees: Option<String>,
+    #[serde(default)]
+    pub goals: Option<String>,
+    #[serde(default)]
+    pub contents: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub innovations: Option<Vec<Innovation>>,
+    /// In the plan's year or the year after; needs `summary`.
+    #[serde(default)]
+    pub summarized_on: Option<NaiveDate>,
+    #[serde(default)]
     pub external_id: Option<String>,
 }
 
@@ -189,7 +327,197 @@ pub struct PlanPatch {
     pub title: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
+    pub document_no: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub issued_on: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub issuer: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub addressees: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub goals: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub contents: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub summary: MaybeUndefined<String>,
+    /// Replaces the list; `[]` clears it.
+    #[serde(default)]
+    pub innovations: Option<Vec<Innovation>>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub summarized_on: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub external_id: MaybeUndefined<String>,
+}
+
+/// A plan's document metadata and summary as a write leaves them, before validation.
+#[derive(Default)]
+struct Metadata {
+    document_no: Option<String>,
+    issued_on: Option<NaiveDate>,
+    issuer: Option<String>,
+    addressees: Option<String>,
+    goals: Option<String>,
+    contents: Option<String>,
+    summary: Option<String>,
+    innovations: Vec<Innovation>,
+    summarized_on: Option<NaiveDate>,
+}
+
+/// The stored value after a patch: absent keeps it, `null` clears it.
+fn merged<T: Clone>(patch: &MaybeUndefined<T>, current: Option<T>) -> Option<T> {
+    match patch {
+        MaybeUndefined::Undefined => current,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v.clone()),
+    }
+}
+
+impl Metadata {
+    fn of_new(input: &NewPlan) -> Self {
+        Self {
+            document_no: input.document_no.clone(),
+            issued_on: input.issued_on,
+            issuer: input.issuer.clone(),
+            addressees: input.addressees.clone(),
+            goals: input.goals.clone(),
+            contents: input.contents.clone(),
+            summary: input.summary.clone(),
+            innovations: input.innovations.clone().unwrap_or_default(),
+            summarized_on: input.summarized_on,
+        }
+    }
+
+    fn patched(patch: &PlanPatch, current: &PlanView) -> Self {
+        Self {
+            document_no: merged(&patch.document_no, current.document_no.clone()),
+            issued_on: merged(&patch.issued_on, current.issued_on),
+            issuer: merged(&patch.issuer, current.issuer.clone()),
+            addressees: merged(&patch.addressees, current.addressees.clone()),
+            goals: merged(&patch.goals, current.goals.clone()),
+            contents: merged(&patch.contents, current.contents.clone()),
+            summary: merged(&patch.summary, current.summary.clone()),
+            innovations: patch
+                .innovations
+                .clone()
+                .unwrap_or_else(|| current.innovations.clone()),
+            summarized_on: merged(&patch.summarized_on, current.summarized_on),
+        }
+    }
+
+    /// Checks every field against the plan's `year`, naming each bad one, and returns the
+    /// metadata trimmed as it is stored.
+    fn check(self, f: &mut Fields, year: i32) -> Option<Self> {
+        fn line(
+            f: &mut Fields,
+            field: &str,
+            v: Option<String>,
+            max: usize,
+        ) -> Option<Option<String>> {
+            match v {
+                None => Some(None),
+                Some(v) => f
+                    .check(field, Text::parse(&v, max))
+                    .map(|t| Some(t.into_inner())),
+            }
+        }
+        fn long(f: &mut Fields, field: &str, v: Option<String>) -> Option<Option<String>> {
+            match v {
+                None => Some(None),
+                Some(v) => f
+                    .check(field, records::long_text(&v, PLAN_TEXT_MAX))
+                    .map(Some),
+            }
+        }
+        f.date("issued_on", self.issued_on);
+        f.date("summarized_on", self.summarized_on);
+        if self
+            .issued_on
+            .is_some_and(|d| d.year() != year && d.year() != year - 1)
+        {
+            f.push("issued_on", format!("must be in {} or {year}", year - 1));
+        }
+        if self
+            .summarized_on
+            .is_some_and(|d| d.year() != year && d.year() != year + 1)
+        {
+            f.push(
+                "summarized_on",
+                format!("must be in {year} or {}", year + 1),
+            );
+        }
+        if self.summarized_on.is_some() && self.summary.is_none() {
+            f.push("summarized_on", "needs the summary it dates");
+        }
+        if self.innovations.len() > INNOVATIONS_MAX {
+            f.push(
+                "innovations",
+                format!("must hold at most {INNOVATIONS_MAX} practices"),
+            );
+        }
+        let mut innovations = Vec::with_capacity(self.innovations.len());
+        for (i, item) in self.innovations.iter().enumerate() {
+            let title = f.check(
+                &format!("innovations[{i}].title"),
+                Text::parse(&item.title, INNOVATION_TITLE_MAX),
+            );
+            let description = f.check(
+                &format!("innovations[{i}].description"),
+                records::long_text(&item.description, PLAN_TEXT_MAX),
+            );
+            if let (Some(title), Some(description)) = (title, description) {
+                innovations.push(Innovation {
+                    title: title.into_inner(),
+                    description,
+                });
+            }
+        }
+        let document_no = line(f, "document_no", self.document_no, DOCUMENT_NO_MAX);
+        let issuer = line(f, "issuer", self.issuer, ISSUER_MAX);
+        let addressees = long(f, "addressees", self.addressees);
+        let goals = long(f, "goals", self.goals);
+        let contents = long(f, "contents", self.contents);
+        let summary = long(f, "summary", self.summary);
+        Some(Self {
+            document_no: document_no?,
+            issued_on: self.issued_on,
+            issuer: issuer?,
+            addressees: addressees?,
+            goals: goals?,
+            contents: contents?,
+            summary: summary?,
+            innovations,
+            summarized_on: self.summarized_on,
+        })
+    }
+
+    /// Sets the columns on `model`.
+    fn apply(self, model: &mut plan::ActiveModel) -> AppResult<()> {
+        model.document_no = Set(self.document_no);
+        model.issued_on = Set(self.issued_on);
+        model.issuer = Set(self.issuer);
+        model.addressees = Set(self.addressees);
+        model.goals = Set(self.goals);
+        model.contents = Set(self.contents);
+        model.summary = Set(self.summary);
+        model.innovations = Set(if self.innovations.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_value(&self.innovations)
+                    .map_err(|e| AppError::internal(e.to_string()))?,
+            )
+        });
+        model.summarized_on = Set(self.summarized_on);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
@@ -208,6 +536,15 @@ pub struct PlanQuery {
     /// `next_cursor` of the previous page.
     #[graphql(skip)]
     pub cursor: Option<String>,
+}
+
+/// One organization's part of a task it must meet on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(complex)]
+pub struct OrgProgress {
+    pub org_id: Uuid,
+    pub progress_count: i32,
+    pub status: PlanTaskStatus,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema, InputObject, Serialize)]
@@ -231,6 +568,21 @@ pub struct NewPlanTask {
     pub counts_record_type: Option<CountedRecord>,
     #[serde(default)]
     pub counts_kind: Option<String>,
+    /// Exchanges only.
+    #[serde(default)]
+    pub counts_direction: Option<ExchangeDirection>,
+    /// Exchanges only (false when absent).
+    #[serde(default)]
+    pub counts_leaders: Option<bool>,
+    /// `year` when absent.
+    #[serde(default)]
+    pub counts_period: Option<CountsPeriod>,
+    /// True (规定动作) when absent.
+    #[serde(default)]
+    pub mandatory: Option<bool>,
+    /// The plan's organization or ones under it, each to meet the target on its own.
+    #[serde(default)]
+    pub target_org_ids: Option<Vec<Uuid>>,
     #[serde(default)]
     pub external_id: Option<String>,
 }
@@ -258,6 +610,18 @@ pub struct PlanTaskPatch {
     #[schema(value_type = Option<String>)]
     pub counts_kind: MaybeUndefined<String>,
     #[serde(default)]
+    #[schema(value_type = Option<ExchangeDirection>)]
+    pub counts_direction: MaybeUndefined<ExchangeDirection>,
+    #[serde(default)]
+    pub counts_leaders: Option<bool>,
+    #[serde(default)]
+    pub counts_period: Option<CountsPeriod>,
+    #[serde(default)]
+    pub mandatory: Option<bool>,
+    /// Replaces the list; `[]` makes the responsible organization's subtree count as a whole.
+    #[serde(default)]
+    pub target_org_ids: Option<Vec<Uuid>>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_id: MaybeUndefined<String>,
 }
@@ -268,8 +632,11 @@ pub struct PlanTaskPatch {
 #[graphql(name = "PlanTaskFilter")]
 pub struct PlanTaskQuery {
     pub plan_id: Option<Uuid>,
-    /// The responsible organization.
+    /// The responsible organization, or one of the organizations that must each meet the
+    /// target.
     pub org_id: Option<Uuid>,
+    /// 规定动作 (`true`) or 自选动作 (`false`).
+    pub mandatory: Option<bool>,
     /// The plan's year.
     pub year: Option<i32>,
     pub quarter: Option<i32>,
@@ -309,7 +676,7 @@ impl Record for Plans {
     }
 
     fn view(_: &Actor, row: plan::Model) -> AppResult<PlanView> {
-        Ok(PlanView::from_model(row))
+        PlanView::from_model(row)
     }
 }
 
@@ -340,7 +707,7 @@ pub async fn get_with_tasks(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<
     let tasks = tasks_of_plans(&ctx.db, &dir, actor.scope(), &[(plan.id, plan.year)]).await?;
     Ok(PlanDetail {
         tasks: tasks.into_iter().next().map(|(_, t)| t).unwrap_or_default(),
-        plan: PlanView::from_model(plan),
+        plan: PlanView::from_model(plan)?,
     })
 }
 
@@ -358,7 +725,7 @@ pub async fn of_orgs(
         .await?;
     let mut out: HashMap<Uuid, Vec<PlanView>> = HashMap::new();
     for m in rows {
-        let view = PlanView::from_model(m);
+        let view = PlanView::from_model(m)?;
         out.entry(view.org_id).or_default().push(view);
     }
     Ok(out)
@@ -408,6 +775,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<Pl
     }
     check_year(&mut f, "year", Some(input.year));
     let title = f.check("title", Text::parse(&input.title, TITLE_MAX));
+    let metadata = Metadata::of_new(&input).check(&mut f, input.year);
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
     kernel::ensure_external_free::<Plans>(
@@ -432,7 +800,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<Pl
 
     let id = Uuid::now_v7();
     let at = now();
-    let inserted = plan::Entity::insert(plan::ActiveModel {
+    let mut model = plan::ActiveModel {
         id: Set(id),
         org_id: Set(input.org_id),
         year: Set(input.year),
@@ -443,10 +811,11 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<Pl
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
-    })
-    .exec_with_returning(&tx)
-    .await?;
-    let view = PlanView::from_model(inserted);
+        ..Default::default()
+    };
+    checked(metadata)?.apply(&mut model)?;
+    let inserted = plan::Entity::insert(model).exec_with_returning(&tx).await?;
+    let view = PlanView::from_model(inserted)?;
     audit::record(
         &tx,
         actor,
@@ -478,6 +847,8 @@ pub async fn update(
             .map(Text::into_inner),
         None => Some(current.title.clone()),
     };
+    let metadata = Metadata::patched(&patch, &PlanView::from_model(current.clone())?)
+        .check(&mut f, current.year);
     let external = records::patch_nullable(
         &mut f,
         "external_id",
@@ -488,6 +859,7 @@ pub async fn update(
     f.finish()?;
     let mut model: plan::ActiveModel = current.clone().into();
     model.title = Set(checked(title)?);
+    checked(metadata)?.apply(&mut model)?;
     model.external_id = Set(checked(external)?);
     change.save(model).await
 }
@@ -536,7 +908,7 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::{
-        progress::{china_date, china_midnight, window},
+        progress::{china_date, china_midnight, status_of_all, window},
         *,
     };
 
@@ -567,15 +939,75 @@ mod tests {
 
     #[test]
     fn windows_stay_in_the_plan_year() {
+        let (ex, year, quarter) = (
+            CountedRecord::Exchange,
+            CountsPeriod::Year,
+            CountsPeriod::Quarter,
+        );
         assert_eq!(
-            window(2019, day(2019, 6, 30)),
+            window(ex, year, 2019, 2, day(2019, 6, 30)),
             Some((day(2019, 1, 1), day(2019, 6, 30)))
         );
         assert_eq!(
-            window(2019, day(2020, 1, 10)),
+            window(ex, quarter, 2019, 2, day(2019, 6, 30)),
+            Some((day(2019, 4, 1), day(2019, 6, 30)))
+        );
+        assert_eq!(
+            window(ex, quarter, 2019, 1, day(2019, 3, 31)),
+            Some((day(2019, 1, 1), day(2019, 3, 31)))
+        );
+        assert_eq!(
+            window(ex, year, 2019, 4, day(2020, 1, 10)),
             Some((day(2019, 1, 1), day(2019, 12, 31)))
         );
-        assert_eq!(window(2019, day(2018, 12, 31)), None);
+        assert_eq!(window(ex, year, 2019, 1, day(2018, 12, 31)), None);
+        // A record for the year counts up to the due date, even in the next year: the Q4
+        // ledger is due in January.
+        let ledger = CountedRecord::LedgerSubmission;
+        assert_eq!(
+            window(ledger, quarter, 2019, 4, day(2020, 1, 8)),
+            Some((day(2018, 1, 1), day(2020, 1, 8)))
+        );
+        // A working group counts however long before it was set up.
+        assert_eq!(
+            window(
+                CountedRecord::WorkingGroup,
+                quarter,
+                2019,
+                1,
+                day(2019, 3, 31)
+            ),
+            Some((day(2009, 1, 1), day(2019, 3, 31)))
+        );
+    }
+
+    #[test]
+    fn a_task_of_several_organizations_is_done_when_each_is() {
+        use PlanTaskStatus::*;
+        let due = day(2019, 6, 30);
+        assert_eq!(status_of_all(&[Done, Done], 1, due, day(2019, 7, 1)), Done);
+        assert_eq!(
+            status_of_all(&[Done, Overdue], 1, due, day(2019, 7, 1)),
+            Overdue
+        );
+        assert_eq!(
+            status_of_all(&[Done, Pending], 1, due, day(2019, 6, 30)),
+            Pending
+        );
+        assert_eq!(status_of_all(&[Done], 0, due, day(2019, 6, 30)), NotTracked);
+    }
+
+    #[test]
+    fn ledger_tasks_count_the_period_they_name() {
+        use progress::stored_kind;
+        let l = CountedRecord::LedgerSubmission;
+        assert_eq!(stored_kind(l, LEDGER_QUARTERLY, 3), "3");
+        assert_eq!(stored_kind(l, LEDGER_ANNUAL, 4), "0");
+        let e = CountedRecord::Exchange;
+        assert_eq!(stored_kind(e, "training", 2), "training");
+        assert!(l.needs_kind() && CountedRecord::Plan.needs_kind());
+        assert!(!e.needs_kind() && !e.has_year());
+        assert!(CountedRecord::SelfAssessment.has_year());
     }
 
     #[test]

@@ -151,7 +151,19 @@ pub async fn list_tasks(
         select = select.filter(plan_task::Column::PlanId.eq(p));
     }
     if let Some(org) = q.org_id {
-        select = select.filter(plan_task::Column::ResponsibleOrgId.eq(org));
+        let targeted = Query::select()
+            .column(plan_task_org::Column::TaskId)
+            .from(plan_task_org::Entity)
+            .and_where(plan_task_org::Column::OrgId.eq(org))
+            .to_owned();
+        select = select.filter(
+            sea_orm::Condition::any()
+                .add(plan_task::Column::ResponsibleOrgId.eq(org))
+                .add(plan_task::Column::Id.in_subquery(targeted)),
+        );
+    }
+    if let Some(mandatory) = q.mandatory {
+        select = select.filter(plan_task::Column::Mandatory.eq(mandatory));
     }
     if let Some(quarter) = q.quarter {
         select = select.filter(plan_task::Column::Quarter.eq(quarter));
@@ -236,32 +248,107 @@ pub(super) struct TaskDraft {
     target_count: i32,
     counts_record_type: Option<CountedRecord>,
     counts_kind: Option<String>,
+    counts_direction: Option<ExchangeDirection>,
+    counts_leaders: bool,
+    counts_period: CountsPeriod,
+    mandatory: bool,
+    target_org_ids: Vec<Uuid>,
 }
 
-/// Checks a task against its plan: quarter, due date in the plan's year, the responsible
-/// organization in the plan's organization's subtree, and a target that something can count.
-pub(super) async fn check_task(
-    db: &impl ConnectionTrait,
-    f: &mut Fields,
-    plan: &plan::Model,
-    d: &TaskDraft,
+impl TaskDraft {
+    /// The stored row's fields set from the draft (the title once it is checked).
+    fn apply(&self, model: &mut plan_task::ActiveModel) -> AppResult<()> {
+        model.quarter = Set(self.quarter);
+        model.title = Set(checked(self.title.clone())?);
+        model.due_on = Set(self.due_on);
+        model.responsible_org_id = Set(self.responsible_org_id);
+        model.target_count = Set(self.target_count);
+        model.counts_record_type = Set(self.counts_record_type.map(|t| t.as_str().to_string()));
+        model.counts_kind = Set(self.counts_kind.clone());
+        model.counts_direction = Set(self.counts_direction.map(|d| d.as_str().to_string()));
+        model.counts_leaders = Set(self.counts_leaders);
+        model.counts_period = Set(self.counts_period.as_str().to_string());
+        model.mandatory = Set(self.mandatory);
+        Ok(())
+    }
+}
+
+/// The last day a task of a plan for `year` may be due: the end of the next year's first
+/// quarter, since the fourth quarter's ledger is due in January.
+pub(super) fn latest_due(year: i32) -> Option<NaiveDate> {
+    quarter_end(year + 1, 1)
+}
+
+/// Replaces the target organizations of `task` with `orgs`.
+pub(super) async fn save_targets(
+    tx: &impl ConnectionTrait,
+    task: Uuid,
+    orgs: &[Uuid],
 ) -> AppResult<()> {
+    plan_task_org::Entity::delete_many()
+        .filter(plan_task_org::Column::TaskId.eq(task))
+        .exec(tx)
+        .await?;
+    if !orgs.is_empty() {
+        plan_task_org::Entity::insert_many(orgs.iter().map(|org| plan_task_org::ActiveModel {
+            task_id: Set(task),
+            org_id: Set(*org),
+        }))
+        .exec_without_returning(tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Checks a task against its plan: quarter, due date in the plan's year (or up to the end of
+/// the next year's first quarter), the responsible and target organizations in the plan's
+/// organization's subtree, and a target that something can count.
+pub(super) fn check_task(dir: &Directory, f: &mut Fields, plan: &plan::Model, d: &TaskDraft) {
     check_quarter(f, Some(d.quarter));
-    if d.due_on.year() != plan.year {
+    if d.due_on.year() < plan.year || latest_due(plan.year).is_some_and(|l| d.due_on > l) {
         f.push(
             "due_on",
-            format!("must be in the plan's year {}", plan.year),
+            format!(
+                "must be in the plan's year {} or the first quarter after it",
+                plan.year
+            ),
         );
     }
-    if d.responsible_org_id != plan.org_id
-        && !scope::subtree(db, plan.org_id)
-            .await?
-            .contains(&d.responsible_org_id)
-    {
+    let under_plan = dir.subtree(plan.org_id);
+    if !under_plan.contains(&d.responsible_org_id) {
         f.push(
             "responsible_org_id",
             "must be the plan's organization or one under it",
         );
+    }
+    if d.target_org_ids.len() > TARGET_ORGS_MAX {
+        f.push(
+            "target_org_ids",
+            format!("must hold at most {TARGET_ORGS_MAX} organizations"),
+        );
+    }
+    let distinct: HashSet<&Uuid> = d.target_org_ids.iter().collect();
+    if distinct.len() != d.target_org_ids.len() {
+        f.push("target_org_ids", "must not name an organization twice");
+    }
+    if let Some(bad) = d.target_org_ids.iter().find(|o| !under_plan.contains(o)) {
+        f.push(
+            "target_org_ids",
+            format!("{bad} is not the plan's organization or one under it"),
+        );
+    }
+    if !d.target_org_ids.is_empty() && d.target_count == 0 {
+        f.push(
+            "target_org_ids",
+            "needs a target above 0 for each organization to meet",
+        );
+    }
+    let exchange = d.counts_record_type == Some(CountedRecord::Exchange);
+    if d.counts_direction.is_some() && !exchange {
+        f.push("counts_direction", "only exchanges have a direction");
+    }
+    if d.counts_leaders && !exchange {
+        f.push("counts_leaders", "only exchanges have leaders present");
     }
     if d.target_count < 0 {
         f.push("target_count", "must be 0 or more");
@@ -273,16 +360,20 @@ pub(super) async fn check_task(
     }
     match (d.counts_record_type, d.counts_kind.as_deref()) {
         (None, Some(_)) => f.push("counts_kind", "needs counts_record_type"),
-        (Some(CountedRecord::Agreement), Some(_)) => {
-            f.push("counts_kind", "agreements have no kind: leave it out")
-        }
+        (Some(t), Some(_)) if t.kinds().is_empty() => f.push(
+            "counts_kind",
+            format!("{} records have no kind: leave it out", t.as_str()),
+        ),
         (Some(t), Some(k)) if !t.kinds().contains(&k) => f.push(
+            "counts_kind",
+            format!("must be one of {} for {}", t.kinds().join(", "), t.as_str()),
+        ),
+        (Some(t), None) if t.needs_kind() => f.push(
             "counts_kind",
             format!("must be one of {} for {}", t.kinds().join(", "), t.as_str()),
         ),
         _ => {}
     }
-    Ok(())
 }
 
 pub async fn create_task(
@@ -323,32 +414,34 @@ pub async fn create_task(
         target_count: input.target_count.unwrap_or(0),
         counts_record_type: input.counts_record_type,
         counts_kind: input.counts_kind.map(|k| k.trim().to_string()),
+        counts_direction: input.counts_direction,
+        counts_leaders: input.counts_leaders.unwrap_or(false),
+        counts_period: input.counts_period.unwrap_or(CountsPeriod::Year),
+        mandatory: input.mandatory.unwrap_or(true),
+        target_org_ids: input.target_org_ids.unwrap_or_default(),
     };
-    check_task(&tx, &mut f, &plan, &draft).await?;
+    check_task(&dir, &mut f, &plan, &draft);
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
 
     let id = Uuid::now_v7();
     let at = now();
-    let inserted = plan_task::Entity::insert(plan_task::ActiveModel {
+    let mut model = plan_task::ActiveModel {
         id: Set(id),
         plan_id: Set(plan.id),
-        quarter: Set(draft.quarter),
-        title: Set(checked(draft.title)?),
-        due_on: Set(draft.due_on),
-        responsible_org_id: Set(draft.responsible_org_id),
-        target_count: Set(draft.target_count),
-        counts_record_type: Set(draft.counts_record_type.map(|t| t.as_str().to_string())),
-        counts_kind: Set(draft.counts_kind),
         version: Set(1),
         owner_org_id: Set(plan.org_id),
         external_id: Set(checked(external)?),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
-    })
-    .exec_with_returning(&tx)
-    .await?;
+        ..Default::default()
+    };
+    draft.apply(&mut model)?;
+    let inserted = plan_task::Entity::insert(model)
+        .exec_with_returning(&tx)
+        .await?;
+    save_targets(&tx, id, &draft.target_org_ids).await?;
     let view = one_view(&tx, &dir, actor.scope(), inserted, plan.year).await?;
     audit::record(
         &tx,
@@ -409,8 +502,20 @@ pub async fn update_task(
         target_count: patch.target_count.unwrap_or(current.target_count),
         counts_record_type,
         counts_kind,
+        counts_direction: match patch.counts_direction {
+            MaybeUndefined::Undefined => before.counts_direction,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(d) => Some(d),
+        },
+        counts_leaders: patch.counts_leaders.unwrap_or(current.counts_leaders),
+        counts_period: patch.counts_period.unwrap_or(before.counts_period),
+        mandatory: patch.mandatory.unwrap_or(current.mandatory),
+        target_org_ids: patch
+            .target_org_ids
+            .clone()
+            .unwrap_or_else(|| before.target_org_ids.clone()),
     };
-    check_task(&tx, &mut f, &plan, &draft).await?;
+    check_task(&dir, &mut f, &plan, &draft);
     let external = records::patch_nullable(
         &mut f,
         "external_id",
@@ -421,15 +526,12 @@ pub async fn update_task(
     f.finish()?;
 
     let mut model: plan_task::ActiveModel = current.clone().into();
-    model.quarter = Set(draft.quarter);
-    model.title = Set(checked(draft.title)?);
-    model.due_on = Set(draft.due_on);
-    model.responsible_org_id = Set(draft.responsible_org_id);
-    model.target_count = Set(draft.target_count);
-    model.counts_record_type = Set(draft.counts_record_type.map(|t| t.as_str().to_string()));
-    model.counts_kind = Set(draft.counts_kind);
+    draft.apply(&mut model)?;
     model.external_id = Set(checked(external)?);
     let after = save_task(&tx, model, id, current.version).await?;
+    if patch.target_org_ids.is_some() {
+        save_targets(&tx, id, &draft.target_org_ids).await?;
+    }
     let view = one_view(&tx, &dir, actor.scope(), after, plan.year).await?;
     audit::record(
         &tx,
