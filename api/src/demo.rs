@@ -35,6 +35,9 @@ struct Money {
     voucher: &'static str,
 }
 
+/// (start, end), as (month, day) of 2019.
+type Span = ((u32, u32), (u32, u32));
+
 struct DemoProject {
     code: &'static str,
     title: &'static str,
@@ -47,7 +50,7 @@ struct DemoProject {
     money: &'static [Money],
     status: ProjectStatus,
     /// Training trips east the project paid for: (start, end).
-    trainings: &'static [((u32, u32), (u32, u32))],
+    trainings: &'static [Span],
 }
 
 const fn m(kind: FundKind, yuan: i64, on: (u32, u32), voucher: &'static str) -> Money {

@@ -261,12 +261,11 @@ pub fn pairings_start() -> Option<NaiveDate> {
 
 /// The eight assisted prefectures (受帮扶的8个市（州）): the western sides of the city pairings.
 pub fn assisted_prefectures() -> impl Iterator<Item = &'static str> {
-    let mut seen = Vec::new();
-    PAIRINGS.iter().filter_map(move |(_, west)| {
-        (!seen.contains(west)).then(|| {
-            seen.push(west);
-            *west
-        })
+    let mut seen: Vec<&str> = Vec::new();
+    PAIRINGS.iter().map(|(_, west)| *west).filter(move |west| {
+        let new = !seen.contains(west);
+        seen.push(west);
+        new
     })
 }
 

@@ -30,6 +30,7 @@ const SH_ZY: Pair = ("310000", "520300"); // 上海–遵义
 const SZ_TR: Pair = ("320500", "520600"); // 苏州–铜仁
 const GZ_BJ: Pair = ("440100", "520500"); // 广州–毕节
 const DL_LPS: Pair = ("210200", "520200"); // 大连–六盘水
+const SH_GZ: Pair = ("310000", "520000"); // 上海–贵州, province level
 
 /// The 2019 register the seed loads.
 const SEEDED_PAIRINGS: &[Pair] = &[
@@ -41,6 +42,12 @@ const SEEDED_PAIRINGS: &[Pair] = &[
     SZ_TR,
     ("330100", "522600"),
     ("330200", "522300"),
+    SH_GZ,
+    ("210000", "520000"),
+    ("370000", "520000"),
+    ("440000", "520000"),
+    ("320000", "520000"),
+    ("330000", "520000"),
 ];
 
 /// What an actor may read.
@@ -60,10 +67,11 @@ const ZUNYI_EDITOR_READS: Reach = Reach::Only {
     pairings: &[SH_ZY],
 };
 
-/// The partner 上海 (a root): itself and 遵义 across the 上海–遵义 pairing.
+/// The partner 上海 (a root): itself, 遵义 across the 上海–遵义 pairing, and the province
+/// across their province-level pairing.
 const SHANGHAI_PARTNER_READS: Reach = Reach::Only {
-    orgs: &["310000", "520300"],
-    pairings: &[SH_ZY],
+    orgs: &["310000", "520300", "520000"],
+    pairings: &[SH_ZY, SH_GZ],
 };
 
 /// The partner 苏州: itself, its province (江苏), 铜仁 across the 苏州–铜仁 pairing.

@@ -361,7 +361,11 @@ async fn phone_and_email_are_masked_for_those_who_do_not_need_them() {
     let tongren = app.token(Role::Editor, Some("520600"));
     assert_problem(app.get(&path(&contact), &tongren).await, 404, "not_found").await;
     let (_, list) = parts(app.get("/api/v1/contacts", &tongren).await).await;
-    assert_eq!(list["items"], json!([]));
+    // It sees the province's (its parent's) seeded placeholders only.
+    let province = app.org_id("520000").await.to_string();
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 4, "{list}");
+    assert!(items.iter().all(|c| c["org_id"] == province), "{list}");
     let gql = app
         .gql(
             &tongren,
@@ -421,8 +425,9 @@ async fn contact_lists_filter_and_page() {
         assert_eq!(status, StatusCode::CREATED);
     }
     let count = |v: &Value| v["items"].as_array().map(Vec::len).unwrap_or_default();
+    // And the four placeholder holders of the seeded province working group.
     let (_, all) = parts(app.get("/api/v1/contacts", &admin).await).await;
-    assert_eq!(count(&all), 3);
+    assert_eq!(count(&all), 7);
     let (_, of_zunyi) = parts(
         app.get(&format!("/api/v1/contacts?org_id={zunyi}"), &admin)
             .await,
@@ -445,25 +450,41 @@ async fn contact_lists_filter_and_page() {
     .await;
     assert_eq!(count(&later), 0);
 
-    let (_, first) = parts(app.get("/api/v1/contacts?limit=2", &admin).await).await;
-    assert_eq!(count(&first), 2);
+    let (_, first) = parts(app.get("/api/v1/contacts?limit=4", &admin).await).await;
+    assert_eq!(count(&first), 4);
     let cursor = first["next_cursor"].as_str().expect("cursor");
     let (_, second) = parts(
-        app.get(&format!("/api/v1/contacts?limit=2&cursor={cursor}"), &admin)
+        app.get(&format!("/api/v1/contacts?limit=4&cursor={cursor}"), &admin)
             .await,
     )
     .await;
-    assert_eq!(count(&second), 1);
+    assert_eq!(count(&second), 3);
     assert!(second["next_cursor"].is_null());
 
-    // 铜仁's editor sees its own contact and none of 遵义's.
+    // 铜仁's editor sees its own contact and none of 遵义's (and the province's placeholders).
     let (_, own) = parts(
         app.get("/api/v1/contacts", &app.token(Role::Editor, Some("520600")))
             .await,
     )
     .await;
-    assert_eq!(count(&own), 1);
-    assert_eq!(own["items"][0]["name"], "铜仁联络员（示例）");
+    assert_eq!(count(&own), 5);
+    assert!(
+        own["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|c| c["org_id"] != zunyi.to_string()),
+        "{own}"
+    );
+    let tongren_id = tongren.to_string();
+    assert!(
+        own["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["org_id"] == tongren_id && c["name"] == "铜仁联络员（示例）"),
+        "{own}"
+    );
 }
 
 /// A number copied from a document, as the 2019 plan writes its own (`0851—…`, an em dash, here

@@ -536,8 +536,8 @@ async fn a_taken_code_is_a_conflict_naming_code() {
     let (_, listed) = parts(app.get(&format!("{PAIRINGS}?limit=500"), &token).await).await;
     assert_eq!(
         listed["items"].as_array().map(Vec::len),
-        Some(8),
-        "still eight pairings"
+        Some(14),
+        "still the fourteen seeded pairings"
     );
 }
 
@@ -583,8 +583,8 @@ async fn pairing_inputs_are_checked_field_by_field() {
     let (_, listed) = parts(app.get(&format!("{PAIRINGS}?limit=500"), &token).await).await;
     assert_eq!(
         listed["items"].as_array().map(Vec::len),
-        Some(8),
-        "still eight pairings"
+        Some(14),
+        "still the fourteen seeded pairings"
     );
 }
 

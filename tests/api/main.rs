@@ -19,6 +19,7 @@ mod money_rules;
 mod operations;
 mod organizations;
 mod pairings;
+mod plan_seed;
 mod plans;
 mod projects;
 mod read_path;

@@ -94,7 +94,7 @@ async fn the_2019_structure_is_loaded_and_queryable_by_division_code() {
     assert_eq!(guian.len(), 1);
     assert_eq!(guian[0]["name"], "贵安新区社会事务管理局");
 
-    let pairings = all(&app, "/api/v1/pairings", &token).await;
+    let pairings = all(&app, "/api/v1/pairings?level=city_prefecture", &token).await;
     assert_eq!(pairings.len(), 8);
     let mut actual: Vec<(String, String)> = pairings
         .iter()
@@ -125,5 +125,6 @@ async fn seeding_twice_adds_nothing() {
             .len(),
         35
     );
-    assert_eq!(all(&app, "/api/v1/pairings", &token).await.len(), 8);
+    // Eight city–prefecture pairings and six province-level ones.
+    assert_eq!(all(&app, "/api/v1/pairings", &token).await.len(), 14);
 }

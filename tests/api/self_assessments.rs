@@ -292,8 +292,10 @@ async fn a_self_assessment_needs_a_western_organization_with_a_partner() {
     let admin = app.admin_token();
     let draft = |org: Uuid, year: i32, summary: &str| json!({"org_id": org, "year": year, "summary": summary});
     for (org, field) in [
-        // The province has no pairing of its own.
-        (app.org_id("520000").await, "org_id"),
+        // 贵阳 is assisted by no one.
+        (app.org_id("520100").await, "org_id"),
+        // The province has six province-level pairings: it must name one.
+        (app.org_id("520000").await, "pairing_id"),
         // An eastern city gives opinions; it does not file here.
         (app.org_id("310000").await, "org_id"),
     ] {

@@ -24,6 +24,23 @@ fn fields(problem: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Removes the seeded province working group and its placeholder holders, so that a test
+/// sets up the group itself.
+async fn without_seeded_group(app: &TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let province = app.org_id("520000").await;
+    entity::working_group::Entity::delete_many()
+        .filter(entity::working_group::Column::OrgId.eq(province))
+        .exec(&app.ctx.db)
+        .await
+        .expect("delete group");
+    entity::contact::Entity::delete_many()
+        .filter(entity::contact::Column::OrgId.eq(province))
+        .exec(&app.ctx.db)
+        .await
+        .expect("delete contacts");
+}
+
 async fn contact(app: &TestApp, org: &str, name: &str, phone: &str) -> Uuid {
     let (status, body) = parts(
         app.post_json(
@@ -42,6 +59,7 @@ async fn contact(app: &TestApp, org: &str, name: &str, phone: &str) -> Uuid {
 #[tokio::test]
 async fn the_province_sets_up_its_group_once_with_members_by_role() {
     let app = spawn_app().await;
+    without_seeded_group(&app).await;
     let coordinator = app.token(Role::Coordinator, Some("520000"));
     let province = app.org_id("520000").await;
     let jj = app.org_id("520000-jj").await;
@@ -166,6 +184,7 @@ async fn the_province_sets_up_its_group_once_with_members_by_role() {
 #[tokio::test]
 async fn bad_groups_name_every_field() {
     let app = spawn_app().await;
+    without_seeded_group(&app).await;
     let admin = app.admin_token();
     let known = contact(&app, "520300", "组长（示例）", "13800000001").await;
     // The office outside the organization, a contact that does not exist, a role that does not.
@@ -223,6 +242,7 @@ async fn bad_groups_name_every_field() {
 #[tokio::test]
 async fn prefectures_write_their_own_groups_and_the_office_writes_any() {
     let app = spawn_app().await;
+    without_seeded_group(&app).await;
     let zunyi_editor = app.token(Role::Editor, Some("520300"));
     let leader = contact(&app, "520300", "遵义组长（示例）", "13912345678").await;
     let (status, group) = parts(
@@ -344,6 +364,7 @@ const GROUPS: &str = r#"query($n: Int) {
 #[tokio::test]
 async fn graphql_walks_groups_to_masked_contacts_in_bounded_statements() {
     let app = spawn_app().await;
+    without_seeded_group(&app).await;
     let coordinator = app.token(Role::Coordinator, Some("520000"));
     for code in ["520300", "520200", "520400", "520500", "520600"] {
         let leader = contact(&app, code, "组长（示例）", "13812345678").await;

@@ -369,13 +369,13 @@ impl Directory {
         // pairings too, so that it can record projects and agreements on them.
         if let Some(federation) = self.federation_of_unit(org_id) {
             let level = PairingLevel::ProvinceProvince.as_str();
-            for p in &self.live_pairings {
-                if p.level == level && (p.east_org_id == federation || p.west_org_id == federation)
-                {
-                    pairings.insert(p.id);
-                    orgs.insert(p.east_org_id);
-                    orgs.insert(p.west_org_id);
-                }
+            for p in self
+                .live_pairings_of(federation)
+                .filter(|p| p.level == level)
+            {
+                pairings.insert(p.id);
+                orgs.insert(p.east_org_id);
+                orgs.insert(p.west_org_id);
             }
         }
         Scope {

@@ -136,6 +136,12 @@ impl CountedRecord {
         matches!(self, Self::Plan | Self::LedgerSubmission)
     }
 
+    /// Whether the records are read as their organization is (whoever may read a federation
+    /// may read its plan and working group), rather than as ledger records.
+    pub fn read_as_org(self) -> bool {
+        matches!(self, Self::Plan | Self::WorkingGroup)
+    }
+
     /// Whether the records carry the year they are for: then they count for tasks of that
     /// year, whenever in the window up to the due date they are dated.
     pub fn has_year(self) -> bool {

@@ -396,7 +396,12 @@ impl Counting {
     fn counts(&self, scope: &Scope, r: &Tally) -> bool {
         // Only what the viewer may read counts: a count must not reveal records the viewer
         // cannot see.
-        scope.can_read_record(r.owner, r.pairing)
+        let readable = if self.kind.read_as_org() {
+            scope.can_read_org(r.owner)
+        } else {
+            scope.can_read_record(r.owner, r.pairing)
+        };
+        readable
             && r.on >= self.window.0
             && r.on <= self.window.1
             && (!self.kind.has_year() || r.year == Some(self.year))
