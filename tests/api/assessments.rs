@@ -57,12 +57,21 @@ async fn the_assessment_counts_the_years_records_and_names_them() {
     let renhuai = app.org_id("520382").await;
     let pairing = app.pairing_id("310000", "520300").await;
 
-    // 组织领导: a working group.
+    // 组织领导: a working group, and 仁怀's, set up only in 2020.
     let group = created(
         &app,
         "/api/v1/working-groups",
         &coordinator,
-        json!({"org_id": zunyi, "name": "遵义市残联东西部扶贫协作工作组", "members": []}),
+        json!({"org_id": zunyi, "name": "遵义市残联东西部扶贫协作工作组", "members": [],
+               "established_on": "2019-03-05"}),
+    )
+    .await;
+    created(
+        &app,
+        "/api/v1/working-groups",
+        &coordinator,
+        json!({"org_id": renhuai, "name": "仁怀市残联东西部扶贫协作工作组", "members": [],
+               "established_on": "2020-02-01"}),
     )
     .await;
 

@@ -9,7 +9,7 @@
 //!
 //! | area | code | value |
 //! |---|---|---|
-//! | organization | `working_group_established` | 1 when a working group of the subtree exists |
+//! | organization | `working_group_established` | 1 when a working group of the subtree exists, set up by the year's end (or with no date recorded) |
 //! | organization | `joint_meetings`, `special_meetings` | exchanges of that kind |
 //! | organization | `visits_east_to_west`, `visits_west_to_east` | exchanges in that direction, trainings apart |
 //! | organization | `agreements_signed` | agreements signed in the year |
@@ -141,6 +141,11 @@ pub async fn get(ctx: &AppCtx, actor: &Actor, org_id: Uuid, year: i32) -> AppRes
 
     let groups: Vec<Uuid> = kernel::visible::<WorkingGroups>(backend, scope)
         .filter(working_group::Column::OrgId.is_in(subtree.clone()))
+        .filter(
+            Condition::any()
+                .add(working_group::Column::EstablishedOn.is_null())
+                .add(working_group::Column::EstablishedOn.lte(last)),
+        )
         .into_model::<<WorkingGroups as kernel::Record>::Row>()
         .all(&ctx.db)
         .await?
