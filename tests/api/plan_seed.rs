@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use tests::{TestApp, parts, spawn_app};
+
+use super::plans::{seeded_plan, task};
 use uuid::Uuid;
 use xiezuo::domain::Role;
 
@@ -361,33 +363,6 @@ fn day(text: &str) -> NaiveDate {
 /// Noon in Beijing on `text`, in UTC.
 fn beijing_noon(text: &str) -> DateTime<Utc> {
     day(text).and_hms_opt(4, 0, 0).expect("time").and_utc()
-}
-
-/// The seeded province plan with its tasks, as `token` reads it.
-async fn seeded_plan(app: &TestApp, token: &str) -> Value {
-    let province = app.org_id("520000").await;
-    let (status, list) = parts(
-        app.get(&format!("/api/v1/plans?org_id={province}&year=2019"), token)
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    let id = items(&list)[0]["id"].as_str().expect("plan").to_string();
-    let (status, plan) = parts(app.get(&format!("/api/v1/plans/{id}"), token).await).await;
-    assert_eq!(status, StatusCode::OK, "{plan}");
-    plan
-}
-
-/// The seeded task whose title starts with `prefix`.
-fn task<'a>(plan: &'a Value, prefix: &str) -> &'a Value {
-    let found: Vec<&Value> = plan["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .filter(|t| t["title"].as_str().is_some_and(|s| s.starts_with(prefix)))
-        .collect();
-    assert_eq!(found.len(), 1, "one task starts with {prefix}");
-    found[0]
 }
 
 /// One organization's count on a per-organization task.

@@ -40,7 +40,7 @@ fn day(text: &str) -> NaiveDate {
 }
 
 /// The seeded province plan, with its tasks, read by `token`.
-async fn seeded_plan(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn seeded_plan(app: &TestApp, token: &str) -> Value {
     let province = app.org_id("520000").await;
     let (status, list) = parts(
         app.get(&format!("/api/v1/plans?org_id={province}&year=2019"), token)
@@ -55,14 +55,16 @@ async fn seeded_plan(app: &TestApp, token: &str) -> Value {
     plan
 }
 
-/// The seeded task whose title starts with `prefix`.
-fn task<'a>(plan: &'a Value, prefix: &str) -> &'a Value {
-    plan["tasks"]
+/// The one task of `plan` whose title starts with `prefix`.
+pub(crate) fn task<'a>(plan: &'a Value, prefix: &str) -> &'a Value {
+    let found: Vec<&Value> = plan["tasks"]
         .as_array()
         .expect("tasks")
         .iter()
-        .find(|t| t["title"].as_str().is_some_and(|s| s.starts_with(prefix)))
-        .unwrap_or_else(|| panic!("no task {prefix}"))
+        .filter(|t| t["title"].as_str().is_some_and(|s| s.starts_with(prefix)))
+        .collect();
+    assert_eq!(found.len(), 1, "one task starts with {prefix}");
+    found[0]
 }
 
 /// An exchange written straight into the table, as the plan counts it.

@@ -272,23 +272,7 @@ impl Directory {
     /// agencies below: the organization itself, when a duty falls on each federation ("省及受帮扶
     /// 的8个市（州）残联 …") and its departments act for it.
     pub fn own_units(&self, root: Uuid) -> HashSet<Uuid> {
-        let mut all = HashSet::from([root]);
-        let mut frontier = vec![root];
-        for _ in 0..MAX_DEPTH {
-            let mut next = Vec::new();
-            for id in frontier {
-                for child in self.children.get(&id).into_iter().flatten() {
-                    if self.is_unit(*child) && all.insert(*child) {
-                        next.push(*child);
-                    }
-                }
-            }
-            if next.is_empty() {
-                break;
-            }
-            frontier = next;
-        }
-        all
+        self.walk(root, |id| self.is_unit(id))
     }
 
     /// The federation a department or institution belongs to: its nearest ancestor that is not
@@ -302,13 +286,18 @@ impl Directory {
 
     /// `root` and every live organization below it.
     pub fn subtree(&self, root: Uuid) -> HashSet<Uuid> {
+        self.walk(root, |_| true)
+    }
+
+    /// `root` and the live organizations below it reached through children that `keep` takes.
+    fn walk(&self, root: Uuid, keep: impl Fn(Uuid) -> bool) -> HashSet<Uuid> {
         let mut all = HashSet::from([root]);
         let mut frontier = vec![root];
         for _ in 0..MAX_DEPTH {
             let mut next = Vec::new();
             for id in frontier {
                 for child in self.children.get(&id).into_iter().flatten() {
-                    if all.insert(*child) {
+                    if keep(*child) && all.insert(*child) {
                         next.push(*child);
                     }
                 }
