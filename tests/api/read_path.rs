@@ -448,3 +448,61 @@ where
     }
     false
 }
+
+/// A user another process inserted, which no notification announces (SQLite): its token is
+/// refused while the directory reading is fresh — a stream of unknown tokens must not reload
+/// it on every request — and accepted once the reading is a second old.
+#[tokio::test]
+async fn an_account_made_elsewhere_is_found_once_the_reading_is_a_second_old() {
+    use entity::user;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app().await;
+    let zunyi = app.org_id("520300").await;
+    // A fresh reading.
+    app.ctx.directory.invalidate();
+    assert_eq!(
+        app.get("/api/v1/me", &app.admin_token()).await.status(),
+        StatusCode::OK
+    );
+    let id = Uuid::now_v7();
+    let at = chrono::Utc::now();
+    user::Entity::insert(user::ActiveModel {
+        id: Set(id),
+        username: Set("made-elsewhere".into()),
+        password_hash: Set(tests::FIXTURE_PASSWORD_HASH.into()),
+        role: Set(Role::Editor.as_str().into()),
+        org_id: Set(Some(zunyi)),
+        disabled: Set(false),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    })
+    .exec(&app.ctx.db)
+    .await
+    .expect("insert user");
+    let token = app
+        .ctx
+        .jwt
+        .issue(
+            id,
+            xiezuo::domain::ActorKind::User,
+            Role::Editor,
+            Some(zunyi),
+            xiezuo::auth::credential_stamp(tests::FIXTURE_PASSWORD_HASH),
+        )
+        .expect("token");
+    let sqlite = app.ctx.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    if sqlite {
+        let started = std::time::Instant::now();
+        let status = app.get("/api/v1/me", &token).await.status();
+        // Only meaningful while the reading is younger than the reload interval.
+        if started.elapsed() < std::time::Duration::from_millis(500) {
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    // PostgreSQL announces the insert; SQLite finds it once the reading is a second old.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, me) = parts(app.get("/api/v1/me", &token).await).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+}
