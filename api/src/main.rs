@@ -130,8 +130,14 @@ async fn main() -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             let seeded = seed::load(&conn).await.map_err(error_to_anyhow)?;
             println!(
-                "added {} organizations and {} pairings",
-                seeded.organizations, seeded.pairings
+                "added {} organizations, {} pairings, {} working groups, {} plans ({} earlier \
+                 seeded plans upgraded) and {} plan tasks",
+                seeded.organizations,
+                seeded.pairings,
+                seeded.working_groups,
+                seeded.plans,
+                seeded.plans_upgraded,
+                seeded.plan_tasks
             );
         }
         Command::ResetPassword {

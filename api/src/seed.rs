@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use entity::{contact, organization, pairing, plan, plan_task, plan_task_org, working_group};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -526,6 +526,8 @@ pub struct Seeded {
     pub pairings: usize,
     pub working_groups: usize,
     pub plans: usize,
+    /// An earlier seed's 2019 plan that nobody had changed, given the tasks of this one.
+    pub plans_upgraded: usize,
     pub plan_tasks: usize,
 }
 
@@ -717,6 +719,36 @@ pub fn plan_issued_on() -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(2019, 2, 19)
 }
 
+/// How many tasks earlier versions seeded: one per item of the quarterly schedule, each
+/// counting over the province's whole tree.
+const EARLIER_SEED_TASKS: u64 = 22;
+
+/// Whether `plan` is an earlier version's seeded 2019 plan that nobody has changed since: the
+/// seed's title, no document metadata, version 1, and its 22 tasks each at version 1 with no
+/// target organizations.
+async fn untouched_earlier_seed(tx: &impl ConnectionTrait, plan: &plan::Model) -> AppResult<bool> {
+    if plan.deleted_at.is_some()
+        || plan.version != 1
+        || plan.title != PLAN_TITLE
+        || plan.document_no.is_some()
+    {
+        return Ok(false);
+    }
+    let tasks = plan_task::Entity::find()
+        .filter(plan_task::Column::PlanId.eq(plan.id))
+        .all(tx)
+        .await?;
+    let untouched = tasks.len() as u64 == EARLIER_SEED_TASKS
+        && tasks
+            .iter()
+            .all(|t| t.version == 1 && t.deleted_at.is_none() && t.counts_period == "year");
+    let targeted = plan_task_org::Entity::find()
+        .filter(plan_task_org::Column::TaskId.is_in(tasks.iter().map(|t| t.id)))
+        .count(tx)
+        .await?;
+    Ok(untouched && targeted == 0)
+}
+
 /// The day a seeded task is due.
 fn due_on(task: &SeedTask, calendar: &Calendar) -> Option<NaiveDate> {
     match task.due {
@@ -729,7 +761,8 @@ fn due_on(task: &SeedTask, calendar: &Calendar) -> Option<NaiveDate> {
 /// The province's 2019 plan, with its document metadata and one task per item of its
 /// schedule and per deadline it sets, each with the organizations that must meet it. A plan
 /// the province already has for 2019 — even one deleted since — is left alone, so a deliberate
-/// deletion is not undone at the next start.
+/// deletion is not undone at the next start; except an earlier version's seeded plan that
+/// nobody has changed, which gets these tasks in place of its own.
 async fn seed_plan(
     tx: &impl ConnectionTrait,
     ids: &HashMap<String, Uuid>,
@@ -740,36 +773,62 @@ async fn seed_plan(
     let existing = plan::Entity::find()
         .filter(plan::Column::OrgId.eq(province))
         .filter(plan::Column::Year.eq(PLAN_YEAR))
-        .count(tx)
+        .all(tx)
         .await?;
-    if existing > 0 {
-        return Ok(());
-    }
-    let plan_id = Uuid::now_v7();
-    plan::Entity::insert(plan::ActiveModel {
-        id: Set(plan_id),
-        org_id: Set(province),
-        year: Set(PLAN_YEAR),
-        title: Set(PLAN_TITLE.into()),
-        document_no: Set(Some(PLAN_DOCUMENT_NO.into())),
-        issued_on: Set(plan_issued_on()),
-        issuer: Set(Some(PLAN_ISSUER.into())),
-        addressees: Set(Some(PLAN_ADDRESSEES.into())),
-        goals: Set(Some(PLAN_GOALS.into())),
-        contents: Set(Some(PLAN_CONTENTS.into())),
-        summary: Set(None),
-        innovations: Set(None),
-        summarized_on: Set(None),
-        version: Set(1),
-        owner_org_id: Set(province),
-        external_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-    })
-    .exec_without_returning(tx)
-    .await?;
-    seeded.plans = 1;
+    let metadata = |model: &mut plan::ActiveModel| {
+        model.document_no = Set(Some(PLAN_DOCUMENT_NO.into()));
+        model.issued_on = Set(plan_issued_on());
+        model.issuer = Set(Some(PLAN_ISSUER.into()));
+        model.addressees = Set(Some(PLAN_ADDRESSEES.into()));
+        model.goals = Set(Some(PLAN_GOALS.into()));
+        model.contents = Set(Some(PLAN_CONTENTS.into()));
+        model.updated_at = Set(at);
+    };
+    let plan_id = match existing.as_slice() {
+        [] => {
+            let plan_id = Uuid::now_v7();
+            let mut model = plan::ActiveModel {
+                id: Set(plan_id),
+                org_id: Set(province),
+                year: Set(PLAN_YEAR),
+                title: Set(PLAN_TITLE.into()),
+                summary: Set(None),
+                innovations: Set(None),
+                summarized_on: Set(None),
+                version: Set(1),
+                owner_org_id: Set(province),
+                external_id: Set(None),
+                created_at: Set(at),
+                deleted_at: Set(None),
+                ..Default::default()
+            };
+            metadata(&mut model);
+            plan::Entity::insert(model)
+                .exec_without_returning(tx)
+                .await?;
+            seeded.plans = 1;
+            plan_id
+        }
+        [old] if untouched_earlier_seed(tx, old).await? => {
+            // Replaced, as nobody has touched it: its tasks said things its records
+            // contradicted.
+            plan_task::Entity::update_many()
+                .col_expr(plan_task::Column::DeletedAt, Expr::value(at))
+                .col_expr(plan_task::Column::UpdatedAt, Expr::value(at))
+                .col_expr(plan_task::Column::Version, Expr::value(2))
+                .filter(plan_task::Column::PlanId.eq(old.id))
+                .filter(plan_task::Column::DeletedAt.is_null())
+                .exec(tx)
+                .await?;
+            let mut model: plan::ActiveModel = old.clone().into();
+            metadata(&mut model);
+            model.version = Set(old.version + 1);
+            model.update(tx).await?;
+            seeded.plans_upgraded = 1;
+            old.id
+        }
+        _ => return Ok(()),
+    };
     let calendar = Calendar::built_in();
     let prefectures: Vec<Uuid> = assisted_prefectures()
         .filter_map(|code| ids.get(code).copied())

@@ -38,6 +38,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
             tracing::info!(
                 organizations = seeded.organizations,
                 pairings = seeded.pairings,
+                working_groups = seeded.working_groups,
+                plans = seeded.plans,
+                plans_upgraded = seeded.plans_upgraded,
+                plan_tasks = seeded.plan_tasks,
                 "loaded the 2019 structure"
             );
         }

@@ -1114,3 +1114,113 @@ async fn the_demo_plan_progress_states_nothing_its_records_contradict() {
     }
     assert_eq!(DEMO_STATUSES.len(), EXPECTED.len(), "{}", seen.join("\n"));
 }
+
+/// Turns the seeded plan into what earlier versions seeded: no document metadata, 22 tasks at
+/// version 1 counting over the province's tree, no target organizations.
+async fn as_earlier_seed(app: &TestApp) -> Uuid {
+    use entity::{plan, plan_task, plan_task_org};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter};
+    let province = app.org_id("520000").await;
+    let old = plan::Entity::find()
+        .filter(plan::Column::OrgId.eq(province))
+        .one(&app.ctx.db)
+        .await
+        .expect("plan")
+        .expect("seeded plan");
+    let tasks: Vec<Uuid> = plan_task::Entity::find()
+        .filter(plan_task::Column::PlanId.eq(old.id))
+        .all(&app.ctx.db)
+        .await
+        .expect("tasks")
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    plan_task_org::Entity::delete_many()
+        .filter(plan_task_org::Column::TaskId.is_in(tasks))
+        .exec(&app.ctx.db)
+        .await
+        .expect("targets");
+    plan_task::Entity::delete_many()
+        .filter(plan_task::Column::PlanId.eq(old.id))
+        .exec(&app.ctx.db)
+        .await
+        .expect("tasks");
+    let at = Utc::now();
+    let rows = (0..22).map(|i| plan_task::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        plan_id: Set(old.id),
+        quarter: Set(i % 4 + 1),
+        title: Set(format!("旧任务{i}")),
+        due_on: Set(day("2019-12-31")),
+        responsible_org_id: Set(province),
+        target_count: Set(1),
+        counts_record_type: Set(Some("exchange".into())),
+        counts_kind: Set(None),
+        counts_direction: Set(None),
+        counts_leaders: Set(false),
+        counts_period: Set("year".into()),
+        mandatory: Set(true),
+        version: Set(1),
+        owner_org_id: Set(province),
+        external_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    });
+    plan_task::Entity::insert_many(rows)
+        .exec_without_returning(&app.ctx.db)
+        .await
+        .expect("old tasks");
+    let mut model: plan::ActiveModel = old.clone().into();
+    model.document_no = Set(None);
+    model.issued_on = Set(None);
+    model.issuer = Set(None);
+    model.addressees = Set(None);
+    model.goals = Set(None);
+    model.contents = Set(None);
+    model.update(&app.ctx.db).await.expect("old plan");
+    old.id
+}
+
+#[tokio::test]
+async fn an_earlier_seeds_plan_nobody_changed_gets_these_tasks_and_a_changed_one_is_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin_token();
+    let id = as_earlier_seed(&app).await;
+    let seeded = xiezuo::seed::load(&app.ctx.db).await.expect("seed");
+    assert_eq!(
+        (seeded.plans_upgraded, seeded.plan_tasks),
+        (1, EXPECTED.len())
+    );
+    let plan = seeded_plan(&app, &admin).await;
+    assert_eq!(plan["id"], id.to_string());
+    assert_eq!(plan["version"], 2);
+    assert_eq!(plan["document_no"], "黔残联办发〔2019〕8号");
+    assert_eq!(plan["tasks"].as_array().map(Vec::len), Some(EXPECTED.len()));
+    // Once is enough.
+    assert_eq!(
+        xiezuo::seed::load(&app.ctx.db).await.expect("seed"),
+        xiezuo::seed::Seeded::default()
+    );
+
+    // A plan someone has changed is theirs: left alone.
+    let app = spawn_app().await;
+    as_earlier_seed(&app).await;
+    let plan = seeded_plan(&app, &app.admin_token()).await;
+    let task_id = plan["tasks"][0]["id"].as_str().expect("id").to_string();
+    let (status, _) = parts(
+        app.patch_json(
+            &format!("/api/v1/plan-tasks/{task_id}"),
+            &app.admin_token(),
+            None,
+            &json!({"title": "改过的任务"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seeded = xiezuo::seed::load(&app.ctx.db).await.expect("seed");
+    assert_eq!(seeded.plans_upgraded, 0);
+    let plan = seeded_plan(&app, &app.admin_token()).await;
+    assert_eq!(plan["tasks"].as_array().map(Vec::len), Some(22));
+}
