@@ -732,6 +732,17 @@ async fn ledger_tasks_count_the_quarters_submissions_made_by_the_deadline() {
     let zunyi = app.org_id("520300").await;
     let q1 = task(&plan, "受帮扶的8个市（州）残联报送第一季度台账");
     assert_eq!(count_of(q1, zunyi), 1);
+    // Read alone, the task counts ledgers only (one instant-dated branch in the statement).
+    let (status, alone) = parts(
+        app.get(
+            &format!("/api/v1/plan-tasks/{}", q1["id"].as_str().expect("id")),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{alone}");
+    assert_eq!(count_of(&alone, zunyi), 1);
     assert_eq!(count_of(q1, app.org_id("520500").await), 0, "late");
     assert_eq!(count_of(q1, app.org_id("520400").await), 0, "returned");
     assert_eq!(q1["status"], "overdue");
@@ -778,6 +789,17 @@ async fn the_year_end_summary_and_its_innovations_count_for_the_summary_task() {
         ["summarized_on", "innovations[0].title"],
         "{problem}"
     );
+    // A summary dated before the plan was issued (2019-02-19).
+    let response = app
+        .patch_json(
+            &path,
+            &coordinator,
+            None,
+            &json!({"summary": "总结", "summarized_on": "2019-01-05"}),
+        )
+        .await;
+    let problem = tests::assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "summarized_on", "{problem}");
 
     let (status, patched) = parts(
         app.patch_json(&path, &coordinator, None, &json!({"summary": "全年完成帮扶项目，建立季度台账上报制度。",
@@ -878,6 +900,16 @@ async fn tasks_take_direction_leaders_period_and_targets_only_where_they_mean_so
         ["counts_direction", "counts_leaders", "target_org_ids"],
         "{problem}"
     );
+    // Due before its own quarter starts.
+    let response = app
+        .post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": plan["id"], "quarter": 3, "title": "三季度", "due_on": "2019-05-31"}),
+        )
+        .await;
+    let problem = tests::assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "due_on", "{problem}");
     // A plan or ledger task must say which: issued or summarized, quarterly or annual.
     let response = app
         .post_json(
@@ -936,6 +968,47 @@ async fn tasks_take_direction_leaders_period_and_targets_only_where_they_mean_so
     )
     .await;
     assert_eq!(items(&chosen).len(), 1);
+
+    // Overlapping targets (the province and its 教就部) count each record once in the total.
+    let (province, office) = (app.org_id("520000").await, app.org_id("520000-jj").await);
+    let (status, overlapping) = parts(
+        app.post_json(
+            "/api/v1/plan-tasks",
+            &coordinator,
+            &json!({"plan_id": plan["id"], "quarter": 1, "title": "自选：部室培训",
+                    "target_count": 1, "counts_record_type": "exchange",
+                    "counts_kind": "training", "target_org_ids": [province, office]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{overlapping}");
+    insert_exchange(
+        &app,
+        Trip {
+            kind: "training",
+            direction: "local",
+            owner: "520000-jj",
+            on: "2019-03-01",
+            leaders: false,
+        },
+    )
+    .await;
+    let (_, overlapping) = parts(
+        app.get(
+            &format!(
+                "/api/v1/plan-tasks/{}",
+                overlapping["id"].as_str().expect("id")
+            ),
+            &coordinator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(count_of(&overlapping, province), 1);
+    assert_eq!(count_of(&overlapping, office), 1);
+    assert_eq!(overlapping["progress_count"], 1, "{overlapping}");
+    assert_eq!(overlapping["status"], "done");
 
     // Dropping 毕节 from the targets makes it done.
     let (status, patched) = parts(

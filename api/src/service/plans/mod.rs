@@ -462,6 +462,11 @@ impl Metadata {
         if self.summarized_on.is_some() && self.summary.is_none() {
             f.push("summarized_on", "needs the summary it dates");
         }
+        if let (Some(issued), Some(summarized)) = (self.issued_on, self.summarized_on)
+            && summarized < issued
+        {
+            f.push("summarized_on", "must not come before issued_on");
+        }
         if self.innovations.len() > INNOVATIONS_MAX {
             f.push(
                 "innovations",
@@ -983,7 +988,7 @@ mod tests {
                 1,
                 day(2019, 3, 31)
             ),
-            Some((day(2009, 1, 1), day(2019, 3, 31)))
+            Some((day(1919, 1, 1), day(2019, 3, 31)))
         );
     }
 

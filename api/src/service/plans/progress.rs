@@ -73,7 +73,7 @@ pub(super) fn window(
     let (start, end) = if kind.has_year() {
         (NaiveDate::from_ymd_opt(year - 1, 1, 1)?, due_on)
     } else if kind == CountedRecord::WorkingGroup {
-        (NaiveDate::from_ymd_opt(year - 10, 1, 1)?, due_on)
+        (NaiveDate::from_ymd_opt(year - 100, 1, 1)?, due_on)
     } else {
         let start = match (period, quarter) {
             (CountsPeriod::Quarter, 2..=4) => quarter_end(year, quarter - 1)?.succ_opt()?,
@@ -307,7 +307,9 @@ pub(super) async fn tallies(
                     let end = w.window.1.succ_opt().unwrap_or(w.window.1);
                     q.expr_as(Expr::cust("CAST(NULL AS DATE)"), Alias::new("on_date"))
                         .expr_as(col(at), Alias::new("recorded_at"))
-                        .expr_as(Expr::cust("1"), Alias::new("n"))
+                        // A BIGINT like `COUNT(*)`: PostgreSQL types a bare `1` INT4, which
+                        // does not decode as `i64` when no grouped branch is in the union.
+                        .expr_as(Expr::cust("CAST(1 AS BIGINT)"), Alias::new("n"))
                         .and_where(col(at).gte(china_midnight(w.window.0)?))
                         .and_where(col(at).lt(china_midnight(end)?));
                 }
@@ -540,7 +542,19 @@ pub(super) async fn task_views(
                     per_org.push((*org, n));
                 }
             }
-            let progress: i64 = per_org.iter().map(|(_, n)| n).sum();
+            // Each record once, even where target organizations overlap (a federation and one
+            // of its departments).
+            let progress: i64 = match &c {
+                Some(c) if c.groups.len() > 1 => by_type
+                    .get(&c.kind)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| c.counts(scope, r))
+                    .filter(|r| c.groups.iter().any(|(_, set)| set.contains(&r.owner)))
+                    .map(|r| r.n)
+                    .sum(),
+                _ => per_org.iter().map(|(_, n)| n).sum(),
+            };
             let progress_by_org: Vec<OrgProgress> = if target_org_ids.is_empty() {
                 Vec::new()
             } else {

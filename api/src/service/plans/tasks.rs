@@ -303,8 +303,26 @@ pub(super) async fn save_targets(
 /// Checks a task against its plan: quarter, due date in the plan's year (or up to the end of
 /// the next year's first quarter), the responsible and target organizations in the plan's
 /// organization's subtree, and a target that something can count.
-pub(super) fn check_task(dir: &Directory, f: &mut Fields, plan: &plan::Model, d: &TaskDraft) {
+/// `unchanged_targets`: the target organizations stored before an update, which are not
+/// checked again (one deleted since must not block every later change of the task).
+pub(super) fn check_task(
+    dir: &Directory,
+    f: &mut Fields,
+    plan: &plan::Model,
+    d: &TaskDraft,
+    unchanged_targets: &[Uuid],
+) {
     check_quarter(f, Some(d.quarter));
+    let quarter_start = match d.quarter {
+        2..=4 => quarter_end(plan.year, d.quarter - 1).and_then(|e| e.succ_opt()),
+        _ => NaiveDate::from_ymd_opt(plan.year, 1, 1),
+    };
+    if quarter_start.is_some_and(|s| d.due_on < s) && QUARTERS.contains(&d.quarter) {
+        f.push(
+            "due_on",
+            "must not fall before the start of the task's quarter",
+        );
+    }
     if d.due_on.year() < plan.year || latest_due(plan.year).is_some_and(|l| d.due_on > l) {
         f.push(
             "due_on",
@@ -331,7 +349,11 @@ pub(super) fn check_task(dir: &Directory, f: &mut Fields, plan: &plan::Model, d:
     if distinct.len() != d.target_org_ids.len() {
         f.push("target_org_ids", "must not name an organization twice");
     }
-    if let Some(bad) = d.target_org_ids.iter().find(|o| !under_plan.contains(o)) {
+    if let Some(bad) = d
+        .target_org_ids
+        .iter()
+        .find(|o| !under_plan.contains(o) && !unchanged_targets.contains(o))
+    {
         f.push(
             "target_org_ids",
             format!("{bad} is not the plan's organization or one under it"),
@@ -420,7 +442,7 @@ pub async fn create_task(
         mandatory: input.mandatory.unwrap_or(true),
         target_org_ids: input.target_org_ids.unwrap_or_default(),
     };
-    check_task(&dir, &mut f, &plan, &draft);
+    check_task(&dir, &mut f, &plan, &draft, &[]);
     let external = records::external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
 
@@ -515,7 +537,7 @@ pub async fn update_task(
             .clone()
             .unwrap_or_else(|| before.target_org_ids.clone()),
     };
-    check_task(&dir, &mut f, &plan, &draft);
+    check_task(&dir, &mut f, &plan, &draft, &before.target_org_ids);
     let external = records::patch_nullable(
         &mut f,
         "external_id",
