@@ -526,6 +526,9 @@ pub(super) async fn task_views(
         .map(|((t, _), c)| {
             let target_org_ids = targets.remove(&t.id).unwrap_or_default();
             let mut per_org: Vec<(Uuid, i64)> = Vec::new();
+            // Each record once in the total, even where target organizations overlap (a
+            // federation and one of its departments).
+            let mut progress: i64 = 0;
             if let Some(c) = &c {
                 let counted: Vec<&Tally> = by_type
                     .get(&c.kind)
@@ -541,20 +544,12 @@ pub(super) async fn task_views(
                         .sum();
                     per_org.push((*org, n));
                 }
-            }
-            // Each record once, even where target organizations overlap (a federation and one
-            // of its departments).
-            let progress: i64 = match &c {
-                Some(c) if c.groups.len() > 1 => by_type
-                    .get(&c.kind)
-                    .into_iter()
-                    .flatten()
-                    .filter(|r| c.counts(scope, r))
+                progress = counted
+                    .iter()
                     .filter(|r| c.groups.iter().any(|(_, set)| set.contains(&r.owner)))
                     .map(|r| r.n)
-                    .sum(),
-                _ => per_org.iter().map(|(_, n)| n).sum(),
-            };
+                    .sum();
+            }
             let progress_by_org: Vec<OrgProgress> = if target_org_ids.is_empty() {
                 Vec::new()
             } else {
