@@ -528,6 +528,36 @@ pub async fn listen(db: DatabaseConnection, cache: Arc<DirectoryCache>) {
 mod tests {
     use super::*;
 
+    /// GraphQL prices nested lists by the widest level seen: never below the 2019 structure's
+    /// 20, and up with every wider one (by pairings on either side, or by children). The width
+    /// only grows, so other tests running at the same time cannot lower it.
+    #[test]
+    fn nested_lists_are_priced_by_the_widest_level_seen() {
+        assert!(widest() >= 20);
+        let hub = Uuid::now_v7();
+        let east_of_many: Vec<_> = (0..30)
+            .map(|_| (Uuid::now_v7(), hub, Uuid::now_v7()))
+            .collect();
+        note_width(&Directory::from_parts(
+            &[(hub, None, Region::East)],
+            &east_of_many,
+        ));
+        assert!(widest() >= 30, "{}", widest());
+        let west_of_many: Vec<_> = (0..40)
+            .map(|_| (Uuid::now_v7(), Uuid::now_v7(), hub))
+            .collect();
+        note_width(&Directory::from_parts(
+            &[(hub, None, Region::West)],
+            &west_of_many,
+        ));
+        assert!(widest() >= 40, "{}", widest());
+        let family: Vec<_> = std::iter::once((hub, None, Region::West))
+            .chain((0..50).map(|_| (Uuid::now_v7(), Some(hub), Region::West)))
+            .collect();
+        note_width(&Directory::from_parts(&family, &[]));
+        assert!(widest() >= 50, "{}", widest());
+    }
+
     fn org(parent: Option<Uuid>, region: Region, live: bool) -> Org {
         Org {
             parent,
