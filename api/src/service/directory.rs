@@ -528,6 +528,27 @@ pub async fn listen(db: DatabaseConnection, cache: Arc<DirectoryCache>) {
 mod tests {
     use super::*;
 
+    /// A cycle someone wrote into the data ends the chain of parents where it closes.
+    #[test]
+    fn ancestors_stop_where_a_cycle_closes() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let dir = Directory::from_parts(
+            &[
+                (a, Some(b), Region::West),
+                (b, Some(c), Region::West),
+                (c, Some(a), Region::West),
+            ],
+            &[],
+        );
+        assert_eq!(dir.ancestors(a), [b, c]);
+        let (d, e) = (Uuid::now_v7(), Uuid::now_v7());
+        let dir = Directory::from_parts(
+            &[(d, Some(e), Region::West), (e, Some(e), Region::West)],
+            &[],
+        );
+        assert_eq!(dir.ancestors(d), [e]);
+    }
+
     /// GraphQL prices nested lists by the widest level seen: never below the 2019 structure's
     /// 20, and up with every wider one (by pairings on either side, or by children). The width
     /// only grows, so other tests running at the same time cannot lower it.
