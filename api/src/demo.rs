@@ -556,21 +556,20 @@ async fn load_exchanges(
         ),
     ];
     for (kind, direction, host, visitors, start, end, summary, participants) in plan {
-        exchanges::create(
+        trip(
             ctx,
             actor,
-            NewExchange {
+            Trip {
                 kind,
                 direction,
-                pairing_id: Some(pairing_id),
-                host_org_id: host,
-                visiting_org_ids: visitors,
-                start_on: date(start.0, start.1),
-                end_on: date(end.0, end.1),
-                leaders_present: vec!["理事长".into(), "副理事长".into()],
-                participants: Some(participants),
-                summary: Some(summary.into()),
-                external_id: None,
+                pairing_id,
+                host,
+                visitors,
+                start,
+                end,
+                leaders: vec!["理事长".into(), "副理事长".into()],
+                summary: summary.into(),
+                participants,
             },
         )
         .await?;
