@@ -187,6 +187,20 @@ pub async fn hash_secret(secret: String) -> AppResult<String> {
     .map_err(|e| AppError::Internal(e.into()))?
 }
 
+/// Whether `phc` is a password hash this service verifies: an argon2 PHC string
+/// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), as `hash_secret` and `xiezuo hash-password` write.
+pub fn check_password_hash(phc: &str) -> std::result::Result<(), String> {
+    let parsed = PasswordHash::new(phc)
+        .map_err(|e| format!("is not a PHC string like $argon2id$v=19$…: {e}"))?;
+    argon2::Algorithm::try_from(parsed.algorithm.as_str())
+        .map_err(|_| format!("names {}, not argon2id", parsed.algorithm.as_str()))?;
+    argon2::Params::try_from(&parsed).map_err(|e| format!("has parameters argon2 refuses: {e}"))?;
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("lacks its salt or its hash".into());
+    }
+    Ok(())
+}
+
 /// Verifies `secret` against a PHC string. With no stored hash (unknown user) it still runs a
 /// verification against a fixed dummy hash, so both failures take the same time.
 pub async fn verify_secret(secret: String, stored: Option<String>) -> AppResult<bool> {

@@ -39,6 +39,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `XIEZUO_ADMIN_PASSWORD`: the first admin's password; generated and printed once if unset.
     pub admin_password: Option<Secret>,
+    /// `XIEZUO_ADMIN_PASSWORD_HASH`: the first admin's password as an argon2 PHC string
+    /// (`xiezuo hash-password` prints one), in place of `XIEZUO_ADMIN_PASSWORD`, so that the
+    /// password itself never sits in the environment. Only one of the two may be set.
+    pub admin_password_hash: Option<Secret>,
     /// `XIEZUO_JWT_SECRET` (HS256). Generated per process if unset, which only suits one replica.
     pub jwt_secret: Option<Secret>,
     /// `XIEZUO_JWT_ISSUER`, default `xiezuo`.
@@ -111,13 +115,24 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => anyhow::bail!("XIEZUO_LOG_FORMAT must be text or json, not {other}"),
         };
+        let admin_password = var("XIEZUO_ADMIN_PASSWORD").map(Secret::new);
+        let admin_password_hash = var("XIEZUO_ADMIN_PASSWORD_HASH").map(Secret::new);
+        if let Some(hash) = &admin_password_hash {
+            anyhow::ensure!(
+                admin_password.is_none(),
+                "set XIEZUO_ADMIN_PASSWORD or XIEZUO_ADMIN_PASSWORD_HASH, not both"
+            );
+            crate::auth::check_password_hash(hash.expose())
+                .map_err(|why| anyhow::anyhow!("XIEZUO_ADMIN_PASSWORD_HASH {why}"))?;
+        }
         Ok(Self {
             bind: var("XIEZUO_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             database_url: var("DATABASE_URL"),
             data_dir: var("XIEZUO_DATA_DIR")
                 .unwrap_or_else(|| "./data".into())
                 .into(),
-            admin_password: var("XIEZUO_ADMIN_PASSWORD").map(Secret::new),
+            admin_password,
+            admin_password_hash,
             jwt_secret: var("XIEZUO_JWT_SECRET").map(Secret::new),
             jwt_issuer: var("XIEZUO_JWT_ISSUER").unwrap_or_else(|| "xiezuo".into()),
             jwt_audience: var("XIEZUO_JWT_AUDIENCE").unwrap_or_else(|| "xiezuo-api".into()),

@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print the argon2 hash of a password read from standard input (one line), to set
+    /// XIEZUO_ADMIN_PASSWORD_HASH instead of XIEZUO_ADMIN_PASSWORD.
+    HashPassword,
     /// Write schema/openapi.json and schema/schema.graphql from the code.
     ExportSchema {
         #[arg(long, default_value = "schema")]
@@ -205,6 +208,15 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(field_errors)?;
             println!("created user {} ({})", user.username, user.id);
+        }
+        Command::HashPassword => {
+            let password = read_or_generate_password(true)?;
+            xiezuo::domain::NewPassword::parse(&password)
+                .map_err(|why| anyhow::anyhow!("the password {why}"))?;
+            let hash = xiezuo::auth::hash_secret(password)
+                .await
+                .map_err(error_to_anyhow)?;
+            println!("{hash}");
         }
         Command::ExportSchema { dir } => {
             std::fs::create_dir_all(&dir)?;

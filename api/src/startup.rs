@@ -83,7 +83,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
             );
         }
         users::FirstAdmin::Created { .. } => {
-            tracing::info!("created the first admin from XIEZUO_ADMIN_PASSWORD");
+            tracing::info!(
+                "created the first admin from XIEZUO_ADMIN_PASSWORD or XIEZUO_ADMIN_PASSWORD_HASH"
+            );
         }
     }
     Ok(ctx)

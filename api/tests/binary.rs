@@ -47,19 +47,7 @@ async fn serve_on_an_empty_directory_then_stop_on_sigterm() {
     let base = format!("http://127.0.0.1:{port}");
     let client = client();
 
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_ready(&client, &base).await;
     assert!(
         dir.join("xiezuo.sqlite3").exists(),
         "SQLite file under XIEZUO_DATA_DIR"
@@ -174,6 +162,114 @@ async fn reset_password_recovers_a_lost_admin_password() {
     let _server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = client();
+    wait_ready(&client, &base).await;
+    assert_eq!(admin_login(&client, &base, new).await, 200);
+    assert_eq!(admin_login(&client, &base, old).await, 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The first admin's password given as a hash: `hash-password` prints one from standard input,
+/// and `serve` with `XIEZUO_ADMIN_PASSWORD_HASH` accepts that password. A malformed hash, or
+/// both variables at once, stops the binary before it touches the database, naming the variable.
+#[tokio::test]
+async fn the_first_admin_can_be_given_as_a_password_hash() {
+    let password = "hashed-admin-password";
+    let (ok, stdout, _) = run_with_stdin(&["hash-password"], &[], password);
+    assert!(ok);
+    let hash = stdout.trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(password));
+    let (ok, _, stderr) = run_with_stdin(&["hash-password"], &[], "too-short");
+    assert!(!ok && stderr.contains("at least 12"), "{stderr}");
+
+    for (env, what) in [
+        (
+            vec![("XIEZUO_ADMIN_PASSWORD_HASH", "$argon2id$oops")],
+            "PHC",
+        ),
+        (
+            vec![(
+                "XIEZUO_ADMIN_PASSWORD_HASH",
+                "$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA",
+            )],
+            "argon2",
+        ),
+        (
+            vec![
+                ("XIEZUO_ADMIN_PASSWORD_HASH", hash.as_str()),
+                ("XIEZUO_ADMIN_PASSWORD", password),
+            ],
+            "not both",
+        ),
+    ] {
+        let (ok, _, stderr) = run_with_stdin(&["migrate"], &env, "");
+        assert!(
+            !ok && stderr.contains("XIEZUO_ADMIN_PASSWORD") && stderr.contains(what),
+            "{env:?}: {stderr}"
+        );
+    }
+
+    let dir = std::env::temp_dir().join(format!("xiezuo-bin-{}", uuid::Uuid::new_v4()));
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("XIEZUO_ADMIN_PASSWORD")
+        .env("XIEZUO_DATA_DIR", &dir)
+        .env("XIEZUO_BIND", format!("127.0.0.1:{port}"))
+        .env("XIEZUO_ADMIN_PASSWORD_HASH", &hash)
+        .env("XIEZUO_DEMO", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start xiezuo");
+    let _server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = client();
+    wait_ready(&client, &base).await;
+    assert_eq!(admin_login(&client, &base, password).await, 200);
+    assert_eq!(
+        admin_login(&client, &base, "hashed-admin-passwore").await,
+        401
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the binary with `args` and `env` (and no database or admin settings of the caller's),
+/// `input` on standard input: whether it succeeded, and what it printed to each stream.
+fn run_with_stdin(args: &[&str], env: &[(&str, &str)], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("xiezuo-bin-{}", uuid::Uuid::new_v4()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("XIEZUO_ADMIN_PASSWORD")
+        .env_remove("XIEZUO_ADMIN_PASSWORD_HASH")
+        .env("XIEZUO_DATA_DIR", &dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start xiezuo: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(format!("{input}\n").as_bytes())
+            .unwrap_or_else(|e| panic!("write to xiezuo: {e}"));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("xiezuo: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Waits (up to a minute) for the server at `base` to answer `/readyz`.
+async fn wait_ready(client: &reqwest::Client, base: &str) {
     let started = Instant::now();
     while !client
         .get(format!("{base}/readyz"))
@@ -184,19 +280,22 @@ async fn reset_password_recovers_a_lost_admin_password() {
         assert!(started.elapsed() < Duration::from_secs(60), "never ready");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let login = |password: &'static str| {
-        client
-            .post(format!("{base}/api/v1/auth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", password),
-            ])
-            .send()
-    };
-    assert_eq!(login(new).await.expect("login").status(), 200);
-    assert_eq!(login(old).await.expect("login").status(), 401);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The status of a password grant for user `admin`.
+async fn admin_login(client: &reqwest::Client, base: &str, password: &str) -> u16 {
+    client
+        .post(format!("{base}/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("login: {e}"))
+        .status()
+        .as_u16()
 }
 
 /// An HTTP client. The service's own HTTP client (object storage) brings reqwest with rustls

@@ -80,7 +80,8 @@ pub fn base_config(database_url: String) -> Config {
         data_dir: std::env::temp_dir()
             .join("xiezuo-tests")
             .join(Uuid::new_v4().simple().to_string()),
-        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        admin_password: None,
+        admin_password_hash: Some(Secret::new(admin_password_hash())),
         jwt_secret: Some(Secret::new(JWT_SECRET)),
         jwt_issuer: "xiezuo".into(),
         jwt_audience: "xiezuo-api".into(),
@@ -103,6 +104,21 @@ pub fn base_config(database_url: String) -> Config {
         s3_endpoint: None,
         s3_region: "us-east-1".into(),
     }
+}
+
+/// The hash of [`ADMIN_PASSWORD`], made once per test process: every app's first admin gets
+/// it through `XIEZUO_ADMIN_PASSWORD_HASH`, so that starting an app costs no argon2 run (the
+/// largest part of a small test's time before).
+fn admin_password_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::PasswordHasher;
+        argon2::Argon2::default()
+            .hash_password(ADMIN_PASSWORD.as_bytes())
+            .expect("hash the admin password")
+            .to_string()
+    })
+    .clone()
 }
 
 /// A fresh database URL, and the PostgreSQL database to drop afterwards if any.

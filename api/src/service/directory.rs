@@ -632,6 +632,29 @@ mod tests {
         assert_eq!(dir.ancestors(county), vec![prefecture, province]);
     }
 
+    /// The write rules read an owner's region from the directory, live or deleted, with no
+    /// query; `kernel::owner` asks the database only for an organization created since the
+    /// directory was read. (Its answer would be the same, so only this test tells the query
+    /// was spent.)
+    #[test]
+    fn owners_live_or_deleted_come_from_the_directory() {
+        let (dir, [province, _, _, gone, east, _]) = sample();
+        assert_eq!(
+            dir.owner(province).map(|o| (o.org_id, o.region)),
+            Some((province, Region::West))
+        );
+        assert_eq!(
+            dir.owner(east).map(|o| (o.org_id, o.region)),
+            Some((east, Region::East))
+        );
+        assert_eq!(dir.owner(gone).map(|o| o.org_id), Some(gone));
+        assert!(
+            dir.live_owner(gone).is_none(),
+            "a deleted org owns no new record"
+        );
+        assert!(dir.owner(Uuid::now_v7()).is_none());
+    }
+
     #[test]
     fn reading_roles_see_everything_and_no_org_sees_nothing() {
         let (dir, [.., other]) = sample();

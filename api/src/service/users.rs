@@ -367,8 +367,8 @@ pub enum FirstAdmin {
     Created { generated_password: Option<String> },
 }
 
-/// Creates user `admin` when no live admin exists, with `XIEZUO_ADMIN_PASSWORD` or a generated
-/// password the caller prints once. An existing admin's password is never changed here.
+/// Creates user `admin` when no live admin exists, with `XIEZUO_ADMIN_PASSWORD_HASH`,
+/// `XIEZUO_ADMIN_PASSWORD` or a generated password the caller prints once. An existing admin's password is never changed here.
 pub async fn ensure_admin(ctx: &AppCtx, config: &Config) -> AppResult<FirstAdmin> {
     let admins = user::Entity::find()
         .filter(user::Column::DeletedAt.is_null())
@@ -378,19 +378,6 @@ pub async fn ensure_admin(ctx: &AppCtx, config: &Config) -> AppResult<FirstAdmin
     if admins > 0 {
         return Ok(FirstAdmin::AlreadyThere);
     }
-    let (password, generated) = match &config.admin_password {
-        Some(p) => (p.expose().to_string(), None),
-        None => {
-            let p = crate::auth::generate_password()?;
-            (p.clone(), Some(p))
-        }
-    };
-    if NewPassword::parse(&password).is_err() {
-        return Err(AppError::field(
-            "XIEZUO_ADMIN_PASSWORD",
-            "must be at least 12 characters",
-        ));
-    }
     let province: Option<Uuid> = organization::Entity::find()
         .select_only()
         .column(organization::Column::Id)
@@ -398,7 +385,25 @@ pub async fn ensure_admin(ctx: &AppCtx, config: &Config) -> AppResult<FirstAdmin
         .into_tuple()
         .one(&ctx.db)
         .await?;
-    let hash = hash_secret(password).await?;
+    let (hash, generated) = match (&config.admin_password_hash, &config.admin_password) {
+        (Some(hash), _) => (hash.expose().to_string(), None),
+        (None, given) => {
+            let (password, generated) = match given {
+                Some(p) => (p.expose().to_string(), None),
+                None => {
+                    let p = crate::auth::generate_password()?;
+                    (p.clone(), Some(p))
+                }
+            };
+            if NewPassword::parse(&password).is_err() {
+                return Err(AppError::field(
+                    "XIEZUO_ADMIN_PASSWORD",
+                    "must be at least 12 characters",
+                ));
+            }
+            (hash_secret(password).await?, generated)
+        }
+    };
     insert(&ctx.db, "admin".into(), hash, Role::Admin, province).await?;
     ctx.directory.invalidate();
     Ok(FirstAdmin::Created {
