@@ -147,22 +147,8 @@ async fn reset_password_recovers_a_lost_admin_password() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("reset the password of admin"));
 
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env("XIEZUO_DATA_DIR", &dir)
-        .env("XIEZUO_BIND", format!("127.0.0.1:{port}"))
-        .env("XIEZUO_ADMIN_PASSWORD", old)
-        .env("XIEZUO_DEMO", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start xiezuo");
-    let _server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let (_server, base) = serve_quietly(&dir, &[("XIEZUO_ADMIN_PASSWORD", old)]).await;
     let client = client();
-    wait_ready(&client, &base).await;
     assert_eq!(admin_login(&client, &base, new).await, 200);
     assert_eq!(admin_login(&client, &base, old).await, 401);
     let _ = std::fs::remove_dir_all(&dir);
@@ -210,23 +196,9 @@ async fn the_first_admin_can_be_given_as_a_password_hash() {
     }
 
     let dir = std::env::temp_dir().join(format!("xiezuo-bin-{}", uuid::Uuid::new_v4()));
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("XIEZUO_ADMIN_PASSWORD")
-        .env("XIEZUO_DATA_DIR", &dir)
-        .env("XIEZUO_BIND", format!("127.0.0.1:{port}"))
-        .env("XIEZUO_ADMIN_PASSWORD_HASH", &hash)
-        .env("XIEZUO_DEMO", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start xiezuo");
-    let _server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let (_server, base) =
+        serve_quietly(&dir, &[("XIEZUO_ADMIN_PASSWORD_HASH", hash.as_str())]).await;
     let client = client();
-    wait_ready(&client, &base).await;
     assert_eq!(admin_login(&client, &base, password).await, 200);
     assert_eq!(
         admin_login(&client, &base, "hashed-admin-passwore").await,
@@ -266,6 +238,29 @@ fn run_with_stdin(args: &[&str], env: &[(&str, &str)], input: &str) -> (bool, St
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// `serve` on `dir` without the demo, with `env` (and no database or admin settings of the
+/// caller's), its output discarded: the running server, once ready, and its base URL.
+async fn serve_quietly(dir: &std::path::Path, env: &[(&str, &str)]) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_xiezuo"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("XIEZUO_ADMIN_PASSWORD")
+        .env_remove("XIEZUO_ADMIN_PASSWORD_HASH")
+        .env("XIEZUO_DATA_DIR", dir)
+        .env("XIEZUO_BIND", format!("127.0.0.1:{port}"))
+        .env("XIEZUO_DEMO", "false")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start xiezuo: {e}"));
+    let server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&client(), &base).await;
+    (server, base)
 }
 
 /// Waits (up to a minute) for the server at `base` to answer `/readyz`.
