@@ -125,6 +125,22 @@ async fn contacts_are_created_changed_and_deleted_with_versions_and_audit() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_problem(app.get(&path(&created), &editor).await, 404, "not_found").await;
 
+    // A deleted record keeps its external id (a partner system must not make a second record
+    // under a key it once used), but the problem no longer names it: nobody may read it now.
+    let body = assert_problem(
+        app.post_json(
+            "/api/v1/contacts",
+            &editor,
+            &json!({"org_id": zunyi, "name": "另一人", "external_id": "zy-c-1"}),
+        )
+        .await,
+        409,
+        "duplicate",
+    )
+    .await;
+    assert_eq!(body["field"], "external_id");
+    assert!(body.get("existing_id").is_none(), "{body}");
+
     // Create, update, delete — audited with the personal data masked, since the assessment
     // team reads the log too.
     let (_, log) = parts(
