@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod agreement_project;
 pub mod audit_log;
 pub mod calendar_year;
+pub mod change;
 pub mod contact;
 pub mod evidence;
 pub mod evidence_link;

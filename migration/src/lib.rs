@@ -12,6 +12,7 @@ mod m20261130_000006_evidence;
 mod m20261201_000007_ledger_submissions;
 mod m20261201_000008_self_assessments;
 mod m20261201_000009_plan_structure;
+mod m20261201_000010_change_feed;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_ledger_submissions::Migration),
             Box::new(m20261201_000008_self_assessments::Migration),
             Box::new(m20261201_000009_plan_structure::Migration),
+            Box::new(m20261201_000010_change_feed::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod authz_matrix;
 mod batching;
 mod calendar;
+mod changes;
 mod constraints;
 mod contacts;
 mod errors;

@@ -3,6 +3,7 @@
 
 mod agreements;
 mod calendar;
+mod changes;
 mod contacts;
 mod evidence;
 mod exchanges;
@@ -58,6 +59,7 @@ pub struct QueryRoot(
     evidence::EvidenceQuery,
     ledgers::LedgerQuery,
     self_assessments::SelfAssessmentQuery,
+    changes::ChangeQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -38,6 +38,7 @@ use crate::{
     service::{
         AppCtx, Page,
         audit::{self, AuditEntry, AuditQuery},
+        changes::{self as feed, ChangePage, ChangesQuery},
     },
 };
 
@@ -70,6 +71,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .service(pairings::update)
             .service(pairings::remove)
             .service(audit_log)
+            .service(changes)
             .configure(projects::routes)
             .configure(fund_transactions::routes)
             .configure(exchanges::routes)
@@ -100,6 +102,25 @@ pub async fn audit_log(
     q: Query<AuditQuery>,
 ) -> Result<HttpResponse, Problem> {
     Ok(HttpResponse::Ok().json(audit::list(&ctx, &actor, q.0).await?))
+}
+
+/// The change feed: every create, update and delete of the records the caller may read, in an
+/// order a poller follows without skipping a change even while writers commit concurrently.
+/// Poll with the last `next_after`; an `upsert` means fetch the record, a `delete` means drop it
+/// (it was deleted, or the caller can no longer read it).
+#[utoipa::path(
+    tag = "sync",
+    params(ChangesQuery),
+    responses((status = 200, body = ChangePage)),
+    security(("bearer" = []))
+)]
+#[get("/changes")]
+pub async fn changes(
+    ctx: web::Data<AppCtx>,
+    actor: Actor,
+    q: Query<ChangesQuery>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(feed::list(&ctx, &actor, q.0).await?))
 }
 
 #[derive(OpenApi)]

@@ -23,7 +23,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, WriteTx, audit, check_version, directory::Directory, now, records::PageArgs,
+    AppCtx, Page, WriteTx, audit, changes, check_version, directory::Directory, now,
+    records::PageArgs,
 };
 use crate::{
     authz::{Actor, Owner, RecordKind, Scope, ensure_write},
@@ -178,6 +179,44 @@ pub fn can_read<R: Record>(scope: &Scope, row: &R::Row) -> bool {
         Readable::Org(col) => scope.can_read_org(uuid_of::<R>(row, col)),
         Readable::Pairing(col) => scope.can_read_pairing(uuid_of::<R>(row, col)),
     }
+}
+
+/// Who reads `row`, as the change feed keeps it: [`can_read`] without the row.
+pub fn feed_keys<R: Record>(row: &R::Row) -> changes::Keys {
+    let (rule, key) = match R::columns().readable {
+        Readable::Record(pairing) => (
+            changes::Rule::Record,
+            pairing.and_then(|col| get_value::<R, Option<Uuid>>(row, col).flatten()),
+        ),
+        Readable::Org(col) => (changes::Rule::Org, Some(uuid_of::<R>(row, col))),
+        Readable::Pairing(col) => (changes::Rule::Pairing, Some(uuid_of::<R>(row, col))),
+    };
+    changes::Keys {
+        rule,
+        owner: owner_of::<R>(row),
+        key,
+    }
+}
+
+/// Appends the change of `id` to the feed, in the transaction that makes it.
+pub async fn feed<R: Record>(
+    tx: &impl ConnectionTrait,
+    id: Uuid,
+    version: i32,
+    before: Option<&R::Row>,
+    after: Option<&R::Row>,
+) -> Result<()> {
+    changes::append(
+        tx,
+        &[changes::Entry {
+            kind: R::KIND,
+            record_id: id,
+            version,
+            before: before.map(feed_keys::<R>),
+            after: after.map(feed_keys::<R>),
+        }],
+    )
+    .await
 }
 
 /// The SQL form of [`can_read`], or `None` when the caller reads everything.
@@ -458,6 +497,14 @@ where
         let id = self.id();
         save_versioned::<R>(&self.tx, model, id, version_of::<R>(&self.current)).await?;
         let after = row::<R>(&self.tx, id).await?.ok_or(AppError::NotFound)?;
+        feed::<R>(
+            &self.tx,
+            id,
+            version_of::<R>(&after),
+            Some(&self.current),
+            Some(&after),
+        )
+        .await?;
         audit::record(
             &self.tx,
             self.actor,
@@ -475,10 +522,26 @@ where
     /// Soft-deletes the record (its version bumps, so a stale `If-Match` loses), with the audit
     /// entry, and commits.
     pub async fn delete(self) -> Result<()> {
+        self.delete_with(&[]).await
+    }
+
+    /// [`Change::delete`], with the feed's entries of the records the family changed with it
+    /// (a plan's tasks): the feed is the transaction's last write (see `changes::append`).
+    pub async fn delete_with(self, also: &[changes::Entry]) -> Result<()> {
         let id = self.id();
         let mut model = <Active<R> as ActiveModelTrait>::default();
         model.set(R::columns().deleted_at, Some(now()).into());
-        save_versioned::<R>(&self.tx, model, id, version_of::<R>(&self.current)).await?;
+        let version = version_of::<R>(&self.current);
+        save_versioned::<R>(&self.tx, model, id, version).await?;
+        let mut entries = also.to_vec();
+        entries.push(changes::Entry {
+            kind: R::KIND,
+            record_id: id,
+            version: version + 1,
+            before: Some(feed_keys::<R>(&self.current)),
+            after: None,
+        });
+        changes::append(&self.tx, &entries).await?;
         audit::record(
             &self.tx,
             self.actor,
@@ -505,6 +568,7 @@ pub async fn begin(ctx: &AppCtx) -> Result<(Arc<Directory>, WriteTx)> {
 /// Closes a create: the view of the new row, the audit entry, the commit.
 pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> Result<R::View> {
     let id = id_of::<R>(&row);
+    feed::<R>(&tx, id, version_of::<R>(&row), None, Some(&row)).await?;
     audit::record(
         &tx,
         actor,

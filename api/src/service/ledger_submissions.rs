@@ -36,7 +36,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, WriteTx, calendar,
+    AppCtx, Page, WriteTx, calendar, changes,
     kernel::{self, Columns, Readable, Record},
     ledgers, now,
     records::{PageArgs, long_text},
@@ -585,6 +585,7 @@ pub async fn fill_due_dates(tx: &WriteTx, actor: &Actor) -> AppResult<usize> {
     }
     let cal = calendar::load(tx).await?;
     let mut filled = 0;
+    let mut feed = Vec::new();
     for row in pending {
         let Ok(due_on) = cal.ledger_due_on(row.year, row.quarter) else {
             continue;
@@ -605,6 +606,13 @@ pub async fn fill_due_dates(tx: &WriteTx, actor: &Actor) -> AppResult<usize> {
             ],
         )
         .await?;
+        feed.push(changes::Entry {
+            kind: RecordKind::LedgerSubmission,
+            record_id: row.id,
+            version: after.version,
+            before: Some(kernel::feed_keys::<LedgerSubmissions>(&row)),
+            after: Some(kernel::feed_keys::<LedgerSubmissions>(&after)),
+        });
         let mut after = after;
         after.snapshot = String::new();
         super::audit::record(
@@ -619,5 +627,7 @@ pub async fn fill_due_dates(tx: &WriteTx, actor: &Actor) -> AppResult<usize> {
         .await?;
         filled += 1;
     }
+    // The feed's turn last (see `changes::append`).
+    changes::append(tx, &feed).await?;
     Ok(filled)
 }

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod changes;
 pub mod contacts;
 pub mod directory;
 pub mod evidence;

@@ -36,7 +36,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page, audit, check_version,
+    AppCtx, Page, audit, changes, check_version,
     directory::Directory,
     exchanges::{ExchangeDirection, ExchangeKind},
     kernel::{self, Columns, Readable, Record},
@@ -826,6 +826,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewPlan) -> AppResult<Pl
     };
     checked(metadata)?.apply(&mut model)?;
     let inserted = plan::Entity::insert(model).exec_with_returning(&tx).await?;
+    kernel::feed::<Plans>(&tx, id, inserted.version, None, Some(&inserted)).await?;
     let view = PlanView::from_model(inserted)?;
     audit::record(
         &tx,
@@ -897,11 +898,13 @@ pub async fn delete(
         stored.iter().cloned().map(|t| (t, current.year)).collect(),
     )
     .await?;
+    let mut feed = Vec::new();
     for (task, view) in stored.into_iter().zip(views) {
         let (task_id, task_version) = (task.id, task.version);
         let mut model: plan_task::ActiveModel = task.into();
         model.deleted_at = Set(Some(now()));
-        save_task(tx, model, task_id, task_version).await?;
+        let deleted = save_task(tx, model, task_id, task_version).await?;
+        feed.push(tasks::task_change(&deleted, Some(&deleted), false));
         audit::record(
             tx,
             actor,
@@ -913,7 +916,7 @@ pub async fn delete(
         )
         .await?;
     }
-    change.delete().await
+    change.delete_with(&feed).await
 }
 
 #[cfg(test)]

@@ -464,6 +464,7 @@ pub async fn create_task(
         .exec_with_returning(&tx)
         .await?;
     save_targets(&tx, id, &draft.target_org_ids).await?;
+    feed(&tx, &inserted, None, true).await?;
     let view = one_view(&tx, &dir, actor.scope(), inserted, plan.year).await?;
     audit::record(
         &tx,
@@ -554,6 +555,7 @@ pub async fn update_task(
     if patch.target_org_ids.is_some() {
         save_targets(&tx, id, &draft.target_org_ids).await?;
     }
+    feed(&tx, &after, Some(&current), true).await?;
     let view = one_view(&tx, &dir, actor.scope(), after, plan.year).await?;
     audit::record(
         &tx,
@@ -588,7 +590,8 @@ pub async fn delete_task(
     let before = one_view(&tx, &dir, actor.scope(), current.clone(), plan.year).await?;
     let mut model: plan_task::ActiveModel = current.clone().into();
     model.deleted_at = Set(Some(now()));
-    save_task(&tx, model, id, current.version).await?;
+    let deleted = save_task(&tx, model, id, current.version).await?;
+    feed(&tx, &deleted, Some(&current), false).await?;
     audit::record(
         &tx,
         actor,
@@ -601,6 +604,42 @@ pub async fn delete_task(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Who reads a task, as the change feed keeps it: those who read its plan's organization (which
+/// owns the task).
+fn task_keys(task: &plan_task::Model) -> changes::Keys {
+    changes::Keys {
+        rule: changes::Rule::Org,
+        owner: task.owner_org_id,
+        key: Some(task.owner_org_id),
+    }
+}
+
+/// The change that left `task` as it is, for the feed: `before` as it was (none for a create),
+/// `live` false for a delete.
+pub(super) fn task_change(
+    task: &plan_task::Model,
+    before: Option<&plan_task::Model>,
+    live: bool,
+) -> changes::Entry {
+    changes::Entry {
+        kind: RecordKind::PlanTask,
+        record_id: task.id,
+        version: task.version,
+        before: before.map(task_keys),
+        after: live.then(|| task_keys(task)),
+    }
+}
+
+/// Appends the change that left `task` as it is to the feed: the transaction's last write.
+async fn feed(
+    tx: &impl ConnectionTrait,
+    task: &plan_task::Model,
+    before: Option<&plan_task::Model>,
+    live: bool,
+) -> AppResult<()> {
+    changes::append(tx, &[task_change(task, before, live)]).await
 }
 
 pub(super) async fn save_task(
