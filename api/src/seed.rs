@@ -625,6 +625,10 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Seeded> {
         seed_group(&tx, &ids, province, at, &mut seeded).await?;
         seed_plan(&tx, &ids, province, at, &mut seeded).await?;
     }
+    // What the seed inserted enters the change feed: its last write (see `changes::append`).
+    if seeded != Seeded::default() {
+        migration::feed_backfill::backfill(&tx).await?;
+    }
     tx.commit().await?;
     Ok(seeded)
 }

@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod feed_backfill;
+
 mod m20261129_000001_foundation;
 mod m20261129_000002_core_records;
 mod m20261129_000003_filter_indexes;

@@ -40,7 +40,21 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(s("changed_at")))
                     .to_owned(),
             )
-            .await
+            .await?;
+        // A record's history in the feed (and the backfill's check for a record with none).
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_changes_record")
+                    .table(s(t))
+                    .col(s("record_type"))
+                    .col(s("record_id"))
+                    .to_owned(),
+            )
+            .await?;
+        // The records written before the feed existed enter it as they are now.
+        crate::feed_backfill::backfill(manager.get_connection()).await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -188,10 +188,12 @@ async fn a_partner_follows_its_pairing_and_sees_a_record_that_leaves_its_view_as
     let tongren_editor = app.token(Role::Editor, Some("520600"));
     let shanghai = app.token(Role::Partner, Some("310000"));
     let guangzhou = app.token(Role::Partner, Some("440100"));
-    let (shanghai_start, guangzhou_start, editor_start) = (
+    let auditor = app.token(Role::Auditor, None);
+    let (shanghai_start, guangzhou_start, editor_start, auditor_start) = (
         end_of_feed(&app, &shanghai).await,
         end_of_feed(&app, &guangzhou).await,
         end_of_feed(&app, &zunyi_editor).await,
+        end_of_feed(&app, &auditor).await,
     );
 
     let ours = create(
@@ -254,14 +256,23 @@ async fn a_partner_follows_its_pairing_and_sees_a_record_that_leaves_its_view_as
     assert!(seen.is_empty(), "{seen:?}");
 
     // The auditor reads everything; a type filter keeps one type.
-    let auditor = app.token(Role::Auditor, None);
-    let (items, _) = poll(&app, &auditor, "record_type=project&limit=500").await;
+    let (items, _) = poll(
+        &app,
+        &auditor,
+        &format!("record_type=project&after={auditor_start}"),
+    )
+    .await;
     assert_eq!(
         ids(&items),
         HashSet::from([id_of(&ours), id_of(&theirs)]),
         "{items:?}"
     );
-    let (items, _) = poll(&app, &auditor, "record_type=project,contact&limit=500").await;
+    let (items, _) = poll(
+        &app,
+        &auditor,
+        &format!("record_type=project,contact&after={auditor_start}"),
+    )
+    .await;
     assert_eq!(items.len(), 4, "{items:?}");
 }
 
@@ -445,4 +456,86 @@ async fn a_poller_sees_every_concurrent_change_exactly_once() {
     }
     let seqs: HashSet<i64> = seen.iter().filter_map(|i| i["seq"].as_i64()).collect();
     assert_eq!(seqs.len(), seen.len(), "a change was delivered twice");
+}
+
+/// The seed writes its records directly; they enter the feed all the same, so a partner system
+/// that follows the feed from the start learns of every record.
+#[tokio::test]
+async fn the_feed_starts_with_every_record_the_seed_wrote() {
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let auditor = app.token(Role::Auditor, None);
+    let (items, _) = drain(&app, &auditor, None).await;
+    let of_type = |t: &str| -> HashSet<String> {
+        items
+            .iter()
+            .filter(|i| i["record_type"] == t)
+            .filter_map(|i| i["record_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let db = &app.ctx.db;
+    let stored = |ids: Vec<Uuid>| ids.into_iter().map(|i| i.to_string()).collect();
+    let orgs: HashSet<String> = stored(
+        entity::organization::Entity::find()
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|o| o.id)
+            .collect(),
+    );
+    let pairings: HashSet<String> = stored(
+        entity::pairing::Entity::find()
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
+    );
+    let tasks: HashSet<String> = stored(
+        entity::plan_task::Entity::find()
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
+    );
+    assert!(orgs.len() > 30 && !pairings.is_empty() && !tasks.is_empty());
+    assert_eq!(of_type("organization"), orgs);
+    assert_eq!(of_type("pairing"), pairings);
+    assert_eq!(of_type("plan_task"), tasks);
+    assert_eq!(of_type("plan").len(), 1);
+    assert!(!of_type("working_group").is_empty() && !of_type("contact").is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|i| i["op"] == "upsert" && i["version"] == 1)
+    );
+
+    // 上海's partner starts with its own pairing and organizations, and no other pairing.
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let (items, _) = drain(&app, &shanghai, None).await;
+    let pairings_seen: HashSet<&str> = items
+        .iter()
+        .filter(|i| i["record_type"] == "pairing")
+        .filter_map(|i| i["record_id"].as_str())
+        .collect();
+    assert!(
+        pairings_seen.contains(
+            app.pairing_id("310000", "520300")
+                .await
+                .to_string()
+                .as_str()
+        )
+    );
+    assert!(
+        !pairings_seen.contains(
+            app.pairing_id("440100", "520500")
+                .await
+                .to_string()
+                .as_str()
+        )
+    );
 }

@@ -120,8 +120,8 @@ pub const KINDS: [RecordKind; 13] = [
 const INSERT_CHUNK: usize = 1_000;
 
 /// The advisory lock the feed's writers take in turn (PostgreSQL): any fixed 64-bit key
-/// (`xiezuo` in ASCII).
-const FEED_LOCK: i64 = 0x7869_657a_756f;
+/// (`xiezuo` in ASCII), shared with the migrations' backfill.
+const FEED_LOCK: i64 = migration::feed_backfill::FEED_LOCK;
 
 /// Appends `entries` in order: call with the transaction that makes the changes, so both commit
 /// or neither, as its **last write** (an audit entry may follow): from here to the commit it
