@@ -89,6 +89,19 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     /// `XIEZUO_S3_REGION`, default `us-east-1`.
     pub s3_region: String,
+    /// `XIEZUO_WEBHOOKS`: deliver webhooks from this process (default true). Every replica may;
+    /// they share the work.
+    pub webhooks_enabled: bool,
+    /// `XIEZUO_WEBHOOK_ALLOW_PRIVATE`: allow webhook URLs that resolve to loopback, private or
+    /// link-local addresses (default false: server-side request forgery).
+    pub webhook_allow_private: bool,
+    /// `XIEZUO_WEBHOOK_POLL_MS`, default 1000: how often the deliverer looks for work.
+    pub webhook_poll_ms: u64,
+    /// `XIEZUO_WEBHOOK_RETRY_BASE_MS`, default 10000: the wait before the first retry of a
+    /// failed delivery, doubling with each attempt (at most 6 hours).
+    pub webhook_retry_base_ms: u64,
+    /// `XIEZUO_WEBHOOK_MAX_ATTEMPTS`, default 10: attempts before a delivery is `failed`.
+    pub webhook_max_attempts: i32,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -155,6 +168,11 @@ impl Config {
             s3_bucket: var("XIEZUO_S3_BUCKET"),
             s3_endpoint: var("XIEZUO_S3_ENDPOINT"),
             s3_region: var("XIEZUO_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            webhooks_enabled: parse_var("XIEZUO_WEBHOOKS")?.unwrap_or(true),
+            webhook_allow_private: parse_var("XIEZUO_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(false),
+            webhook_poll_ms: parse_var("XIEZUO_WEBHOOK_POLL_MS")?.unwrap_or(1000),
+            webhook_retry_base_ms: parse_var("XIEZUO_WEBHOOK_RETRY_BASE_MS")?.unwrap_or(10_000),
+            webhook_max_attempts: parse_var("XIEZUO_WEBHOOK_MAX_ATTEMPTS")?.unwrap_or(10),
         })
     }
 

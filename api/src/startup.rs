@@ -62,6 +62,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppCtx> {
             ctx.directory.clone(),
         ));
     }
+    if ctx.config.webhooks_enabled {
+        tokio::spawn(crate::service::webhooks::run(ctx.clone()));
+    }
     if ctx.config.seed_on_start && ctx.config.demo_on_start {
         let added = crate::demo::load(&ctx).await.map_err(error_to_anyhow)?;
         if added > 0 {

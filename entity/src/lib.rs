@@ -25,4 +25,6 @@ pub mod project;
 pub mod self_assessment;
 pub mod service_account;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;
 pub mod working_group;

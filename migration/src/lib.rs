@@ -15,6 +15,7 @@ mod m20261201_000007_ledger_submissions;
 mod m20261201_000008_self_assessments;
 mod m20261201_000009_plan_structure;
 mod m20261201_000010_change_feed;
+mod m20261201_000011_webhooks;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_self_assessments::Migration),
             Box::new(m20261201_000009_plan_structure::Migration),
             Box::new(m20261201_000010_change_feed::Migration),
+            Box::new(m20261201_000011_webhooks::Migration),
         ]
     }
 }

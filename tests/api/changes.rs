@@ -388,10 +388,9 @@ async fn a_poller_sees_every_concurrent_change_exactly_once() {
     let zunyi = app.org_id("520300").await;
     let start = end_of_feed(&app, &editor).await;
 
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let (app, editor, done) = (app.clone(), editor.clone(), done.clone());
+        let (app, editor) = (app.clone(), editor.clone());
         writers.push(tokio::spawn(async move {
             let mut made = Vec::new();
             for i in 0..EACH {
@@ -409,17 +408,17 @@ async fn a_poller_sees_every_concurrent_change_exactly_once() {
                 assert_eq!(response.status(), StatusCode::OK);
                 made.push(id_of(&contact));
             }
-            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             made
         }));
     }
 
-    // Poll while they write, then once more after the last has finished.
+    // Poll while they write, then once more after the last has finished (or failed: a writer
+    // that panics ends too, and its panic is raised below).
     let mut seen = Vec::new();
     let mut after = start;
     let mut pages = Pages::new(10_000);
     loop {
-        let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+        let finished = writers.iter().all(tokio::task::JoinHandle::is_finished);
         let (items, next) = drain(&app, &editor, Some(&after)).await;
         seen.extend(items);
         if next != after {

@@ -27,4 +27,5 @@ mod read_path;
 mod schema_drift;
 mod seed;
 mod self_assessments;
+mod webhooks;
 mod working_groups;

@@ -103,6 +103,13 @@ pub fn base_config(database_url: String) -> Config {
         s3_bucket: None,
         s3_endpoint: None,
         s3_region: "us-east-1".into(),
+        // The deliverer's queries would show in the statement counts; the webhook tests turn
+        // it on.
+        webhooks_enabled: false,
+        webhook_allow_private: false,
+        webhook_poll_ms: 50,
+        webhook_retry_base_ms: 200,
+        webhook_max_attempts: 10,
     }
 }
 
@@ -262,7 +269,14 @@ impl TestApp {
     /// A second instance of the service over the same database, as a replica behind a load
     /// balancer would be. It shares this app's fixture users and leaves the database to it.
     pub async fn spawn_replica(&self) -> TestApp {
-        let ctx = xiezuo::startup::prepare(self.config.clone())
+        self.spawn_replica_with(|_| {}).await
+    }
+
+    /// Like `spawn_replica`, with a chance to change the replica's configuration first.
+    pub async fn spawn_replica_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        let ctx = xiezuo::startup::prepare(config.clone())
             .await
             .expect("prepare failed");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -276,7 +290,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             ctx,
-            config: self.config.clone(),
+            config,
             sql_statements: Arc::new(AtomicUsize::new(0)),
             pg: None,
         }

@@ -28,7 +28,7 @@ use crate::{
     service::{
         agreements, contacts, evidence, exchanges, fund_transactions, ledger_submissions,
         organizations, plans, projects, records::EXTERNAL_ID_MAX, self_assessments,
-        service_accounts, users, working_groups,
+        service_accounts, users, webhooks, working_groups,
     },
 };
 
@@ -39,6 +39,8 @@ const TEXT: &str = r"^[^\S\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u
 /// `records::long_text`: as [`TEXT`], with line breaks and tabs allowed.
 const LONG_TEXT: &str = r"^[^\S\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 /// `domain::Code`: ASCII letters, digits, `.`, `_` and `-`.
+/// The longest record type name the change feed knows (`self_assessment`), with room to grow.
+const KIND_MAX: usize = 32;
 const CODE: &str = r"^[A-Za-z0-9._-]+$";
 /// `domain::DivisionCode`: six digits, the first two a province (11–82).
 const DIVISION: &str = r"^(?:1[1-9]|[2-7][0-9]|8[0-2])[0-9]{4}$";
@@ -81,6 +83,8 @@ enum Rule {
     Email,
     /// Refused when empty (the token endpoint's credentials).
     NonEmpty,
+    /// From `min` to `max` characters of any kind, not trimmed.
+    Chars(usize, usize),
     /// An integer from `min` to `max`.
     Range(i64, i64),
     /// An integer of at least `min` (an `int64`, so no upper bound to state).
@@ -279,6 +283,19 @@ fn table() -> Vec<Entry> {
             "comment",
             LongText(ledger_submissions::COMMENT_MAX),
         ),
+        // Webhooks.
+        entry(&["NewWebhook"], "url", Text(webhooks::URL_MAX)),
+        entry(
+            &["NewWebhook"],
+            "secret",
+            Chars(*webhooks::SECRET_LEN.start(), *webhooks::SECRET_LEN.end()),
+        ),
+        entry(
+            &["NewWebhook"],
+            "record_types",
+            UniqueItems(crate::service::changes::KINDS.len()),
+        ),
+        entry(&["NewWebhook"], "record_types[]", Code(KIND_MAX)),
         entry(&["TokenRequest"], "username", NonEmpty),
         entry(&["TokenRequest"], "password", NonEmpty),
         entry(&["TokenRequest"], "client_id", NonEmpty),
@@ -397,6 +414,7 @@ fn constrain(
         ),
         Rule::Email => string(target, 5, Some(contacts::EMAIL_MAX), Some(EMAIL)),
         Rule::NonEmpty => string(target, 1, None, None),
+        Rule::Chars(min, max) => string(target, *min, Some(*max), None),
     }
 }
 
@@ -653,6 +671,14 @@ mod tests {
             }
         }
         found
+    }
+
+    #[test]
+    fn every_record_type_fits_the_stated_length_and_pattern() {
+        for kind in crate::service::changes::KINDS.map(|k| k.as_str()) {
+            let code = kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            assert!(kind.len() <= KIND_MAX && code, "{kind}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod pairings;
 pub mod plans;
 pub mod projects;
 pub mod self_assessments;
+pub mod webhooks;
 pub mod working_groups;
 
 use actix_web::{HttpResponse, get, web};
@@ -84,7 +85,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(ledgers::routes)
             .configure(ledger_submissions::routes)
             .configure(assessments::routes)
-            .configure(self_assessments::routes),
+            .configure(self_assessments::routes)
+            .configure(webhooks::routes),
     );
 }
 

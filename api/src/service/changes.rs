@@ -265,7 +265,6 @@ fn readable_condition(scope: &Scope, owner: change::Column, key: change::Column)
 
 /// One page of the feed after `q.after`, as the caller may read it: one statement.
 pub async fn list(ctx: &AppCtx, actor: &Actor, q: ChangesQuery) -> Result<ChangePage> {
-    use change::Column as C;
     let mut f = Fields::new();
     let limit = f.check("limit", Limit::parse(q.limit));
     let after = f.check_opt("after", q.after.as_deref(), Position::parse);
@@ -273,9 +272,32 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ChangesQuery) -> Result<Change
     f.finish()?;
     let (limit, after, kinds) = (checked(limit)?, checked(after)?, checked(kinds)?);
     let after = after.unwrap_or_default();
+    let items = read(
+        &ctx.db,
+        actor.scope(),
+        after.0,
+        kinds.as_deref(),
+        limit.get(),
+    )
+    .await?;
+    let next_after = items.last().map_or(after, |i| Position(i.seq.0));
+    Ok(ChangePage {
+        items,
+        next_after: next_after.to_string(),
+    })
+}
 
-    let mut select = change::Entity::find().filter(C::Seq.gt(after.0));
-    let scope = actor.scope();
+/// Up to `limit` changes after `seq` that `scope` may read, of `kinds` (all without), in order:
+/// one statement. (The feed for a caller, and for a webhook's subscriber.)
+pub async fn read(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    seq: i64,
+    kinds: Option<&[RecordKind]>,
+    limit: u64,
+) -> Result<Vec<ChangeItem>> {
+    use change::Column as C;
+    let mut select = change::Entity::find().filter(C::Seq.gt(seq));
     if !scope.all {
         select = select.filter(
             Condition::any()
@@ -286,15 +308,8 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ChangesQuery) -> Result<Change
     if let Some(kinds) = kinds {
         select = select.filter(C::RecordType.is_in(kinds.iter().map(|k| k.as_str())));
     }
-    let rows = select
-        .order_by_asc(C::Seq)
-        .limit(limit.get())
-        .all(&ctx.db)
-        .await?;
-
-    let next_after = rows.last().map_or(after, |r| Position(r.seq));
-    let items = rows
-        .into_iter()
+    let rows = select.order_by_asc(C::Seq).limit(limit).all(db).await?;
+    rows.into_iter()
         .map(|r| {
             let after_keys = keys(&r.rule, r.after_owner, r.after_key)?;
             let op = match after_keys {
@@ -310,11 +325,7 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: ChangesQuery) -> Result<Change
                 changed_at: r.changed_at,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ChangePage {
-        items,
-        next_after: next_after.to_string(),
-    })
+        .collect()
 }
 
 /// The stored keys of one side, or `None` when the record did not exist on that side.
@@ -330,7 +341,7 @@ fn keys(rule: &str, owner: Option<Uuid>, key: Option<Uuid>) -> Result<Option<Key
 }
 
 /// A comma-separated list of the feed's record types.
-fn parse_kinds(text: &str) -> std::result::Result<Vec<RecordKind>, String> {
+pub fn parse_kinds(text: &str) -> std::result::Result<Vec<RecordKind>, String> {
     text.split(',')
         .map(|t| {
             let t = t.trim();

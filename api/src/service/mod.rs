@@ -29,6 +29,7 @@ pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
 pub mod users;
+pub mod webhooks;
 pub mod working_groups;
 
 use std::sync::Arc;
