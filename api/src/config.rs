@@ -102,6 +102,8 @@ pub struct Config {
     pub webhook_retry_base_ms: u64,
     /// `XIEZUO_WEBHOOK_MAX_ATTEMPTS`, default 10: attempts before a delivery is `failed`.
     pub webhook_max_attempts: i32,
+    /// `XIEZUO_SYNC_BATCH_MAX`, default 1000: the most items one sync batch may hold.
+    pub sync_batch_max: usize,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -173,6 +175,7 @@ impl Config {
             webhook_poll_ms: parse_var("XIEZUO_WEBHOOK_POLL_MS")?.unwrap_or(1000),
             webhook_retry_base_ms: parse_var("XIEZUO_WEBHOOK_RETRY_BASE_MS")?.unwrap_or(10_000),
             webhook_max_attempts: parse_var("XIEZUO_WEBHOOK_MAX_ATTEMPTS")?.unwrap_or(10),
+            sync_batch_max: parse_var("XIEZUO_SYNC_BATCH_MAX")?.unwrap_or(1_000),
         })
     }
 

@@ -28,6 +28,9 @@ pub struct FieldError {
     pub code: String,
     /// What is wrong, for people.
     pub message: String,
+    /// In a sync batch, the `external_id` of the item the field belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl FieldError {
@@ -39,6 +42,7 @@ impl FieldError {
             field: field.into(),
             code: field_code(&message).to_string(),
             message,
+            external_id: None,
         }
     }
 }

@@ -27,5 +27,6 @@ mod read_path;
 mod schema_drift;
 mod seed;
 mod self_assessments;
+mod sync;
 mod webhooks;
 mod working_groups;

@@ -110,6 +110,7 @@ pub fn base_config(database_url: String) -> Config {
         webhook_poll_ms: 50,
         webhook_retry_base_ms: 200,
         webhook_max_attempts: 10,
+        sync_batch_max: 1_000,
     }
 }
 

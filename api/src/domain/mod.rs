@@ -494,6 +494,11 @@ impl Fields {
         self.0.is_empty()
     }
 
+    /// What was recorded.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// `Err(Validation)` when anything was recorded.
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() {

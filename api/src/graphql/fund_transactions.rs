@@ -22,6 +22,7 @@ use crate::{
         idempotency,
         pairings::PairingView,
         projects::ProjectView,
+        sync::SyncResult,
     },
 };
 
@@ -113,6 +114,22 @@ impl FundTransactionMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Batch sync, as `POST /api/v1/sync/fund_transaction`: each item created, updated or left
+    /// unchanged by its `externalId`, all in one transaction or none (the error's `errors`
+    /// extension names each bad item's field as REST does, `items[3].amount_fen`, with its
+    /// `externalId`).
+    async fn sync_fund_transactions(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<NewFundTransaction>,
+    ) -> async_graphql::Result<Vec<SyncResult>> {
+        let (app, actor) = parts(ctx)?;
+        Ok(fund_transactions::sync(app, actor, items)
+            .await
+            .map_err(gql)?
+            .results)
     }
 }
 

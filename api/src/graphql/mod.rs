@@ -414,6 +414,12 @@ impl ErrorExtensions for AppError {
                             async_graphql::Name::new("message"),
                             f.message.clone().into(),
                         );
+                        if let Some(external_id) = &f.external_id {
+                            m.insert(
+                                async_graphql::Name::new("externalId"),
+                                external_id.clone().into(),
+                            );
+                        }
                         async_graphql::Value::Object(m)
                     })
                     .collect();

@@ -641,6 +641,8 @@ mod tests {
         ("TokenRequest", "grant_type"),
         // Ignored.
         ("TokenRequest", "scope"),
+        // Bounded by `XIEZUO_SYNC_BATCH_MAX`, a setting: the document cannot know it.
+        ("SyncBatch_NewFundTransaction", "items"),
     ];
 
     /// The request bodies, and the object schemas they contain.

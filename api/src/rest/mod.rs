@@ -17,6 +17,7 @@ pub mod pairings;
 pub mod plans;
 pub mod projects;
 pub mod self_assessments;
+pub mod sync;
 pub mod webhooks;
 pub mod working_groups;
 
@@ -86,7 +87,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(ledger_submissions::routes)
             .configure(assessments::routes)
             .configure(self_assessments::routes)
-            .configure(webhooks::routes),
+            .configure(webhooks::routes)
+            .configure(sync::routes),
     );
 }
 

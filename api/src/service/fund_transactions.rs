@@ -20,6 +20,7 @@ use super::{
     kernel::{self, Columns, Readable, Record},
     now,
     records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable, period_filter},
+    sync,
 };
 use crate::{
     authz::Actor,
@@ -695,4 +696,400 @@ pub async fn delete(
         ));
     }
     change.delete().await
+}
+
+/// One item of a fund transaction batch, checked.
+struct SyncItem {
+    index: usize,
+    external_id: String,
+    kind: FundKind,
+    amount_fen: i64,
+    occurred_on: NaiveDate,
+    pairing_id: Uuid,
+    project_id: Option<Uuid>,
+    voucher_no: Option<String>,
+    note: Option<String>,
+    owner: Option<crate::authz::Owner>,
+}
+
+/// `POST /sync/fund_transaction`: creates or updates each transaction by its owner's
+/// `external_id`, all in one transaction. The rules are those of a single write, checked for
+/// the batch as a whole: the money rules (never more spent or refunded than arrived, on the
+/// pairing and on each project) hold after every item is applied, so a batch may carry an
+/// arrival and the spending it pays for. A stored transaction keeps its pairing and kind; a
+/// different one in the item is an error (delete it and sync a new one).
+pub async fn sync(
+    ctx: &AppCtx,
+    actor: &Actor,
+    items: Vec<NewFundTransaction>,
+) -> Result<sync::SyncResponse> {
+    use sync::{ItemErrors, SyncResult};
+    sync::check_size(items.len(), ctx.config.sync_batch_max)?;
+    let scope = actor.scope();
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let mut errors = ItemErrors::default();
+
+    // Each item on its own.
+    let mut seen = std::collections::HashSet::new();
+    let mut checked_items = Vec::with_capacity(items.len());
+    for (index, input) in items.into_iter().enumerate() {
+        let mut f = Fields::new();
+        f.date("occurred_on", Some(input.occurred_on));
+        let amount = f.check("amount_fen", AmountFen::parse(input.amount_fen.0));
+        let voucher = f.check_opt("voucher_no", input.voucher_no.as_deref(), |v| {
+            Text::parse(v, VOUCHER_NO_MAX).map(Text::into_inner)
+        });
+        let note = f.check_opt("note", input.note.as_deref(), |v| {
+            Text::parse(v, NOTE_MAX).map(Text::into_inner)
+        });
+        let external = match external_id(&mut f, input.external_id.as_deref()) {
+            Some(Some(e)) => Some(e),
+            Some(None) => {
+                f.push("external_id", "is required: sync matches records by it");
+                None
+            }
+            None => None,
+        };
+        if let Some(e) = &external
+            && !seen.insert(e.clone())
+        {
+            f.push("external_id", "is listed twice in the batch");
+        }
+        let clean = errors.add(index, input.external_id.as_deref(), f);
+        if let (true, Some(external_id), Some(amount), Some(voucher_no), Some(note)) =
+            (clean, external, amount, voucher, note)
+        {
+            checked_items.push(SyncItem {
+                index,
+                external_id,
+                kind: input.kind,
+                amount_fen: amount.get(),
+                occurred_on: input.occurred_on,
+                pairing_id: input.pairing_id,
+                project_id: input.project_id,
+                voucher_no,
+                note,
+                owner: None,
+            });
+        }
+    }
+
+    // Their pairings, in one statement, locked (PostgreSQL) as a single write locks its own:
+    // the money rules below are checked one batch or write at a time.
+    let pairing_ids: Vec<Uuid> = unique(checked_items.iter().map(|i| i.pairing_id));
+    let pairings: HashMap<Uuid, pairing::Model> = pairing::Entity::find()
+        .filter(pairing::Column::Id.is_in(pairing_ids))
+        .filter(pairing::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .all(&tx)
+        .await?
+        .into_iter()
+        .filter(|p| scope.can_read_pairing(p.id))
+        .map(|p| (p.id, p))
+        .collect();
+    let mut owners: HashMap<Uuid, crate::authz::Owner> = HashMap::new();
+    for item in &mut checked_items {
+        let Some(pair) = pairings.get(&item.pairing_id) else {
+            errors.push(
+                item.index,
+                &item.external_id,
+                "pairing_id",
+                "no such pairing".into(),
+            );
+            continue;
+        };
+        let owner_org = match (actor.role, actor.org_id) {
+            (Role::Admin, _) | (_, None) => match item.kind.recorded_by() {
+                Region::East => pair.east_org_id,
+                Region::West => pair.west_org_id,
+            },
+            (_, Some(org)) => org,
+        };
+        let owner = match owners.get(&owner_org) {
+            Some(o) => *o,
+            None => {
+                let o = kernel::owner(&dir, &tx, owner_org).await?;
+                owners.insert(owner_org, o);
+                o
+            }
+        };
+        // As a single write: refused outright (the caller writes no such records at all).
+        ensure_write(actor, scope, RecordKind::FundTransaction, owner)?;
+        if item.kind.recorded_by() != owner.region {
+            errors.push(
+                item.index,
+                &item.external_id,
+                "kind",
+                format!(
+                    "{} is recorded by the {} side; this organization is on the {} side",
+                    item.kind.as_str(),
+                    item.kind.recorded_by().as_str(),
+                    owner.region.as_str()
+                ),
+            );
+        }
+        item.owner = Some(owner);
+    }
+
+    // The stored records they name, in one statement per chunk.
+    let owner_ids: Vec<Uuid> = owners.keys().copied().collect();
+    let external_ids: Vec<&str> = checked_items
+        .iter()
+        .map(|i| i.external_id.as_str())
+        .collect();
+    let stored = sync::existing::<FundTransactions>(&tx, &owner_ids, &external_ids).await?;
+
+    // The projects, new and replaced, in one statement, locked like the pairings.
+    let project_ids = unique(
+        checked_items
+            .iter()
+            .filter_map(|i| i.project_id)
+            .chain(stored.values().filter_map(|s| s.project_id)),
+    );
+    let projects: HashMap<Uuid, project::Model> = project::Entity::find()
+        .filter(project::Column::Id.is_in(project_ids))
+        .filter(project::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let closed = |project_id: Option<Uuid>, kind: FundKind, amount: i64| -> Option<String> {
+        let status = ProjectStatus::from_db(&projects.get(&project_id?)?.status).ok()?;
+        match status {
+            ProjectStatus::Verified => {
+                Some("the project is verified: its money can no longer change".into())
+            }
+            ProjectStatus::Cancelled if kind != FundKind::Refund && amount > 0 => {
+                Some("the project is cancelled: only refunds can be recorded for it".into())
+            }
+            _ => None,
+        }
+    };
+
+    // Each item against what is stored: new, changed or the same.
+    let mut steps = Vec::with_capacity(checked_items.len());
+    let at = now();
+    for item in &checked_items {
+        let Some(owner) = item.owner else { continue };
+        let mut f = Fields::new();
+        let current = stored.get(&(owner.org_id, item.external_id.clone()));
+        let same = current.is_some_and(|c| {
+            c.amount_fen == item.amount_fen
+                && c.occurred_on == item.occurred_on
+                && c.project_id == item.project_id
+                && c.voucher_no == item.voucher_no
+                && c.note == item.note
+        });
+        if let Some(project_id) = item.project_id {
+            match projects
+                .get(&project_id)
+                .filter(|p| scope.can_read_record(p.owner_org_id, Some(p.pairing_id)))
+            {
+                None => f.push("project_id", "no such project"),
+                Some(p) if p.pairing_id != item.pairing_id => {
+                    f.push("project_id", "belongs to another pairing");
+                }
+                // A re-sent item that changes nothing is not a write, whatever became of the
+                // project since.
+                Some(_) if same => {}
+                Some(_) => {
+                    if let Some(why) = closed(item.project_id, item.kind, item.amount_fen) {
+                        f.push("project_id", why);
+                    }
+                }
+            }
+        }
+        if let Some(c) = current {
+            if c.deleted_at.is_some() {
+                f.push(
+                    "external_id",
+                    "belongs to a deleted transaction of this organization; give the new one \
+                     another external_id",
+                );
+            }
+            if c.pairing_id != item.pairing_id {
+                f.push(
+                    "pairing_id",
+                    "differs from the stored transaction's, which cannot move: delete it and \
+                     sync a new one",
+                );
+            }
+            if c.kind != item.kind.as_str() {
+                f.push(
+                    "kind",
+                    "differs from the stored transaction's, which cannot change: delete it and \
+                     sync a new one",
+                );
+            }
+            // Money leaving a verified project is a change of its money too.
+            let moved = c.amount_fen != item.amount_fen || c.project_id != item.project_id;
+            if moved
+                && c.project_id != item.project_id
+                && let Some(why) = closed(c.project_id, item.kind, 0)
+            {
+                f.push("project_id", why);
+            }
+        }
+        if !errors.add(item.index, Some(&item.external_id), f) {
+            continue;
+        }
+        let step = match current {
+            None => SyncStep::Create(fund_transaction::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                pairing_id: Set(item.pairing_id),
+                project_id: Set(item.project_id),
+                kind: Set(item.kind.as_str().into()),
+                side: Set(owner.region.as_str().into()),
+                amount_fen: Set(item.amount_fen),
+                occurred_on: Set(item.occurred_on),
+                voucher_no: Set(item.voucher_no.clone()),
+                note: Set(item.note.clone()),
+                version: Set(1),
+                owner_org_id: Set(owner.org_id),
+                external_id: Set(Some(item.external_id.clone())),
+                created_at: Set(at),
+                updated_at: Set(at),
+                deleted_at: Set(None),
+            }),
+            Some(c) if same => SyncStep::Same(c.id),
+            Some(c) => SyncStep::Update(c.clone()),
+        };
+        steps.push((item, step));
+    }
+    errors.finish()?;
+
+    // The writes: new rows in multi-row inserts, changed rows each under its version check.
+    use sync::SyncOutcome as Outcome;
+    let mut results = Vec::with_capacity(steps.len());
+    let mut written = Vec::new();
+    let mut replaced = HashMap::new();
+    let mut inserts = Vec::new();
+    let mut touched = Vec::new();
+    for (item, step) in steps {
+        let (id, outcome) = match step {
+            SyncStep::Create(model) => {
+                let id = *model.id.as_ref();
+                inserts.push(model);
+                (id, Outcome::Created)
+            }
+            SyncStep::Update(current) => {
+                use fund_transaction::Column as C;
+                let model = fund_transaction::ActiveModel {
+                    amount_fen: Set(item.amount_fen),
+                    occurred_on: Set(item.occurred_on),
+                    project_id: Set(item.project_id),
+                    voucher_no: Set(item.voucher_no.clone()),
+                    note: Set(item.note.clone()),
+                    ..Default::default()
+                };
+                kernel::compare_and_set::<fund_transaction::Entity>(
+                    &tx,
+                    model,
+                    current.id,
+                    current.version,
+                    [C::Id, C::Version, C::UpdatedAt],
+                )
+                .await?;
+                let id = current.id;
+                touched.push((item, current.project_id));
+                replaced.insert(id, current);
+                written.push(id);
+                results.push(SyncResult {
+                    external_id: item.external_id.clone(),
+                    id,
+                    result: Outcome::Updated,
+                });
+                continue;
+            }
+            SyncStep::Same(id) => (id, Outcome::Unchanged),
+        };
+        if outcome == Outcome::Created {
+            written.push(id);
+            touched.push((item, None));
+        }
+        results.push(SyncResult {
+            external_id: item.external_id.clone(),
+            id,
+            result: outcome,
+        });
+    }
+    let mut inserts = inserts.into_iter().peekable();
+    while inserts.peek().is_some() {
+        let chunk: Vec<_> = inserts.by_ref().take(sync::CHUNK).collect();
+        fund_transaction::Entity::insert_many(chunk)
+            .exec_without_returning(&tx)
+            .await?;
+    }
+
+    // The money rules, on the totals as the batch leaves them.
+    let on_pairings =
+        totals_by_pairing(&tx, &unique(touched.iter().map(|(i, _)| i.pairing_id))).await?;
+    let on_projects = totals_by_project(
+        &tx,
+        &unique(
+            touched
+                .iter()
+                .flat_map(|(i, old)| [i.project_id, *old])
+                .flatten(),
+        ),
+    )
+    .await?;
+    let mut errors = ItemErrors::default();
+    for (item, old_project) in &touched {
+        // Only what arrives, is spent or is refunded moves what is available.
+        if item.kind.recorded_by() != Region::West {
+            continue;
+        }
+        if let Some(t) = on_pairings
+            .get(&item.pairing_id)
+            .filter(|t| t.available_fen() < 0)
+        {
+            errors.push(
+                item.index,
+                &item.external_id,
+                "amount_fen",
+                format!(
+                    "the pairing would spend or refund more than arrived on it ({} fen \
+                     arrived, {} fen spent, {} fen refunded)",
+                    t.arrived_fen, t.spent_fen, t.refunded_fen
+                ),
+            );
+        }
+        for project_id in unique([item.project_id, *old_project].into_iter().flatten()) {
+            if let Some(t) = on_projects
+                .get(&project_id)
+                .filter(|t| t.available_fen() < 0)
+            {
+                errors.push(
+                    item.index,
+                    &item.external_id,
+                    "amount_fen",
+                    format!(
+                        "the project would spend or refund more than arrived for it ({} fen \
+                         arrived, {} fen spent, {} fen refunded)",
+                        t.arrived_fen, t.spent_fen, t.refunded_fen
+                    ),
+                );
+            }
+        }
+    }
+    errors.finish()?;
+
+    let rows = sync::rows::<FundTransactions>(&tx, &written).await?;
+    sync::close::<FundTransactions>(tx, actor, rows, &replaced).await?;
+    Ok(sync::SyncResponse { results })
+}
+
+enum SyncStep {
+    Create(fund_transaction::ActiveModel),
+    Update(fund_transaction::Model),
+    Same(Uuid),
+}
+
+/// The distinct values, in first-seen order.
+fn unique<T: Copy + Eq + std::hash::Hash>(values: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    values.into_iter().filter(|v| seen.insert(*v)).collect()
 }

@@ -149,7 +149,7 @@ pub fn parse_id_list(text: Option<&str>) -> Result<Vec<Uuid>> {
     Ok(ids)
 }
 
-fn get_value<R: Record, T: ValueType>(row: &R::Row, col: Col<R>) -> Option<T> {
+pub fn get_value<R: Record, T: ValueType>(row: &R::Row, col: Col<R>) -> Option<T> {
     T::try_from(R::model(row).get(col)).ok()
 }
 

@@ -28,6 +28,7 @@ pub mod records;
 pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
+pub mod sync;
 pub mod users;
 pub mod webhooks;
 pub mod working_groups;

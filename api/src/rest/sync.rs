@@ -1,0 +1,75 @@
+//! Batch sync: `POST /api/v1/sync/{record_type}` (see `service::sync`).
+
+use actix_web::{HttpResponse, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::http::{
+    extract::Json,
+    problem::{Problem, ProblemBody},
+};
+use crate::{
+    authz::Actor,
+    error::AppError,
+    service::{
+        AppCtx,
+        fund_transactions::{self, NewFundTransaction},
+        sync::{SyncBatch, SyncResponse},
+    },
+};
+
+type Ctx = web::Data<AppCtx>;
+
+/// The record types sync takes today.
+const SYNCED: &str = "fund_transaction";
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(fund_transaction).service(other);
+}
+
+/// Creates or updates a batch of fund transactions, each matched by its owner's `external_id`:
+/// `created`, `updated` or `unchanged` per item, in the batch's order. All or nothing: if any
+/// item is bad, nothing is written and the `422` lists every bad item's fields
+/// (`items[3].amount_fen`) with its `external_id`. The rules are those of single writes; the
+/// money rules hold for the batch as a whole (it may carry an arrival and the spending it pays
+/// for). At most `XIEZUO_SYNC_BATCH_MAX` items (default 1,000).
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_fund_transactions",
+    request_body = SyncBatch<NewFundTransaction>,
+    responses(
+        (status = 200, body = SyncResponse),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/fund_transaction")]
+pub async fn fund_transaction(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<SyncBatch<NewFundTransaction>>,
+) -> Result<HttpResponse, Problem> {
+    let response = fund_transactions::sync(&ctx, &actor, body.0.items).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// A record type sync does not take (yet): `422 record_type`, naming those it does.
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_other",
+    params(("record_type" = String, Path)),
+    responses(
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/{record_type}")]
+pub async fn other(_actor: Actor, record_type: web::Path<String>) -> Result<HttpResponse, Problem> {
+    Err(AppError::field(
+        "record_type",
+        format!(
+            "must be one of: {SYNCED} ({:?} is not synced)",
+            record_type.into_inner()
+        ),
+    )
+    .into())
+}

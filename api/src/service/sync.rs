@@ -1,0 +1,253 @@
+//! Batch sync, the shared half: a partner system sends a batch of records keyed by its own
+//! `external_id`; each becomes `created`, `updated` or `unchanged`, all in one transaction, or
+//! nothing is written and every bad item is reported (`items[3].amount_fen`, with the item's
+//! `external_id`). A family's `sync` checks its items with one statement per kind of lookup
+//! (pairings, projects, the existing records), not one per item, and writes through these
+//! helpers: multi-row inserts, one audit insert per chunk, one feed append.
+
+use std::collections::HashMap;
+
+use entity::audit_log;
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Alias, Expr, ExprTrait},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    WriteTx,
+    audit::Action,
+    changes,
+    kernel::{self, Record},
+    now,
+};
+use crate::{
+    authz::Actor,
+    domain::Fields,
+    error::{AppError, FieldError, Result},
+};
+
+/// Rows per multi-row statement: under SQLite's 32,766 bound parameters for the widest table.
+pub const CHUNK: usize = 1_000;
+
+/// A batch: `{"items": [...]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncBatch<T> {
+    /// Up to `XIEZUO_SYNC_BATCH_MAX` items (default 1,000), each with an `external_id`.
+    pub items: Vec<T>,
+}
+
+/// What sync did with an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+#[graphql(rename_items = "snake_case")]
+pub enum SyncOutcome {
+    Created,
+    Updated,
+    /// The stored record already says what the item says: nothing was written.
+    Unchanged,
+}
+
+#[derive(Debug, Serialize, ToSchema, async_graphql::SimpleObject)]
+pub struct SyncResult {
+    pub external_id: String,
+    pub id: Uuid,
+    pub result: SyncOutcome,
+}
+
+/// The result of each item, in the order of the batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncResponse {
+    pub results: Vec<SyncResult>,
+}
+
+/// The errors of a batch, each under its item's path and with its `external_id`.
+#[derive(Default)]
+pub struct ItemErrors(Vec<FieldError>);
+
+impl ItemErrors {
+    /// Keeps what `f` recorded for item `index`; whether it was clean.
+    pub fn add(&mut self, index: usize, external_id: Option<&str>, f: Fields) -> bool {
+        let errors = f.into_errors();
+        let clean = errors.is_empty();
+        for mut e in errors {
+            e.field = format!("items[{index}].{}", e.field);
+            e.external_id = external_id.map(str::to_string);
+            self.0.push(e);
+        }
+        clean
+    }
+
+    /// One error of item `index`.
+    pub fn push(&mut self, index: usize, external_id: &str, field: &str, message: String) {
+        let mut f = Fields::new();
+        f.push(field, message);
+        self.add(index, Some(external_id), f);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Err(Validation)` listing every item's errors, in item order, when there are any.
+    pub fn finish(mut self) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        self.0.sort_by_key(|e| item_index(&e.field));
+        Err(AppError::Validation(self.0))
+    }
+}
+
+fn item_index(field: &str) -> usize {
+    field
+        .strip_prefix("items[")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+/// Refuses a batch larger than the configured bound, before anything is read.
+pub fn check_size(len: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(AppError::field(
+            "items",
+            format!("at most {max} items in one batch; send the rest in another"),
+        ));
+    }
+    Ok(())
+}
+
+/// The records of family `R` that carry one of `external_ids`, live or deleted, by owner and
+/// external id: one statement per [`CHUNK`].
+pub async fn existing<R: Record>(
+    db: &impl ConnectionTrait,
+    owners: &[Uuid],
+    external_ids: &[&str],
+) -> Result<HashMap<(Uuid, String), R::Row>> {
+    let mut found = HashMap::new();
+    let column = || Expr::col((R::Entity::default(), Alias::new("external_id")));
+    for chunk in external_ids.chunks(CHUNK) {
+        let rows = R::select(db.get_database_backend())
+            .filter(R::columns().owner.is_in(owners.iter().copied()))
+            .filter(column().is_in(chunk.iter().copied()))
+            .into_model::<R::Row>()
+            .all(db)
+            .await?;
+        for row in rows {
+            let external: Option<String> =
+                kernel::get_value::<R, Option<String>>(&row, external_column::<R>()).flatten();
+            if let Some(external) = external {
+                found.insert((kernel::owner_of::<R>(&row), external), row);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn external_column<R: Record>() -> kernel::Col<R> {
+    use sea_orm::{IdenStatic, Iterable};
+    kernel::Col::<R>::iter()
+        .find(|c| c.as_str() == "external_id")
+        .unwrap_or(R::columns().id)
+}
+
+/// The stored rows of `ids`, as the batch wrote them: one statement per [`CHUNK`].
+pub async fn rows<R: Record>(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<R::Row>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            R::select(db.get_database_backend())
+                .filter(R::columns().id.is_in(chunk.iter().copied()))
+                .into_model::<R::Row>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Closes a batch: the audit entries (one multi-row insert per chunk) and the feed entries of
+/// every record it created or updated, then the commit. `before` holds the stored rows the
+/// updates replaced, by id.
+pub async fn close<R: Record>(
+    tx: WriteTx,
+    actor: &Actor,
+    written: Vec<R::Row>,
+    before: &HashMap<Uuid, R::Row>,
+) -> Result<()> {
+    let at = now();
+    let mut entries = Vec::with_capacity(written.len());
+    let mut audit = Vec::with_capacity(written.len());
+    for row in &written {
+        let id = kernel::id_of::<R>(row);
+        let old = before.get(&id);
+        let logged = |r: &R::Row| -> Result<serde_json::Value> {
+            serde_json::to_value(R::logged(actor, r)?).map_err(|e| AppError::Internal(e.into()))
+        };
+        audit.push(audit_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            occurred_at: Set(at),
+            actor_type: Set(actor.kind.as_str().to_string()),
+            actor_id: Set(actor.id),
+            actor_role: Set(actor.role.as_str().to_string()),
+            action: Set(match old {
+                Some(_) => Action::Update,
+                None => Action::Create,
+            }
+            .as_str()
+            .to_string()),
+            record_type: Set(R::KIND.as_str().to_string()),
+            record_id: Set(id),
+            before: Set(old.map(logged).transpose()?),
+            after: Set(Some(logged(row)?)),
+            request_id: Set(actor.request_id.clone()),
+        });
+        entries.push(changes::Entry {
+            kind: R::KIND,
+            record_id: id,
+            version: kernel::version_of::<R>(row),
+            before: old.map(kernel::feed_keys::<R>),
+            after: Some(kernel::feed_keys::<R>(row)),
+        });
+    }
+    let mut audit = audit.into_iter().peekable();
+    while audit.peek().is_some() {
+        let chunk: Vec<_> = audit.by_ref().take(CHUNK).collect();
+        audit_log::Entity::insert_many(chunk)
+            .exec_without_returning(&tx)
+            .await?;
+    }
+    changes::append(&tx, &entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_come_in_item_order_with_their_external_id() {
+        let mut errors = ItemErrors::default();
+        errors.push(10, "B", "amount_fen", "must be positive".into());
+        errors.push(2, "A", "pairing_id", "no such pairing".into());
+        let Err(AppError::Validation(list)) = errors.finish() else {
+            panic!("no validation error");
+        };
+        assert_eq!(list[0].field, "items[2].pairing_id");
+        assert_eq!(list[0].external_id.as_deref(), Some("A"));
+        assert_eq!(list[1].field, "items[10].amount_fen");
+        assert!(ItemErrors::default().finish().is_ok());
+    }
+
+    #[test]
+    fn a_batch_over_the_bound_is_refused() {
+        assert!(check_size(1_000, 1_000).is_ok());
+        assert!(check_size(1_001, 1_000).is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! Batch sync, as a partner system uses it: a batch keyed by external_id creates, then reports
+//! `unchanged`, then updates; one bad item writes nothing and every bad item is named; the money
+//! rules hold for the batch as a whole; nobody writes outside what they may write.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{TestApp, assert_problem, parts, spawn_app, spawn_app_with};
+use xiezuo::domain::Role;
+
+const PATH: &str = "/api/v1/sync/fund_transaction";
+
+async fn sync(app: &TestApp, token: &str, items: Value) -> (StatusCode, Value) {
+    parts(app.post_json(PATH, token, &json!({ "items": items })).await).await
+}
+
+/// The `result` of each item, in order.
+fn outcomes(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results in {body}"))
+        .iter()
+        .map(|r| r["result"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `(field, external_id)` of each error of a 422.
+fn item_errors(body: &Value) -> Vec<(String, Option<String>)> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {body}"))
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or_default().to_string(),
+                e["external_id"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn item(external_id: &str, kind: &str, amount: i64, pairing: &str) -> Value {
+    json!({"external_id": external_id, "kind": kind, "amount_fen": amount,
+           "occurred_on": "2019-06-03", "pairing_id": pairing, "voucher_no": external_id})
+}
+
+/// The fund transactions of `pairing` the caller reads, by external id: `(amount, version)`.
+async fn stored(app: &TestApp, token: &str, pairing: &str) -> Vec<(String, i64, i64)> {
+    let (status, page) = parts(
+        app.get(
+            &format!("/api/v1/fund-transactions?pairing_id={pairing}&limit=500"),
+            token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut out: Vec<(String, i64, i64)> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some((
+                t["external_id"].as_str()?.to_string(),
+                t["amount_fen"].as_i64()?,
+                t["version"].as_i64()?,
+            ))
+        })
+        .filter(|(e, _, _)| e.starts_with("SH-") || e.starts_with("ZY-"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_batch_creates_then_is_unchanged_then_updates() {
+    let app = spawn_app().await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let batch = json!([
+        item("SH-1", "pledge", 500_000, &pairing),
+        item("SH-2", "transfer", 200_000, &pairing),
+        item("SH-3", "transfer", 300_000, &pairing),
+    ]);
+
+    let (status, first) = sync(&app, &shanghai, batch.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(outcomes(&first), ["created", "created", "created"]);
+    assert_eq!(first["results"][1]["external_id"], "SH-2");
+    let id = first["results"][1]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    // Sent again, as a retrying partner system would: nothing written.
+    let (status, again) = sync(&app, &shanghai, batch.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(outcomes(&again), ["unchanged", "unchanged", "unchanged"]);
+    assert_eq!(again["results"][1]["id"], id.as_str());
+
+    // One amount corrected.
+    let mut corrected = batch.clone();
+    corrected[1]["amount_fen"] = json!(250_000);
+    let (status, third) = sync(&app, &shanghai, corrected).await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(outcomes(&third), ["unchanged", "updated", "unchanged"]);
+    assert_eq!(
+        stored(&app, &shanghai, &pairing).await,
+        [
+            ("SH-1".to_string(), 500_000, 1),
+            ("SH-2".to_string(), 250_000, 2),
+            ("SH-3".to_string(), 300_000, 1)
+        ]
+    );
+
+    // Each write is audited and in the change feed, like a single write.
+    let (status, audit) = parts(
+        app.get(
+            &format!("/api/v1/audit-log?record_id={id}"),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["record_id"] == id.as_str())
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["create", "update"], "{audit}");
+    let (_, feed) = parts(
+        app.get(
+            "/api/v1/changes?record_type=fund_transaction&limit=500",
+            &shanghai,
+        )
+        .await,
+    )
+    .await;
+    let versions: Vec<i64> = feed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["record_id"] == id.as_str())
+        .filter_map(|c| c["version"].as_i64())
+        .collect();
+    assert_eq!(versions, [1, 2], "{feed}");
+}
+
+#[tokio::test]
+async fn one_bad_item_writes_nothing_and_every_bad_item_is_named() {
+    let app = spawn_app().await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let elsewhere = app.pairing_id("320500", "520600").await.to_string();
+    let mut no_external = item("x", "pledge", 1, &pairing);
+    no_external.as_object_mut().map(|o| o.remove("external_id"));
+    let batch = json!([
+        item("SH-1", "pledge", 100, &pairing),
+        item("SH-2", "pledge", -5, &pairing),
+        item("SH-3", "arrival", 100, &pairing),
+        item("SH-1", "transfer", 100, &pairing),
+        no_external,
+        item("SH-6", "pledge", 100, &elsewhere),
+        item("SH-7", "pledge", 100, &pairing),
+    ]);
+    let (status, problem) = sync(&app, &shanghai, batch).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "validation_failed");
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        item_errors(&problem),
+        [
+            ("items[1].amount_fen".to_string(), s("SH-2")),
+            ("items[2].kind".to_string(), s("SH-3")),
+            ("items[3].external_id".to_string(), s("SH-1")),
+            ("items[4].external_id".to_string(), None),
+            // 苏州–铜仁 is not 上海's: answered as missing, as a single write would be.
+            ("items[5].pairing_id".to_string(), s("SH-6")),
+        ]
+    );
+    assert_eq!(stored(&app, &shanghai, &pairing).await, []);
+
+    // The good items alone go through: they had not been written.
+    let (status, body) = sync(
+        &app,
+        &shanghai,
+        json!([
+            item("SH-1", "pledge", 100, &pairing),
+            item("SH-7", "pledge", 100, &pairing)
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["created", "created"]);
+
+    // A stored transaction keeps its kind and pairing.
+    let (status, problem) = sync(
+        &app,
+        &shanghai,
+        json!([item("SH-1", "transfer", 100, &pairing)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].kind".to_string(), s("SH-1"))]
+    );
+}
+
+#[tokio::test]
+async fn the_money_rules_hold_for_the_batch_as_a_whole() {
+    let app = spawn_app().await;
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    // More than could ever have arrived on the pairing, spent: refused, nothing written.
+    let huge = 9_000_000_000_000;
+    let (status, problem) = sync(
+        &app,
+        &zunyi,
+        json!([
+            item("ZY-1", "arrival", 1_000, &pairing),
+            item("ZY-2", "expenditure", huge, &pairing)
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let errors = item_errors(&problem);
+    assert!(
+        errors.contains(&("items[1].amount_fen".to_string(), Some("ZY-2".to_string()))),
+        "{problem}"
+    );
+    assert_eq!(stored(&app, &zunyi, &pairing).await, []);
+
+    // An arrival and the spending it pays for, in one batch.
+    let (status, body) = sync(
+        &app,
+        &zunyi,
+        json!([
+            item("ZY-1", "arrival", huge, &pairing),
+            item("ZY-2", "expenditure", huge, &pairing)
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["created", "created"]);
+
+    // Lowering the arrival under what was spent is refused on the batch that does it.
+    let (status, problem) = sync(
+        &app,
+        &zunyi,
+        json!([item("ZY-1", "arrival", 1_000, &pairing)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].amount_fen".to_string(), Some("ZY-1".to_string()))]
+    );
+}
+
+#[tokio::test]
+async fn sync_is_refused_where_a_single_write_is() {
+    let app = spawn_app_with(|c| c.sync_batch_max = 3).await;
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let one = json!([item("A-1", "pledge", 100, &pairing)]);
+
+    // The auditor writes no fund transactions at all.
+    let response = app
+        .post_json(
+            PATH,
+            &app.token(Role::Auditor, None),
+            &json!({ "items": one }),
+        )
+        .await;
+    assert_problem(response, 403, "forbidden").await;
+    // 广州 is not on 上海–遵义.
+    let guangzhou = app.token(Role::Partner, Some("440100"));
+    let (status, problem) = sync(&app, &guangzhou, one.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].pairing_id".to_string(), Some("A-1".to_string()))]
+    );
+    let response = app.post_json(PATH, "", &json!({ "items": one })).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Over the configured bound, and a type sync does not take.
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let four: Vec<Value> = (0..4)
+        .map(|i| item(&format!("A-{i}"), "pledge", 100, &pairing))
+        .collect();
+    let response = app
+        .post_json(PATH, &shanghai, &json!({ "items": four }))
+        .await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "items");
+    let response = app
+        .post_json("/api/v1/sync/contact", &shanghai, &json!({ "items": [] }))
+        .await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "record_type");
+    // A body that is not a batch names the field.
+    let response = app
+        .post_json(
+            PATH,
+            &shanghai,
+            &json!({ "items": [{"external_id": "A-1"}] }),
+        )
+        .await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert!(
+        problem["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["field"] == "items[0].amount_fen"),
+        "{problem}"
+    );
+}
+
+/// GraphQL's `syncFundTransactions` is the same service: the same results, the same errors.
+#[tokio::test]
+async fn graphql_syncs_the_same_way() {
+    let app = spawn_app().await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let query = "mutation($items: [NewFundTransactionInput!]!) {
+        syncFundTransactions(items: $items) { externalId id result } }";
+    let gql_item = |external: &str, amount: i64| {
+        json!({"externalId": external, "kind": "pledge", "amountFen": amount,
+               "occurredOn": "2019-06-03", "pairingId": pairing, "voucherNo": external})
+    };
+    let body = app
+        .gql(&shanghai, query, json!({"items": [gql_item("SH-G1", 100)]}))
+        .await;
+    assert_eq!(
+        body["data"]["syncFundTransactions"][0]["result"], "created",
+        "{body}"
+    );
+    // Now known to REST's sync too.
+    let (status, rest) = sync(
+        &app,
+        &shanghai,
+        json!([item("SH-G1", "pledge", 100, &pairing)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    assert_eq!(rest["results"][0]["result"], "unchanged", "{rest}");
+    assert_eq!(
+        rest["results"][0]["id"],
+        body["data"]["syncFundTransactions"][0]["id"]
+    );
+
+    let body = app
+        .gql(
+            &shanghai,
+            query,
+            json!({"items": [gql_item("SH-G1", 200), gql_item("SH-G2", -1)]}),
+        )
+        .await;
+    let error = &body["errors"][0]["extensions"];
+    assert_eq!(error["code"], "validation_failed", "{body}");
+    assert_eq!(error["errors"][0]["field"], "items[1].amount_fen", "{body}");
+    assert_eq!(error["errors"][0]["externalId"], "SH-G2", "{body}");
+    // Nothing written: SH-G1 still has its first amount.
+    assert_eq!(
+        stored(&app, &shanghai, &pairing).await,
+        [("SH-G1".to_string(), 100, 1)]
+    );
+}
