@@ -112,6 +112,22 @@ async fn a_batch_creates_then_is_unchanged_then_updates() {
         ]
     );
 
+    // An external id its organization gave a deleted transaction is not reused.
+    let sh3 = third["results"][2]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let response = app
+        .delete(&format!("/api/v1/fund-transactions/{sh3}"), &shanghai, None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, problem) = sync(&app, &shanghai, batch.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[2].external_id".to_string(), Some("SH-3".to_string()))]
+    );
+
     // Each write is audited and in the change feed, like a single write.
     let (status, audit) = parts(
         app.get(
@@ -368,5 +384,181 @@ async fn graphql_syncs_the_same_way() {
     assert_eq!(
         stored(&app, &shanghai, &pairing).await,
         [("SH-G1".to_string(), 100, 1)]
+    );
+}
+
+/// A project's rules hold in a batch as in a single write: it must exist on the item's pairing,
+/// and once cancelled it takes refunds only, while a re-sent item that changes nothing passes.
+#[tokio::test]
+async fn project_rules_hold_in_a_batch() {
+    let app = spawn_app().await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let (status, project) = parts(
+        app.post_json(
+            "/api/v1/projects",
+            &zunyi,
+            &json!({"code": "SY-P", "year": 2019, "title": "康复设备", "category": "rehabilitation",
+                    "pairing_id": pairing, "basis": "b", "measures": "m", "deep_poverty": false,
+                    "beneficiaries_planned": 10, "budget_fen": 100_000, "items": [], "milestones": []}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let project = project["id"].as_str().unwrap_or_default().to_string();
+    let on_project = |external: &str, kind: &str, amount: i64| {
+        let mut i = item(external, kind, amount, &pairing);
+        i["project_id"] = json!(project);
+        i
+    };
+
+    let (status, body) = sync(&app, &shanghai, json!([on_project("SH-P1", "pledge", 900)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = sync(&app, &zunyi, json!([on_project("ZY-P1", "arrival", 800)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut unknown = item("SH-P2", "pledge", 1, &pairing);
+    unknown["project_id"] = json!(uuid::Uuid::now_v7());
+    let (status, problem) = sync(&app, &shanghai, json!([unknown])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].project_id".to_string(), Some("SH-P2".to_string()))]
+    );
+
+    let response = app
+        .patch_json(
+            &format!("/api/v1/projects/{project}"),
+            &zunyi,
+            None,
+            &json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The same pledge again: nothing changes, so nothing is refused.
+    let (status, body) = sync(&app, &shanghai, json!([on_project("SH-P1", "pledge", 900)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["unchanged"]);
+    // More money for it, new or changed, is refused; a refund is taken.
+    let (status, problem) = sync(
+        &app,
+        &shanghai,
+        json!([
+            on_project("SH-P1", "pledge", 1_000),
+            on_project("SH-P3", "pledge", 5)
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [
+            ("items[0].project_id".to_string(), Some("SH-P1".to_string())),
+            ("items[1].project_id".to_string(), Some("SH-P3".to_string()))
+        ]
+    );
+    // Taking a pledge off the cancelled project is allowed: no money goes to it.
+    let (status, body) = sync(
+        &app,
+        &shanghai,
+        json!([item("SH-P1", "pledge", 900, &pairing)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["updated"]);
+    let (status, body) = sync(&app, &zunyi, json!([on_project("ZY-P2", "refund", 800)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["created"]);
+    // Refunding more than arrived for the project is refused, on the project's totals.
+    let (status, problem) = sync(&app, &zunyi, json!([on_project("ZY-P3", "refund", 1)])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("the project would"))),
+        "{problem}"
+    );
+}
+
+/// A verified project's money no longer changes through sync, neither on it nor away from it;
+/// and a project must be on the item's pairing (the admin reads every project).
+#[tokio::test]
+async fn a_verified_project_keeps_its_money() {
+    let app = spawn_app().await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let (status, project) = parts(
+        app.post_json(
+            "/api/v1/projects",
+            &zunyi,
+            &json!({"code": "SY-V", "year": 2019, "title": "康复设备", "category": "rehabilitation",
+                    "pairing_id": pairing, "basis": "b", "measures": "m", "deep_poverty": false,
+                    "beneficiaries_planned": 10, "budget_fen": 100_000, "items": [], "milestones": []}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let id = project["id"].as_str().unwrap_or_default().to_string();
+    let path = format!("/api/v1/projects/{id}");
+    let on_project = |external: &str, kind: &str, amount: i64| {
+        let mut i = item(external, kind, amount, &pairing);
+        i["project_id"] = json!(id);
+        i
+    };
+    let step = |token: String, status: &'static str| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            let response = app
+                .patch_json(&path, &token, None, &json!({ "status": status }))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{status}");
+        }
+    };
+    step(zunyi.clone(), "agreed").await;
+    let (status, body) = sync(&app, &shanghai, json!([on_project("SH-V1", "pledge", 900)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    step(zunyi.clone(), "funded").await;
+    let (status, body) = sync(&app, &zunyi, json!([on_project("ZY-V1", "arrival", 800)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    step(zunyi.clone(), "in_progress").await;
+    step(zunyi.clone(), "completed").await;
+    step(app.token(Role::Coordinator, Some("520000")), "verified").await;
+
+    let (status, body) = sync(&app, &shanghai, json!([on_project("SH-V1", "pledge", 900)])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), ["unchanged"]);
+    for changed in [
+        on_project("SH-V1", "pledge", 901),
+        item("SH-V1", "pledge", 900, &pairing),
+    ] {
+        let (status, problem) = sync(&app, &shanghai, json!([changed])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(
+            item_errors(&problem),
+            [("items[0].project_id".to_string(), Some("SH-V1".to_string()))]
+        );
+    }
+
+    // The admin names the project on another pairing.
+    let mut elsewhere = on_project("AD-1", "pledge", 5);
+    elsewhere["pairing_id"] = json!(app.pairing_id("320500", "520600").await);
+    let (status, problem) = sync(&app, &app.admin_token(), json!([elsewhere])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "items[0].project_id",
+        "{problem}"
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another pairing")),
+        "{problem}"
     );
 }

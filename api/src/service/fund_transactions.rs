@@ -924,9 +924,7 @@ pub async fn sync(
                 );
             }
             // Money leaving a verified project is a change of its money too.
-            let moved = c.amount_fen != item.amount_fen || c.project_id != item.project_id;
-            if moved
-                && c.project_id != item.project_id
+            if c.project_id != item.project_id
                 && let Some(why) = closed(c.project_id, item.kind, 0)
             {
                 f.push("project_id", why);
