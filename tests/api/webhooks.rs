@@ -361,6 +361,43 @@ async fn replicas_never_send_one_delivery_twice() {
     assert_eq!(got.len(), 30);
 }
 
+/// A subscription speaks for its subscriber's account: while the account is disabled nothing is
+/// delivered, and once it is enabled again the changes made meanwhile arrive.
+#[tokio::test]
+async fn a_disabled_subscriber_s_subscription_waits() {
+    let app = spawn_app_with(delivering).await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    subscribe(&app, &shanghai, &url, &["project"]).await;
+    let user = app
+        .fixture_user(Role::Partner, Some(app.seeded_org("310000")))
+        .unwrap_or_else(|| panic!("no fixture partner"));
+    let admin = app.admin_token();
+    let set_disabled = |disabled: bool| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let response = app
+                .patch_json(
+                    &format!("/api/v1/users/{user}"),
+                    &admin,
+                    None,
+                    &json!({ "disabled": disabled }),
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    set_disabled(true).await;
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let made = project(&app, &zunyi, "ZY-W1", "310000", "520300").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 0, "delivered for a disabled account");
+
+    set_disabled(false).await;
+    let got = receiver.wait_for(1).await;
+    assert_eq!(body(&got[0])["record_id"], made.as_str());
+}
+
 #[tokio::test]
 async fn private_urls_and_bad_subscriptions_are_refused() {
     let app = spawn_app_with(|_| {}).await;

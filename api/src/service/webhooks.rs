@@ -73,7 +73,9 @@ pub struct WebhookView {
     pub url: String,
     pub record_types: Vec<String>,
     pub owner_org_id: Uuid,
-    /// The role whose reading the deliveries follow: the subscriber's.
+    /// The subscriber's role when it subscribed. Deliveries follow what the subscriber's
+    /// account may read when each change is dispatched, and wait while the account is
+    /// disabled, deleted or in another organization.
     pub subscriber_role: Role,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -496,9 +498,18 @@ pub async fn dispatch(ctx: &AppCtx) -> Result<usize> {
     )
     .all(&tx)
     .await?;
+    let accounts = subscribers(&tx, hooks.iter().map(|h| h.created_by).collect()).await?;
     let mut made = 0;
     for hook in hooks {
-        let role = Role::from_db(&hook.subscriber_role)?;
+        // The subscriber's account as it is now: a disabled or deleted one, or one moved to
+        // another organization, no longer speaks for the subscription, which waits (its cursor
+        // stays) until the account does again.
+        let Some(&(role, org)) = accounts.get(&hook.created_by) else {
+            continue;
+        };
+        if role != Role::Admin && org != Some(hook.owner_org_id) {
+            continue;
+        }
         let scope = dir.scope(role, Some(hook.owner_org_id));
         let kinds = changes::parse_kinds(&hook.record_types).map_err(AppError::internal)?;
         let items = changes::read(&tx, &scope, hook.cursor, Some(&kinds), DISPATCH_BATCH).await?;
@@ -537,6 +548,45 @@ pub async fn dispatch(ctx: &AppCtx) -> Result<usize> {
     }
     tx.commit().await?;
     Ok(made)
+}
+
+/// The live, enabled accounts (users and service accounts) among `ids`: their role and
+/// organization now. Two statements.
+async fn subscribers(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, (Role, Option<Uuid>)>> {
+    use entity::{service_account, user};
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let users: Vec<(Uuid, String, Option<Uuid>)> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::Role, user::Column::OrgId])
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .filter(user::Column::Disabled.eq(false))
+        .filter(user::Column::DeletedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let services: Vec<(Uuid, String, Option<Uuid>)> = service_account::Entity::find()
+        .select_only()
+        .columns([
+            service_account::Column::Id,
+            service_account::Column::Role,
+            service_account::Column::OrgId,
+        ])
+        .filter(service_account::Column::Id.is_in(ids))
+        .filter(service_account::Column::Disabled.eq(false))
+        .filter(service_account::Column::DeletedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, role, org) in users.into_iter().chain(services) {
+        out.insert(id, (Role::from_db(&role)?, org));
+    }
+    Ok(out)
 }
 
 /// Claims the due deliveries no other replica holds (their next attempt moves a lease ahead),
