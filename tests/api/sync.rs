@@ -97,12 +97,35 @@ async fn a_batch_creates_then_is_unchanged_then_updates() {
     assert_eq!(outcomes(&again), ["unchanged", "unchanged", "unchanged"]);
     assert_eq!(again["results"][1]["id"], id.as_str());
 
-    // One amount corrected.
+    // One transaction corrected: every field it may change.
     let mut corrected = batch.clone();
     corrected[1]["amount_fen"] = json!(250_000);
+    corrected[1]["occurred_on"] = json!("2019-06-04");
+    corrected[1]["voucher_no"] = json!("SH-2-B");
+    corrected[1]["note"] = json!("更正");
     let (status, third) = sync(&app, &shanghai, corrected).await;
     assert_eq!(status, StatusCode::OK, "{third}");
     assert_eq!(outcomes(&third), ["unchanged", "updated", "unchanged"]);
+    let (_, record) = parts(
+        app.get(&format!("/api/v1/fund-transactions/{id}"), &shanghai)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        [
+            &record["amount_fen"],
+            &record["occurred_on"],
+            &record["voucher_no"],
+            &record["note"]
+        ],
+        [
+            &json!(250_000),
+            &json!("2019-06-04"),
+            &json!("SH-2-B"),
+            &json!("更正")
+        ],
+        "{record}"
+    );
     assert_eq!(
         stored(&app, &shanghai, &pairing).await,
         [
@@ -467,6 +490,16 @@ async fn project_rules_hold_in_a_batch() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(outcomes(&body), ["updated"]);
+    let moved = body["results"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, record) = parts(
+        app.get(&format!("/api/v1/fund-transactions/{moved}"), &shanghai)
+            .await,
+    )
+    .await;
+    assert_eq!(record["project_id"], Value::Null, "{record}");
     let (status, body) = sync(&app, &zunyi, json!([on_project("ZY-P2", "refund", 800)])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(outcomes(&body), ["created"]);
