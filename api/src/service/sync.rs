@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use entity::audit_log;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, QueryFilter,
     sea_query::{Alias, Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
@@ -130,11 +130,26 @@ pub async fn existing<R: Record>(
     external_ids: &[&str],
 ) -> Result<HashMap<(Uuid, String), R::Row>> {
     let mut found = HashMap::new();
-    let column = || Expr::col((R::Entity::default(), Alias::new("external_id")));
+    let backend = db.get_database_backend();
+    let table = R::Entity::default().table_name().to_string();
     for chunk in external_ids.chunks(CHUNK) {
-        let rows = R::select(db.get_database_backend())
+        // On PostgreSQL the ids go as one JSON array: a list of 1,000 parameters gets a generic
+        // plan (prepared statements are reused) that scans the owner's rows and compares each
+        // with every parameter, 1.5 s a batch at 100,000 rows. The array's elements are a
+        // relation the planner joins through the (owner, external_id) index instead.
+        let named = match backend {
+            DbBackend::Postgres => Expr::cust_with_values(
+                format!(
+                    "\"{table}\".\"external_id\" IN (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))"
+                ),
+                [serde_json::json!(chunk)],
+            ),
+            _ => Expr::col((R::Entity::default(), Alias::new("external_id")))
+                .is_in(chunk.iter().copied()),
+        };
+        let rows = R::select(backend)
             .filter(R::columns().owner.is_in(owners.iter().copied()))
-            .filter(column().is_in(chunk.iter().copied()))
+            .filter(named)
             .into_model::<R::Row>()
             .all(db)
             .await?;
