@@ -28,5 +28,6 @@ mod schema_drift;
 mod seed;
 mod self_assessments;
 mod sync;
+mod sync_records;
 mod webhooks;
 mod working_groups;

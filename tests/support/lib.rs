@@ -662,13 +662,18 @@ impl TestApp {
         body
     }
 
-    pub async fn insert_projects(&self, pairing: Uuid, owner: Uuid, n: usize) {
+    /// `n` live projects on `pairing`, written straight to the table (unique codes, so it may
+    /// be called again); their ids, oldest first.
+    pub async fn insert_projects(&self, pairing: Uuid, owner: Uuid, n: usize) -> Vec<Uuid> {
         use sea_orm::{ActiveValue::Set, EntityTrait};
         let at = chrono::Utc::now();
-        let rows: Vec<entity::project::ActiveModel> = (0..n)
-            .map(|i| entity::project::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                code: Set(format!("BULK-{i:05}")),
+        let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+        let rows: Vec<entity::project::ActiveModel> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| entity::project::ActiveModel {
+                id: Set(*id),
+                code: Set(format!("BULK-{i:05}-{}", id.simple())),
                 year: Set(2019),
                 title: Set(format!("项目{i}")),
                 category: Set("other".into()),
@@ -700,5 +705,6 @@ impl TestApp {
                 .await
                 .expect("insert projects");
         }
+        ids
     }
 }

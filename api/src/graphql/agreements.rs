@@ -21,6 +21,7 @@ use crate::{
             self, AgreementPatch, AgreementQuery as AgreementFilter, AgreementView, NewAgreement,
         },
         pairings::PairingView,
+        sync::SyncResult,
     },
 };
 
@@ -118,6 +119,22 @@ impl AgreementMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Batch sync, as REST's `POST /sync/agreement`: each item created, updated or left
+    /// unchanged by its `externalId`, all in one transaction or none (the error's `errors`
+    /// extension names each bad item's field as REST does, `items[3].start_on`, with its
+    /// `externalId`).
+    async fn sync_agreements(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<NewAgreement>,
+    ) -> async_graphql::Result<Vec<SyncResult>> {
+        let (app, actor) = parts(ctx)?;
+        Ok(agreements::sync(app, actor, items)
+            .await
+            .map_err(gql)?
+            .results)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::{
         },
         organizations::OrganizationView,
         pairings::PairingView,
+        sync::SyncResult,
     },
 };
 
@@ -112,6 +113,22 @@ impl ExchangeMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Batch sync, as REST's `POST /sync/exchange`: each item created, updated or left
+    /// unchanged by its `externalId`, all in one transaction or none (the error's `errors`
+    /// extension names each bad item's field as REST does, `items[3].start_on`, with its
+    /// `externalId`).
+    async fn sync_exchanges(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<NewExchange>,
+    ) -> async_graphql::Result<Vec<SyncResult>> {
+        let (app, actor) = parts(ctx)?;
+        Ok(exchanges::sync(app, actor, items)
+            .await
+            .map_err(gql)?
+            .results)
     }
 }
 

@@ -643,6 +643,8 @@ mod tests {
         ("TokenRequest", "scope"),
         // Bounded by `XIEZUO_SYNC_BATCH_MAX`, a setting: the document cannot know it.
         ("SyncBatch_NewFundTransaction", "items"),
+        ("SyncBatch_NewExchange", "items"),
+        ("SyncBatch_NewAgreement", "items"),
     ];
 
     /// The request bodies, and the object schemas they contain.

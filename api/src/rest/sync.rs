@@ -12,6 +12,8 @@ use crate::{
     error::AppError,
     service::{
         AppCtx,
+        agreements::{self, NewAgreement},
+        exchanges::{self, NewExchange},
         fund_transactions::{self, NewFundTransaction},
         sync::{SyncBatch, SyncResponse},
     },
@@ -20,10 +22,13 @@ use crate::{
 type Ctx = web::Data<AppCtx>;
 
 /// The record types sync takes today.
-const SYNCED: &str = "fund_transaction";
+const SYNCED: &str = "fund_transaction, exchange, agreement";
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(fund_transaction).service(other);
+    cfg.service(fund_transaction)
+        .service(exchange)
+        .service(agreement)
+        .service(other);
 }
 
 /// Creates or updates a batch of fund transactions, each matched by its owner's `external_id`:
@@ -49,6 +54,54 @@ pub async fn fund_transaction(
     body: Json<SyncBatch<NewFundTransaction>>,
 ) -> Result<HttpResponse, Problem> {
     let response = fund_transactions::sync(&ctx, &actor, body.0.items).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Creates or updates a batch of exchanges (visits and joint meetings), each matched by its
+/// owner's `external_id`: `created`, `updated` or `unchanged` per item, in the batch's order.
+/// The rules are those of `POST /exchanges`; an item's `visiting_org_ids` replace the stored
+/// ones. All or nothing, as for fund transactions.
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_exchanges",
+    request_body = SyncBatch<NewExchange>,
+    responses(
+        (status = 200, body = SyncResponse),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/exchange")]
+pub async fn exchange(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<SyncBatch<NewExchange>>,
+) -> Result<HttpResponse, Problem> {
+    let response = exchanges::sync(&ctx, &actor, body.0.items).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Creates or updates a batch of cooperation agreements, each matched by its owner's
+/// `external_id`: `created`, `updated` or `unchanged` per item, in the batch's order. The rules
+/// are those of `POST /agreements`; an item's `project_ids` replace the stored links. All or
+/// nothing, as for fund transactions.
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_agreements",
+    request_body = SyncBatch<NewAgreement>,
+    responses(
+        (status = 200, body = SyncResponse),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/agreement")]
+pub async fn agreement(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<SyncBatch<NewAgreement>>,
+) -> Result<HttpResponse, Problem> {
+    let response = agreements::sync(&ctx, &actor, body.0.items).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 

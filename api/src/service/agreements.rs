@@ -15,16 +15,17 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page,
-    exchanges::{SUMMARY_MAX, readable_pairing},
+    AppCtx, Page, WriteTx,
+    exchanges::{SUMMARY_MAX, readable_pairings},
     kernel::{self, Columns, Readable, Record},
     now,
     records::{EXTERNAL_ID_MAX, PageArgs, external_id, patch_nullable},
     records::{long_text, period_filter as period},
+    sync,
 };
 use crate::{
     authz::Actor,
-    authz::{RecordKind, Scope, ensure_write},
+    authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fen, Fields, Text, checked},
     error::AppResult,
 };
@@ -233,7 +234,7 @@ pub async fn of_pairings(
 }
 
 /// Every field of an agreement as it will be stored, before checking.
-struct Draft {
+pub struct Draft {
     pairing_id: Uuid,
     title: String,
     signed_on: NaiveDate,
@@ -242,22 +243,70 @@ struct Draft {
     project_ids: Vec<Uuid>,
 }
 
+impl From<NewAgreement> for Draft {
+    fn from(input: NewAgreement) -> Self {
+        Self {
+            pairing_id: input.pairing_id,
+            title: input.title,
+            signed_on: input.signed_on,
+            committed_fen: input.committed_fen.0,
+            summary: input.summary,
+            project_ids: input.project_ids,
+        }
+    }
+}
+
 /// The checked text fields of a draft.
-struct Checked {
+pub struct Checked {
     title: String,
     summary: Option<String>,
 }
 
-/// Checks a whole draft, recording every problem in `f`.
-async fn check(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    f: &mut Fields,
-    d: &Draft,
-) -> AppResult<Option<Checked>> {
+/// What drafts name, read once: the live pairings the caller may read, and the pairing of each
+/// live project named. A sync batch reads it for all its items.
+pub struct Named {
+    pairings: HashMap<Uuid, pairing::Model>,
+    pairing_of: HashMap<Uuid, Uuid>,
+}
+
+impl Named {
+    /// One statement for the pairings, one for the projects.
+    pub async fn read(
+        db: &impl ConnectionTrait,
+        scope: &Scope,
+        pairings: impl IntoIterator<Item = Uuid>,
+        projects: impl IntoIterator<Item = Uuid>,
+    ) -> AppResult<Self> {
+        let projects: HashSet<Uuid> = projects.into_iter().collect();
+        let pairing_of = if projects.is_empty() {
+            HashMap::new()
+        } else {
+            project::Entity::find()
+                .select_only()
+                .columns([project::Column::Id, project::Column::PairingId])
+                .filter(project::Column::Id.is_in(projects))
+                .filter(project::Column::DeletedAt.is_null())
+                .into_tuple::<(Uuid, Uuid)>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(Self {
+            pairings: readable_pairings(db, scope, pairings).await?,
+            pairing_of,
+        })
+    }
+
+    async fn of(db: &impl ConnectionTrait, scope: &Scope, d: &Draft) -> AppResult<Self> {
+        Self::read(db, scope, [d.pairing_id], d.project_ids.iter().copied()).await
+    }
+}
+
+/// Checks a whole draft against what it names, recording every problem in `f`.
+fn check(named: &Named, f: &mut Fields, d: &Draft) -> Option<Checked> {
     f.date("signed_on", Some(d.signed_on));
-    let pairing_ok = readable_pairing(db, scope, d.pairing_id).await?.is_some();
-    if !pairing_ok {
+    if !named.pairings.contains_key(&d.pairing_id) {
         f.push("pairing_id", "no such pairing");
     }
     let title = f.check(
@@ -274,33 +323,128 @@ async fn check(
     if d.project_ids.len() > PROJECTS_MAX {
         f.push("project_ids", format!("at most {PROJECTS_MAX} projects"));
     }
-    if !d.project_ids.is_empty() {
-        // Each project's pairing, in one statement. A project on another pairing is reported
-        // like a missing one: the caller may not be allowed to know it exists.
-        let pairing_of: HashMap<Uuid, Uuid> = project::Entity::find()
-            .select_only()
-            .columns([project::Column::Id, project::Column::PairingId])
-            .filter(project::Column::Id.is_in(d.project_ids.iter().copied()))
-            .filter(project::Column::DeletedAt.is_null())
-            .into_tuple::<(Uuid, Uuid)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let mut seen = HashSet::new();
-        for (i, id) in d.project_ids.iter().enumerate() {
-            let field = format!("project_ids[{i}]");
-            if !seen.insert(*id) {
-                f.push(&field, "is listed twice");
-            } else if pairing_of.get(id) != Some(&d.pairing_id) {
-                f.push(&field, "no such project on this agreement's pairing");
-            }
+    // A project on another pairing is reported like a missing one: the caller may not be
+    // allowed to know it exists.
+    let mut seen = HashSet::new();
+    for (i, id) in d.project_ids.iter().enumerate() {
+        let field = format!("project_ids[{i}]");
+        if !seen.insert(*id) {
+            f.push(&field, "is listed twice");
+        } else if named.pairing_of.get(id) != Some(&d.pairing_id) {
+            f.push(&field, "no such project on this agreement's pairing");
         }
     }
-    Ok(match (title, summary) {
+    match (title, summary) {
         (Some(title), Some(summary)) => Some(Checked { title, summary }),
         _ => None,
-    })
+    }
+}
+
+/// The content columns of a checked draft (the record columns are the kernel's).
+fn content(d: &Draft, good: &Checked) -> agreement::ActiveModel {
+    agreement::ActiveModel {
+        pairing_id: Set(d.pairing_id),
+        title: Set(good.title.clone()),
+        signed_on: Set(d.signed_on),
+        committed_fen: Set(d.committed_fen),
+        summary: Set(good.summary.clone()),
+        ..Default::default()
+    }
+}
+
+/// Batch sync (`POST /sync/agreement`): the rules of [`create`], for every item at once.
+impl sync::Synced for Agreements {
+    type Input = NewAgreement;
+    type Item = (Draft, Checked);
+    type Lookup = Named;
+
+    fn external_id(input: &NewAgreement) -> Option<&str> {
+        input.external_id.as_deref()
+    }
+
+    async fn lookup(tx: &WriteTx, actor: &Actor, inputs: &[NewAgreement]) -> AppResult<Named> {
+        Named::read(
+            tx,
+            actor.scope(),
+            inputs.iter().map(|i| i.pairing_id),
+            inputs.iter().flat_map(|i| i.project_ids.iter().copied()),
+        )
+        .await
+    }
+
+    fn owner_org(actor: &Actor, named: &Named, input: &NewAgreement) -> Uuid {
+        actor.org_id.unwrap_or_else(|| {
+            named
+                .pairings
+                .get(&input.pairing_id)
+                .map_or(Uuid::nil(), |p| p.west_org_id)
+        })
+    }
+
+    fn check(_: &Actor, named: &Named, input: NewAgreement, f: &mut Fields) -> Option<Self::Item> {
+        let draft = Draft::from(input);
+        check(named, f, &draft).map(|good| (draft, good))
+    }
+
+    fn same(stored: &AgreementRow, (d, good): &Self::Item) -> bool {
+        let m = &stored.agreement;
+        let mut projects = d.project_ids.clone();
+        projects.sort();
+        m.pairing_id == d.pairing_id
+            && m.title == good.title
+            && m.signed_on == d.signed_on
+            && m.committed_fen == d.committed_fen
+            && m.summary == good.summary
+            && kernel::parse_id_list(stored.project_ids.as_deref()).ok() == Some(projects)
+    }
+
+    fn insert(
+        (d, good): &Self::Item,
+        owner: Owner,
+        id: Uuid,
+        external_id: &str,
+    ) -> agreement::ActiveModel {
+        let at = now();
+        agreement::ActiveModel {
+            id: Set(id),
+            version: Set(1),
+            owner_org_id: Set(owner.org_id),
+            external_id: Set(Some(external_id.to_string())),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+            ..content(d, good)
+        }
+    }
+
+    fn update((d, good): &Self::Item) -> agreement::ActiveModel {
+        content(d, good)
+    }
+
+    async fn link(
+        tx: &WriteTx,
+        created: &[(Uuid, &Self::Item)],
+        updated: &[(Uuid, &Self::Item)],
+    ) -> AppResult<()> {
+        use agreement_project::{ActiveModel, Column, Entity};
+        for chunk in updated.chunks(sync::CHUNK) {
+            Entity::delete_many()
+                .filter(Column::AgreementId.is_in(chunk.iter().map(|(id, _)| *id)))
+                .exec(tx)
+                .await?;
+        }
+        let rows: Vec<ActiveModel> = created
+            .iter()
+            .chain(updated)
+            .flat_map(|(id, (d, _))| {
+                d.project_ids.iter().map(|p| ActiveModel {
+                    agreement_id: Set(*id),
+                    project_id: Set(*p),
+                })
+            })
+            .collect::<Vec<_>>();
+        sync::insert_all::<Entity>(tx, rows).await
+    }
 }
 
 async fn insert_projects(tx: &impl ConnectionTrait, id: Uuid, projects: &[Uuid]) -> AppResult<()> {
@@ -323,27 +467,17 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResu
     let (dir, tx) = kernel::begin(ctx).await?;
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the pairing's western side.
-    let owner_org = match actor.org_id {
-        Some(org) => org,
-        None => pairing::Entity::find_by_id(input.pairing_id)
-            .filter(pairing::Column::DeletedAt.is_null())
-            .one(&tx)
-            .await?
-            .map_or(Uuid::nil(), |p| p.west_org_id),
-    };
-    let (owner, _) = kernel::new_owner(&dir, actor, owner_org);
+    let draft = Draft::from(input.clone());
+    let named = Named::of(&tx, scope, &draft).await?;
+    let (owner, _) = kernel::new_owner(
+        &dir,
+        actor,
+        <Agreements as sync::Synced>::owner_org(actor, &named, &input),
+    );
     ensure_write(actor, scope, RecordKind::Agreement, owner)?;
 
-    let draft = Draft {
-        pairing_id: input.pairing_id,
-        title: input.title,
-        signed_on: input.signed_on,
-        committed_fen: input.committed_fen.0,
-        summary: input.summary,
-        project_ids: input.project_ids,
-    };
     let mut f = Fields::new();
-    let good = check(&tx, scope, &mut f, &draft).await?;
+    let good = check(&named, &mut f, &draft);
     let external = external_id(&mut f, input.external_id.as_deref());
     f.finish()?;
     kernel::ensure_external_free::<Agreements>(
@@ -359,17 +493,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewAgreement) -> AppResu
     let at = now();
     let inserted = agreement::Entity::insert(agreement::ActiveModel {
         id: Set(id),
-        pairing_id: Set(draft.pairing_id),
-        title: Set(good.title),
-        signed_on: Set(draft.signed_on),
-        committed_fen: Set(draft.committed_fen),
-        summary: Set(good.summary),
         version: Set(1),
         owner_org_id: Set(owner.org_id),
         external_id: Set(external),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
+        ..content(&draft, &good)
     })
     .exec_with_returning(&tx)
     .await?;
@@ -406,7 +536,8 @@ pub async fn update(
             .unwrap_or_else(|| before.project_ids.clone()),
     };
     let mut f = Fields::new();
-    let good = check(&change.tx, actor.scope(), &mut f, &draft).await?;
+    let named = Named::of(&change.tx, actor.scope(), &draft).await?;
+    let good = check(&named, &mut f, &draft);
     let external = patch_nullable(
         &mut f,
         "external_id",
@@ -417,12 +548,7 @@ pub async fn update(
     f.finish()?;
     let (good, external) = (checked(good)?, checked(external)?);
 
-    let mut model: agreement::ActiveModel = change.current.agreement.clone().into();
-    model.pairing_id = Set(draft.pairing_id);
-    model.title = Set(good.title);
-    model.signed_on = Set(draft.signed_on);
-    model.committed_fen = Set(draft.committed_fen);
-    model.summary = Set(good.summary);
+    let mut model = content(&draft, &good);
     model.external_id = Set(external);
     if projects_changed {
         agreement_project::Entity::delete_many()
@@ -432,6 +558,16 @@ pub async fn update(
         insert_projects(&change.tx, id, &draft.project_ids).await?;
     }
     change.save(model).await
+}
+
+/// Batch sync (`POST /sync/agreement`): each item created, updated or left unchanged by its owner's
+/// `external_id`, under the rules of [`create`]; all in one transaction or none.
+pub async fn sync(
+    ctx: &AppCtx,
+    actor: &Actor,
+    items: Vec<NewAgreement>,
+) -> AppResult<sync::SyncResponse> {
+    sync::run::<Agreements>(ctx, actor, items).await
 }
 
 pub async fn delete(

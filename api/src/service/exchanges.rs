@@ -16,14 +16,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page,
+    AppCtx, Page, WriteTx,
     kernel::{self, Columns, Readable, Record},
     now,
     records::{PageArgs, external_id, long_text, patch_nullable, period_filter as period},
+    sync,
 };
 use crate::{
     authz::Actor,
-    authz::{RecordKind, Scope, ensure_write},
+    authz::{Owner, RecordKind, Scope, ensure_write},
     domain::{Fields, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -192,21 +193,6 @@ pub const LEADERS_MAX: usize = 100;
 pub const LEADER_MAX: usize = 200;
 pub const SUMMARY_MAX: usize = 20_000;
 
-/// The live pairing `id` if the actor may read it.
-pub(super) async fn readable_pairing(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    id: Uuid,
-) -> AppResult<Option<pairing::Model>> {
-    if !scope.can_read_pairing(id) {
-        return Ok(None);
-    }
-    Ok(pairing::Entity::find_by_id(id)
-        .filter(pairing::Column::DeletedAt.is_null())
-        .one(db)
-        .await?)
-}
-
 /// An exchange row with its visiting organizations, listed by the same statement.
 #[derive(Clone, Debug, FromQueryResult)]
 pub struct ExchangeRow {
@@ -316,7 +302,7 @@ pub async fn of_pairings(
 }
 
 /// Every field of an exchange as it will be stored, before checking.
-struct Draft {
+pub struct Draft {
     kind: ExchangeKind,
     direction: ExchangeDirection,
     pairing_id: Option<Uuid>,
@@ -330,36 +316,80 @@ struct Draft {
 }
 
 /// The checked text fields of a draft.
-struct Checked {
+pub struct Checked {
     leaders_present: Vec<String>,
     summary: Option<String>,
 }
 
-/// Checks a whole draft, recording every problem in `f`.
-async fn check(
+/// What drafts name, read once: the live organizations the caller may read, with their
+/// region, and the live pairings it may read. A sync batch reads it for all its items.
+pub struct Named {
+    regions: HashMap<Uuid, Region>,
+    pairings: HashMap<Uuid, pairing::Model>,
+}
+
+impl Named {
+    /// One statement for the organizations, one for the pairings.
+    pub async fn read(
+        db: &impl ConnectionTrait,
+        scope: &Scope,
+        orgs: impl IntoIterator<Item = Uuid>,
+        pairings: impl IntoIterator<Item = Uuid>,
+    ) -> AppResult<Self> {
+        let orgs: HashSet<Uuid> = orgs.into_iter().collect();
+        let regions = organization::Entity::find()
+            .select_only()
+            .columns([organization::Column::Id, organization::Column::Region])
+            .filter(organization::Column::Id.is_in(orgs))
+            .filter(organization::Column::DeletedAt.is_null())
+            .into_tuple::<(Uuid, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            // An organization the caller may not read is answered as a missing one: the answer
+            // must not tell which ids exist.
+            .filter(|(id, _)| scope.can_read_org(*id))
+            .map(|(id, r)| Region::from_db(&r).map(|r| (id, r)))
+            .collect::<AppResult<_>>()?;
+        Ok(Self {
+            regions,
+            pairings: readable_pairings(db, scope, pairings).await?,
+        })
+    }
+
+    async fn of(db: &impl ConnectionTrait, scope: &Scope, d: &Draft) -> AppResult<Self> {
+        let mut orgs = vec![d.host_org_id];
+        orgs.extend(d.visiting_org_ids.iter().copied());
+        Self::read(db, scope, orgs, d.pairing_id).await
+    }
+}
+
+/// The live pairings among `ids` that the caller may read, in one statement.
+pub(super) async fn readable_pairings(
     db: &impl ConnectionTrait,
     scope: &Scope,
-    f: &mut Fields,
-    d: &Draft,
-) -> AppResult<Option<Checked>> {
-    // The host and every visitor, in one statement.
-    let mut named = vec![d.host_org_id];
-    named.extend(d.visiting_org_ids.iter().copied());
-    let regions: HashMap<Uuid, Region> = organization::Entity::find()
-        .select_only()
-        .columns([organization::Column::Id, organization::Column::Region])
-        .filter(organization::Column::Id.is_in(named))
-        .filter(organization::Column::DeletedAt.is_null())
-        .into_tuple::<(Uuid, String)>()
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, pairing::Model>> {
+    let ids: HashSet<Uuid> = ids
+        .into_iter()
+        .filter(|id| scope.can_read_pairing(*id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(pairing::Entity::find()
+        .filter(pairing::Column::Id.is_in(ids))
+        .filter(pairing::Column::DeletedAt.is_null())
         .all(db)
         .await?
         .into_iter()
-        // An organization the caller may not read is answered as a missing one: the answer
-        // must not tell which ids exist.
-        .filter(|(id, _)| scope.can_read_org(*id))
-        .map(|(id, r)| Region::from_db(&r).map(|r| (id, r)))
-        .collect::<AppResult<_>>()?;
+        .map(|p| (p.id, p))
+        .collect())
+}
 
+/// Checks a whole draft against what it names, recording every problem in `f`.
+fn check(named: &Named, f: &mut Fields, d: &Draft) -> Option<Checked> {
+    let regions = &named.regions;
     let host = regions.get(&d.host_org_id).copied();
     if host.is_none() {
         f.push("host_org_id", "no such organization");
@@ -409,7 +439,7 @@ async fn check(
         }
     }
     if let Some(p) = d.pairing_id
-        && readable_pairing(db, scope, p).await?.is_none()
+        && !named.pairings.contains_key(&p)
     {
         f.push("pairing_id", "no such pairing");
     }
@@ -438,13 +468,143 @@ async fn check(
     let summary = f.check_opt("summary", d.summary.as_deref(), |s| {
         long_text(s, SUMMARY_MAX)
     });
-    Ok(match (leaders.into_iter().collect(), summary) {
+    match (leaders.into_iter().collect(), summary) {
         (Some(leaders_present), Some(summary)) => Some(Checked {
             leaders_present,
             summary,
         }),
         _ => None,
-    })
+    }
+}
+
+impl From<NewExchange> for Draft {
+    fn from(input: NewExchange) -> Self {
+        Self {
+            kind: input.kind,
+            direction: input.direction,
+            pairing_id: input.pairing_id,
+            host_org_id: input.host_org_id,
+            visiting_org_ids: input.visiting_org_ids,
+            start_on: input.start_on,
+            end_on: input.end_on,
+            leaders_present: input.leaders_present,
+            participants: input.participants,
+            summary: input.summary,
+        }
+    }
+}
+
+/// The content columns of a checked draft (the record columns are the kernel's).
+fn content(d: &Draft, good: &Checked) -> exchange::ActiveModel {
+    exchange::ActiveModel {
+        kind: Set(d.kind.as_str().into()),
+        direction: Set(d.direction.as_str().into()),
+        pairing_id: Set(d.pairing_id),
+        host_org_id: Set(d.host_org_id),
+        start_on: Set(d.start_on),
+        end_on: Set(d.end_on),
+        leaders_present: Set(serde_json::json!(good.leaders_present)),
+        participants: Set(d.participants),
+        summary: Set(good.summary.clone()),
+        ..Default::default()
+    }
+}
+
+/// Batch sync (`POST /sync/exchange`): the rules of [`create`], for every item at once.
+impl sync::Synced for Exchanges {
+    type Input = NewExchange;
+    type Item = (Draft, Checked);
+    type Lookup = Named;
+
+    fn external_id(input: &NewExchange) -> Option<&str> {
+        input.external_id.as_deref()
+    }
+
+    async fn lookup(tx: &WriteTx, actor: &Actor, inputs: &[NewExchange]) -> AppResult<Named> {
+        let orgs = inputs
+            .iter()
+            .flat_map(|i| std::iter::once(i.host_org_id).chain(i.visiting_org_ids.iter().copied()));
+        Named::read(
+            tx,
+            actor.scope(),
+            orgs,
+            inputs.iter().filter_map(|i| i.pairing_id),
+        )
+        .await
+    }
+
+    fn owner_org(actor: &Actor, _: &Named, input: &NewExchange) -> Uuid {
+        actor.org_id.unwrap_or(input.host_org_id)
+    }
+
+    fn check(_: &Actor, named: &Named, input: NewExchange, f: &mut Fields) -> Option<Self::Item> {
+        let draft = Draft::from(input);
+        check(named, f, &draft).map(|good| (draft, good))
+    }
+
+    fn same(stored: &ExchangeRow, (d, good): &Self::Item) -> bool {
+        let m = &stored.exchange;
+        let mut visitors = d.visiting_org_ids.clone();
+        visitors.sort();
+        m.kind == d.kind.as_str()
+            && m.direction == d.direction.as_str()
+            && m.pairing_id == d.pairing_id
+            && m.host_org_id == d.host_org_id
+            && m.start_on == d.start_on
+            && m.end_on == d.end_on
+            && m.leaders_present == serde_json::json!(good.leaders_present)
+            && m.participants == d.participants
+            && m.summary == good.summary
+            && kernel::parse_id_list(stored.visiting_org_ids.as_deref()).ok() == Some(visitors)
+    }
+
+    fn insert(
+        (d, good): &Self::Item,
+        owner: Owner,
+        id: Uuid,
+        external_id: &str,
+    ) -> exchange::ActiveModel {
+        let at = now();
+        exchange::ActiveModel {
+            id: Set(id),
+            version: Set(1),
+            owner_org_id: Set(owner.org_id),
+            external_id: Set(Some(external_id.to_string())),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+            ..content(d, good)
+        }
+    }
+
+    fn update((d, good): &Self::Item) -> exchange::ActiveModel {
+        content(d, good)
+    }
+
+    async fn link(
+        tx: &WriteTx,
+        created: &[(Uuid, &Self::Item)],
+        updated: &[(Uuid, &Self::Item)],
+    ) -> AppResult<()> {
+        use exchange_visiting_org::{ActiveModel, Column, Entity};
+        for chunk in updated.chunks(sync::CHUNK) {
+            Entity::delete_many()
+                .filter(Column::ExchangeId.is_in(chunk.iter().map(|(id, _)| *id)))
+                .exec(tx)
+                .await?;
+        }
+        let rows: Vec<ActiveModel> = created
+            .iter()
+            .chain(updated)
+            .flat_map(|(id, (d, _))| {
+                d.visiting_org_ids.iter().map(|org| ActiveModel {
+                    exchange_id: Set(*id),
+                    org_id: Set(*org),
+                })
+            })
+            .collect::<Vec<_>>();
+        sync::insert_all::<Entity>(tx, rows).await
+    }
 }
 
 async fn replace_visitors(tx: &impl ConnectionTrait, id: Uuid, orgs: &[Uuid]) -> AppResult<()> {
@@ -478,21 +638,11 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResul
     let (owner, _) = kernel::new_owner(&dir, actor, actor.org_id.unwrap_or(input.host_org_id));
     ensure_write(actor, scope, RecordKind::Exchange, owner)?;
 
-    let draft = Draft {
-        kind: input.kind,
-        direction: input.direction,
-        pairing_id: input.pairing_id,
-        host_org_id: input.host_org_id,
-        visiting_org_ids: input.visiting_org_ids,
-        start_on: input.start_on,
-        end_on: input.end_on,
-        leaders_present: input.leaders_present,
-        participants: input.participants,
-        summary: input.summary,
-    };
+    let external_given = input.external_id.clone();
+    let draft = Draft::from(input);
     let mut f = Fields::new();
-    let good = check(&tx, scope, &mut f, &draft).await?;
-    let external = external_id(&mut f, input.external_id.as_deref());
+    let good = check(&Named::of(&tx, scope, &draft).await?, &mut f, &draft);
+    let external = external_id(&mut f, external_given.as_deref());
     f.finish()?;
     kernel::ensure_external_free::<Exchanges>(
         &tx,
@@ -507,21 +657,13 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewExchange) -> AppResul
     let at = now();
     let inserted = exchange::Entity::insert(exchange::ActiveModel {
         id: Set(id),
-        kind: Set(draft.kind.as_str().into()),
-        direction: Set(draft.direction.as_str().into()),
-        pairing_id: Set(draft.pairing_id),
-        host_org_id: Set(draft.host_org_id),
-        start_on: Set(draft.start_on),
-        end_on: Set(draft.end_on),
-        leaders_present: Set(serde_json::json!(good.leaders_present)),
-        participants: Set(draft.participants),
-        summary: Set(good.summary),
         version: Set(1),
         owner_org_id: Set(owner.org_id),
         external_id: Set(external),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
+        ..content(&draft, &good)
     })
     .exec_with_returning(&tx)
     .await?;
@@ -572,7 +714,8 @@ pub async fn update(
         },
     };
     let mut f = Fields::new();
-    let good = check(&change.tx, actor.scope(), &mut f, &draft).await?;
+    let named = Named::of(&change.tx, actor.scope(), &draft).await?;
+    let good = check(&named, &mut f, &draft);
     let external = patch_nullable(
         &mut f,
         "external_id",
@@ -583,21 +726,22 @@ pub async fn update(
     f.finish()?;
     let (good, external) = (checked(good)?, checked(external)?);
 
-    let mut model: exchange::ActiveModel = change.current.exchange.clone().into();
-    model.kind = Set(draft.kind.as_str().into());
-    model.direction = Set(draft.direction.as_str().into());
-    model.pairing_id = Set(draft.pairing_id);
-    model.host_org_id = Set(draft.host_org_id);
-    model.start_on = Set(draft.start_on);
-    model.end_on = Set(draft.end_on);
-    model.leaders_present = Set(serde_json::json!(good.leaders_present));
-    model.participants = Set(draft.participants);
-    model.summary = Set(good.summary);
+    let mut model = content(&draft, &good);
     model.external_id = Set(external);
     if visitors_changed {
         replace_visitors(&change.tx, id, &draft.visiting_org_ids).await?;
     }
     change.save(model).await
+}
+
+/// Batch sync (`POST /sync/exchange`): each item created, updated or left unchanged by its owner's
+/// `external_id`, under the rules of [`create`]; all in one transaction or none.
+pub async fn sync(
+    ctx: &AppCtx,
+    actor: &Actor,
+    items: Vec<NewExchange>,
+) -> AppResult<sync::SyncResponse> {
+    sync::run::<Exchanges>(ctx, actor, items).await
 }
 
 pub async fn delete(

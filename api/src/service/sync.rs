@@ -5,10 +5,11 @@
 //! (pairings, projects, the existing records), not one per item, and writes through these
 //! helpers: multi-row inserts, one audit insert per chunk, one feed append.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use entity::audit_log;
 use sea_orm::{
+    ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, QueryFilter,
     sea_query::{Alias, Expr, ExprTrait},
@@ -18,14 +19,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    WriteTx,
+    AppCtx, WriteTx,
     audit::Action,
     changes,
     kernel::{self, Record},
-    now,
+    now, records,
 };
 use crate::{
-    authz::Actor,
+    authz::{Actor, Owner, ensure_write},
     domain::Fields,
     error::{AppError, FieldError, Result},
 };
@@ -171,6 +172,22 @@ fn external_column<R: Record>() -> kernel::Col<R> {
         .unwrap_or(R::columns().id)
 }
 
+/// Inserts `rows` in multi-row statements of [`CHUNK`] rows.
+pub async fn insert_all<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = E::ActiveModel>,
+) -> Result<()>
+where
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        E::insert_many(chunk).exec_without_returning(tx).await?;
+    }
+    Ok(())
+}
+
 /// The stored rows of `ids`, as the batch wrote them: one statement per [`CHUNK`].
 pub async fn rows<R: Record>(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<R::Row>> {
     let mut out = Vec::with_capacity(ids.len());
@@ -240,6 +257,176 @@ pub async fn close<R: Record>(
     changes::append(&tx, &entries).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A record family that takes batch sync through [`run`]: its rules are those of its single
+/// create, checked against what [`Synced::lookup`] read once for the whole batch. Families with
+/// rules over the batch as a whole (the money rules of fund transactions) drive the same helpers
+/// themselves.
+pub trait Synced: Record
+where
+    Active<Self>: ActiveModelTrait<Entity = Self::Entity> + Send,
+{
+    /// One item as the client sends it (the family's create input).
+    type Input: Send + Sync;
+    /// An item checked, as it will be stored.
+    type Item: Send + Sync;
+    /// What the items name (organizations, pairings, projects), read once per batch.
+    type Lookup: Send + Sync;
+
+    fn external_id(input: &Self::Input) -> Option<&str>;
+
+    /// Reads what `inputs` name: one statement per kind of thing, whatever the batch's size.
+    fn lookup(
+        tx: &WriteTx,
+        actor: &Actor,
+        inputs: &[Self::Input],
+    ) -> impl Future<Output = Result<Self::Lookup>> + Send;
+
+    /// The organization that records `input`: as the family's single create decides.
+    fn owner_org(actor: &Actor, lookup: &Self::Lookup, input: &Self::Input) -> Uuid;
+
+    /// Checks one item as the family's create does, recording every problem in `f`.
+    fn check(
+        actor: &Actor,
+        lookup: &Self::Lookup,
+        input: Self::Input,
+        f: &mut Fields,
+    ) -> Option<Self::Item>;
+
+    /// Whether the stored row already says what `item` says.
+    fn same(stored: &Self::Row, item: &Self::Item) -> bool;
+
+    /// The new row of `item`.
+    fn insert(item: &Self::Item, owner: Owner, id: Uuid, external_id: &str) -> Active<Self>;
+
+    /// The content columns `item` sets on a stored row (the record columns are the kernel's).
+    fn update(item: &Self::Item) -> Active<Self>;
+
+    /// Writes the linked rows (an exchange's visitors) of the records the batch created and of
+    /// those it updated (whose old links go): multi-row statements.
+    fn link(
+        tx: &WriteTx,
+        created: &[(Uuid, &Self::Item)],
+        updated: &[(Uuid, &Self::Item)],
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+type Active<R> = <<R as Record>::Entity as EntityTrait>::ActiveModel;
+
+/// `POST /sync/{record_type}` for a [`Synced`] family: each item created, updated or left
+/// unchanged by its owner's `external_id`, all in one transaction or none.
+pub async fn run<S: Synced>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    inputs: Vec<S::Input>,
+) -> Result<SyncResponse>
+where
+    Active<S>: ActiveModelTrait<Entity = S::Entity> + Send,
+{
+    check_size(inputs.len(), ctx.config.sync_batch_max)?;
+    let scope = actor.scope();
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let lookup = S::lookup(&tx, actor, &inputs).await?;
+    let mut errors = ItemErrors::default();
+
+    // Each item on its own, and its owner.
+    let mut seen = HashSet::new();
+    let mut items = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.into_iter().enumerate() {
+        let (owner, _) = kernel::new_owner(&dir, actor, S::owner_org(actor, &lookup, &input));
+        // As a single write: refused outright (the caller writes no such records at all).
+        ensure_write(actor, scope, S::KIND, owner)?;
+        let given = S::external_id(&input).map(str::to_string);
+        let mut f = Fields::new();
+        let external = match records::external_id(&mut f, given.as_deref()) {
+            Some(Some(e)) if !seen.insert(e.clone()) => {
+                f.push("external_id", "is listed twice in the batch");
+                None
+            }
+            Some(Some(e)) => Some(e),
+            Some(None) => {
+                f.push("external_id", "is required: sync matches records by it");
+                None
+            }
+            None => None,
+        };
+        let item = S::check(actor, &lookup, input, &mut f);
+        if errors.add(index, given.as_deref(), f)
+            && let (Some(external), Some(item)) = (external, item)
+        {
+            items.push((index, external, owner, item));
+        }
+    }
+    std::mem::take(&mut errors).finish()?;
+
+    // The stored records they name, in one statement per chunk.
+    let owners: Vec<Uuid> = items
+        .iter()
+        .map(|(.., owner, _)| owner.org_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let external_ids: Vec<&str> = items.iter().map(|(_, e, ..)| e.as_str()).collect();
+    let stored = existing::<S>(&tx, &owners, &external_ids).await?;
+    let deleted = |row: &S::Row| {
+        kernel::get_value::<S, Option<chrono::DateTime<chrono::Utc>>>(row, S::columns().deleted_at)
+            .flatten()
+            .is_some()
+    };
+    let mut results = Vec::with_capacity(items.len());
+    let (mut inserts, mut created, mut updated) = (Vec::new(), Vec::new(), Vec::new());
+    let mut replaced = HashMap::new();
+    for (index, external, owner, item) in &items {
+        let (id, outcome) = match stored.get(&(owner.org_id, external.clone())) {
+            Some(row) if deleted(row) => {
+                errors.push(
+                    *index,
+                    external,
+                    "external_id",
+                    "belongs to a deleted record of this organization; give the new one \
+                     another external_id"
+                        .into(),
+                );
+                continue;
+            }
+            Some(row) if S::same(row, item) => (kernel::id_of::<S>(row), SyncOutcome::Unchanged),
+            Some(row) => {
+                let id = kernel::id_of::<S>(row);
+                let cols = S::columns();
+                kernel::compare_and_set::<S::Entity>(
+                    &tx,
+                    S::update(item),
+                    id,
+                    kernel::version_of::<S>(row),
+                    [cols.id, cols.version, cols.updated_at],
+                )
+                .await?;
+                replaced.insert(id, row.clone());
+                updated.push((id, item));
+                (id, SyncOutcome::Updated)
+            }
+            None => {
+                let id = Uuid::now_v7();
+                inserts.push(S::insert(item, *owner, id, external));
+                created.push((id, item));
+                (id, SyncOutcome::Created)
+            }
+        };
+        results.push(SyncResult {
+            external_id: external.clone(),
+            id,
+            result: outcome,
+        });
+    }
+    errors.finish()?;
+
+    insert_all::<S::Entity>(&tx, inserts).await?;
+    S::link(&tx, &created, &updated).await?;
+    let written: Vec<Uuid> = created.iter().chain(&updated).map(|(id, _)| *id).collect();
+    let rows = rows::<S>(&tx, &written).await?;
+    close::<S>(tx, actor, rows, &replaced).await?;
+    Ok(SyncResponse { results })
 }
 
 #[cfg(test)]
