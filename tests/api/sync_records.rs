@@ -4,6 +4,7 @@
 //! single write allows; GraphQL is the same service.
 
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app};
 use uuid::Uuid;
@@ -488,4 +489,177 @@ async fn graphql_syncs_exchanges_and_agreements() {
         "{body}"
     );
     assert_eq!(error["errors"][0]["externalId"], "SH-A2", "{body}");
+}
+
+fn project_item(external_id: &str, code: &str, pairing: &str, budget: i64) -> Value {
+    json!({
+        "external_id": external_id, "code": code, "year": 2019, "title": "康复托养中心设备",
+        "category": "care_facility", "pairing_id": pairing, "basis": "托养中心缺少康复设备",
+        "measures": "上海残联资助采购，遵义残联实施", "beneficiaries_planned": 120,
+        "budget_fen": budget, "deep_poverty": true,
+        "items": [{"name": "康复训练设备", "unit": "套", "quantity": 2, "unit_cost_fen": 25_000_000}],
+        "milestones": [{"title": "完成采购", "due_on": "2019-06-30"}],
+        "start_on": "2019-04-01", "end_on": "2019-12-31"
+    })
+}
+
+/// Projects sync as their single writes do: created `proposed`, re-sent `unchanged`, changed
+/// content `updated` with the status kept; codes unique in the batch and across projects; a
+/// verified project and a project's pairing do not change.
+#[tokio::test]
+async fn projects_sync_under_the_rules_of_their_single_writes() {
+    let app = spawn_app().await;
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let other_pairing = app.pairing_id("320500", "520600").await.to_string();
+    let batch = json!([
+        project_item("ZY-P1", "ZY-2019-101", &pairing, 50_000_000),
+        project_item("ZY-P2", "ZY-2019-102", &pairing, 10_000_000),
+    ]);
+    let (status, first) = sync(&app, &zunyi, "project", batch.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        outcomes(&first),
+        expect(&[("ZY-P1", "created"), ("ZY-P2", "created")])
+    );
+    let p1 = format!("/api/v1/projects/{}", id_of(&first, 0));
+    let stored = read(&app, &zunyi, &p1).await;
+    assert_eq!(stored["status"], "proposed");
+    assert_eq!(stored["code"], "ZY-2019-101");
+    assert_eq!(
+        stored["owner_org_id"],
+        app.org_id("520300").await.to_string()
+    );
+    assert_eq!(stored["items"][0]["unit_cost_fen"], 25_000_000);
+
+    let (status, again) = sync(&app, &zunyi, "project", batch).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        outcomes(&again),
+        expect(&[("ZY-P1", "unchanged"), ("ZY-P2", "unchanged")])
+    );
+
+    // Moved forward through its lifecycle in xiezuo, the project keeps its status when its
+    // content is synced.
+    let response = app
+        .patch_json(&p1, &zunyi, Some(1), &json!({"status": "agreed"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut changed = project_item("ZY-P1", "ZY-2019-101", &pairing, 60_000_000);
+    changed["milestones"] =
+        json!([{"title": "完成采购", "due_on": "2019-06-30", "done_on": "2019-06-20"}]);
+    let (status, third) = sync(&app, &zunyi, "project", json!([changed.clone()])).await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(outcomes(&third), expect(&[("ZY-P1", "updated")]));
+    let stored = read(&app, &zunyi, &p1).await;
+    assert_eq!(stored["status"], "agreed");
+    assert_eq!(stored["budget_fen"], 60_000_000);
+    assert_eq!(stored["milestones"][0]["done_on"], "2019-06-20");
+    assert_eq!(stored["version"], 3);
+
+    // A code another project holds, a code twice in the batch, a pairing that moves: every
+    // bad item named, nothing written.
+    let (status, problem) = sync(
+        &app,
+        &zunyi,
+        "project",
+        json!([
+            project_item("ZY-P3", "ZY-2019-101", &pairing, 1),
+            project_item("ZY-P4", "ZY-2019-104", &pairing, 1),
+            project_item("ZY-P5", "ZY-2019-104", &pairing, 1),
+            project_item("ZY-P2", "ZY-2019-102", &other_pairing, 1),
+            project_item("ZY-P6", "ZY-2019-106", &pairing, 1),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        item_errors(&problem),
+        [
+            ("items[0].code".to_string(), some("ZY-P3")),
+            ("items[1].code".to_string(), some("ZY-P4")),
+            ("items[2].code".to_string(), some("ZY-P5")),
+            ("items[3].pairing_id".to_string(), some("ZY-P2")),
+        ]
+    );
+    let page = read(&app, &zunyi, "/api/v1/projects?code=ZY-2019-106").await;
+    assert_eq!(page["items"], json!([]), "{page}");
+
+    // Verified, the project refuses any change; the same content is still `unchanged`.
+    entity::project::Entity::update_many()
+        .col_expr(
+            entity::project::Column::Status,
+            sea_orm::sea_query::Expr::value("verified"),
+        )
+        .filter(entity::project::Column::Code.eq("ZY-2019-101"))
+        .exec(&app.ctx.db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, same) = sync(&app, &zunyi, "project", json!([changed])).await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(outcomes(&same), expect(&[("ZY-P1", "unchanged")]));
+    let (status, problem) = sync(
+        &app,
+        &zunyi,
+        "project",
+        json!([project_item("ZY-P1", "ZY-2019-101", &pairing, 1)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].external_id".to_string(), some("ZY-P1"))]
+    );
+
+    // Projects are the western side's: a partner writes none; the 铜仁 editor cannot name
+    // 上海–遵义.
+    let response = app
+        .post_json(
+            "/api/v1/sync/project",
+            &app.token(Role::Partner, Some("310000")),
+            &json!({"items": [project_item("SH-1", "SH-2019-1", &pairing, 1)]}),
+        )
+        .await;
+    assert_problem(response, 403, "forbidden").await;
+    let tongren = app.token(Role::Editor, Some("520600"));
+    let (status, problem) = sync(
+        &app,
+        &tongren,
+        "project",
+        json!([project_item("TR-1", "TR-2019-1", &pairing, 1)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [("items[0].pairing_id".to_string(), some("TR-1"))]
+    );
+
+    // GraphQL is the same service.
+    let body = app
+        .gql(
+            &zunyi,
+            "mutation($items: [NewProjectInput!]!) {
+                syncProjects(items: $items) { externalId id result } }",
+            json!({"items": [{
+                "externalId": "ZY-P2", "code": "ZY-2019-102", "year": 2019,
+                "title": "康复托养中心设备", "category": "care_facility", "pairingId": pairing,
+                "basis": "托养中心缺少康复设备", "measures": "上海残联资助采购，遵义残联实施",
+                "beneficiariesPlanned": 120, "budgetFen": 10_000_000, "deepPoverty": true,
+                "items": [{"name": "康复训练设备", "unit": "套", "quantity": 2,
+                           "unitCostFen": 25_000_000}],
+                "milestones": [{"title": "完成采购", "dueOn": "2019-06-30"}],
+                "startOn": "2019-04-01", "endOn": "2019-12-31"
+            }]}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["syncProjects"][0]["result"], "unchanged",
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["syncProjects"][0]["id"],
+        first["results"][1]["id"]
+    );
 }

@@ -18,6 +18,7 @@ use crate::{
         organizations::OrganizationView,
         pairings::PairingView,
         projects::{self, NewProject, ProjectPatch, ProjectQuery as Filter, ProjectView},
+        sync::SyncResult,
     },
 };
 
@@ -132,6 +133,22 @@ impl ProjectMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Batch sync, as REST's `POST /sync/project`: each item created, updated or left
+    /// unchanged by its `externalId`, all in one transaction or none (the error's `errors`
+    /// extension names each bad item's field as REST does, `items[3].code`, with its
+    /// `externalId`).
+    async fn sync_projects(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<NewProject>,
+    ) -> async_graphql::Result<Vec<SyncResult>> {
+        let (app, actor) = parts(ctx)?;
+        Ok(projects::sync(app, actor, items)
+            .await
+            .map_err(gql)?
+            .results)
     }
 }
 

@@ -645,6 +645,7 @@ mod tests {
         ("SyncBatch_NewFundTransaction", "items"),
         ("SyncBatch_NewExchange", "items"),
         ("SyncBatch_NewAgreement", "items"),
+        ("SyncBatch_NewProject", "items"),
     ];
 
     /// The request bodies, and the object schemas they contain.

@@ -15,6 +15,7 @@ use crate::{
         agreements::{self, NewAgreement},
         exchanges::{self, NewExchange},
         fund_transactions::{self, NewFundTransaction},
+        projects::{self, NewProject},
         sync::{SyncBatch, SyncResponse},
     },
 };
@@ -22,10 +23,11 @@ use crate::{
 type Ctx = web::Data<AppCtx>;
 
 /// The record types sync takes today.
-const SYNCED: &str = "fund_transaction, exchange, agreement";
+const SYNCED: &str = "fund_transaction, project, exchange, agreement";
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(fund_transaction)
+        .service(project)
         .service(exchange)
         .service(agreement)
         .service(other);
@@ -54,6 +56,32 @@ pub async fn fund_transaction(
     body: Json<SyncBatch<NewFundTransaction>>,
 ) -> Result<HttpResponse, Problem> {
     let response = fund_transactions::sync(&ctx, &actor, body.0.items).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Creates or updates a batch of projects, each matched by its owner's `external_id`:
+/// `created`, `updated` or `unchanged` per item, in the batch's order. A new project is created
+/// `proposed` under the rules of `POST /projects`; a stored one takes the item's content under
+/// those of `PATCH /projects/{id}` (its status and actual beneficiaries stay; a verified project
+/// and a project's pairing do not change). Codes are unique across all projects. All or
+/// nothing, as for fund transactions.
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_projects",
+    request_body = SyncBatch<NewProject>,
+    responses(
+        (status = 200, body = SyncResponse),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/project")]
+pub async fn project(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<SyncBatch<NewProject>>,
+) -> Result<HttpResponse, Problem> {
+    let response = projects::sync(&ctx, &actor, body.0.items).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 

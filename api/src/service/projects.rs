@@ -1,7 +1,7 @@
 //! Projects (帮扶项目 / 帮扶清单): why (basis), what (items), how much, how (measures), with a
 //! checked lifecycle and money computed from fund transactions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::NaiveDate;
@@ -17,14 +17,16 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page,
+    AppCtx, Page, WriteTx,
+    exchanges::readable_pairings,
     fund_transactions::Totals,
     kernel::{self, Columns, Readable, Record},
     now,
     records::{self, PageArgs, external_id, patch_nullable, period_filter},
+    sync,
 };
 use crate::{
-    authz::{self, Actor, RecordKind, Scope, ensure_write},
+    authz::{self, Actor, Owner, RecordKind, Scope, ensure_write},
     domain::{
         AmountFen, Code, Fen, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
     },
@@ -383,6 +385,50 @@ struct Content {
     end_on: Option<NaiveDate>,
 }
 
+impl Content {
+    /// The content of a new project as given, trimmed.
+    fn of(input: &NewProject) -> Self {
+        Self {
+            code: input.code.trim().to_string(),
+            year: input.year,
+            title: input.title.trim().to_string(),
+            basis: input.basis.trim().to_string(),
+            measures: input.measures.trim().to_string(),
+            quantity: input.quantity.as_deref().map(|q| q.trim().to_string()),
+            items: input.items.clone(),
+            milestones: input.milestones.clone(),
+            beneficiaries_planned: input.beneficiaries_planned,
+            beneficiaries_actual: None,
+            budget_fen: input.budget_fen.0,
+            start_on: input.start_on,
+            end_on: input.end_on,
+        }
+    }
+}
+
+/// The columns a new project's input sets (not its status, not the record columns).
+fn content_columns(input: &NewProject, c: &Content) -> project::ActiveModel {
+    project::ActiveModel {
+        code: Set(c.code.clone()),
+        year: Set(c.year),
+        title: Set(c.title.clone()),
+        category: Set(input.category.as_str().into()),
+        pairing_id: Set(input.pairing_id),
+        basis: Set(c.basis.clone()),
+        items: Set(serde_json::json!(c.items)),
+        quantity: Set(c.quantity.clone()),
+        measures: Set(c.measures.clone()),
+        deep_poverty: Set(input.deep_poverty),
+        beneficiaries_planned: Set(c.beneficiaries_planned),
+        budget_fen: Set(c.budget_fen),
+        responsible_contact_id: Set(input.responsible_contact_id),
+        start_on: Set(c.start_on),
+        end_on: Set(c.end_on),
+        milestones: Set(serde_json::json!(c.milestones)),
+        ..Default::default()
+    }
+}
+
 /// The most items and milestones a project lists.
 pub const ITEMS_MAX: usize = 200;
 pub const MILESTONES_MAX: usize = 200;
@@ -621,21 +667,7 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<Pr
     };
     let owner = kernel::owner(&dir, &tx, owner_org).await?;
     ensure_write(actor, scope, RecordKind::Project, owner)?;
-    let content = Content {
-        code: input.code.trim().to_string(),
-        year: input.year,
-        title: input.title.trim().to_string(),
-        basis: input.basis.trim().to_string(),
-        measures: input.measures.trim().to_string(),
-        quantity: input.quantity.as_deref().map(|q| q.trim().to_string()),
-        items: input.items,
-        milestones: input.milestones,
-        beneficiaries_planned: input.beneficiaries_planned,
-        beneficiaries_actual: None,
-        budget_fen: input.budget_fen.0,
-        start_on: input.start_on,
-        end_on: input.end_on,
-    };
+    let content = Content::of(&input);
     check_content(&mut f, &content);
     check_contact(&tx, scope, &mut f, input.responsible_contact_id).await?;
     let external = external_id(&mut f, input.external_id.as_deref());
@@ -654,35 +686,17 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<Pr
         ));
     }
     let at = now();
-    let id = Uuid::now_v7();
-    let json =
-        |v: serde_json::Result<serde_json::Value>| v.map_err(|e| AppError::Internal(e.into()));
     let inserted = project::Entity::insert(project::ActiveModel {
-        id: Set(id),
-        code: Set(content.code),
-        year: Set(content.year),
-        title: Set(content.title),
-        category: Set(input.category.as_str().into()),
+        id: Set(Uuid::now_v7()),
         status: Set(ProjectStatus::Proposed.as_str().into()),
-        pairing_id: Set(pair.id),
-        basis: Set(content.basis),
-        items: Set(json(serde_json::to_value(&content.items))?),
-        quantity: Set(content.quantity),
-        measures: Set(content.measures),
-        deep_poverty: Set(input.deep_poverty),
-        beneficiaries_planned: Set(content.beneficiaries_planned),
         beneficiaries_actual: Set(None),
-        budget_fen: Set(content.budget_fen),
-        responsible_contact_id: Set(input.responsible_contact_id),
-        start_on: Set(content.start_on),
-        end_on: Set(content.end_on),
-        milestones: Set(json(serde_json::to_value(&content.milestones))?),
         version: Set(1),
         owner_org_id: Set(owner_org),
         external_id: Set(checked(external)?),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
+        ..content_columns(&input, &content)
     })
     .exec_with_returning(&tx)
     .await?;
@@ -695,6 +709,192 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<Pr
         refunded_fen: 0,
     };
     kernel::created::<Projects>(tx, actor, row).await
+}
+
+/// What a sync batch of projects names, read once: the pairings and responsible contacts the
+/// caller may read, the stored projects holding the batch's codes, the codes several items use.
+pub struct Named {
+    pairings: HashMap<Uuid, pairing::Model>,
+    contacts: HashSet<Uuid>,
+    holders: HashMap<String, Vec<Uuid>>,
+    repeated: HashSet<String>,
+}
+
+/// A sync item checked: its input, and its content as it will be stored.
+pub struct Checked {
+    input: NewProject,
+    content: Content,
+}
+
+/// Batch sync (`POST /sync/project`): the rules of [`create`] for a new project; for a stored
+/// one those of [`update`] on its content (its status and actual beneficiaries stay, a verified
+/// project does not change, none moves to another pairing).
+impl sync::Synced for Projects {
+    type Input = NewProject;
+    type Item = Checked;
+    type Lookup = Named;
+
+    fn external_id(input: &NewProject) -> Option<&str> {
+        input.external_id.as_deref()
+    }
+
+    async fn lookup(tx: &WriteTx, actor: &Actor, inputs: &[NewProject]) -> Result<Named> {
+        let scope = actor.scope();
+        let pairings = readable_pairings(tx, scope, inputs.iter().map(|i| i.pairing_id)).await?;
+        let contact_ids: HashSet<Uuid> = inputs
+            .iter()
+            .filter_map(|i| i.responsible_contact_id)
+            .collect();
+        let mut contacts = HashSet::new();
+        if !contact_ids.is_empty() {
+            contacts = contact::Entity::find()
+                .select_only()
+                .columns([contact::Column::Id, contact::Column::OrgId])
+                .filter(contact::Column::Id.is_in(contact_ids))
+                .filter(contact::Column::DeletedAt.is_null())
+                .into_tuple::<(Uuid, Uuid)>()
+                .all(tx)
+                .await?
+                .into_iter()
+                .filter(|(_, org)| scope.can_read_org(*org))
+                .map(|(id, _)| id)
+                .collect();
+        }
+        let mut uses: HashMap<String, usize> = HashMap::new();
+        for input in inputs {
+            *uses.entry(input.code.trim().to_string()).or_default() += 1;
+        }
+        // Every stored project, deleted ones too: a code is never given twice.
+        let codes: Vec<&String> = uses.keys().collect();
+        let mut holders: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for chunk in codes.chunks(sync::CHUNK) {
+            let held = project::Entity::find()
+                .select_only()
+                .columns([project::Column::Id, project::Column::Code])
+                .filter(project::Column::Code.is_in(chunk.iter().map(|c| c.as_str())))
+                .into_tuple::<(Uuid, String)>()
+                .all(tx)
+                .await?;
+            for (id, code) in held {
+                holders.entry(code).or_default().push(id);
+            }
+        }
+        let repeated = uses
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(code, _)| code)
+            .collect();
+        Ok(Named {
+            pairings,
+            contacts,
+            holders,
+            repeated,
+        })
+    }
+
+    /// As [`create`]: the caller's organization; the pairing's western side for the admin.
+    fn owner_org(actor: &Actor, named: &Named, input: &NewProject) -> Uuid {
+        match (actor.role, actor.org_id) {
+            (Role::Admin, _) | (_, None) => named
+                .pairings
+                .get(&input.pairing_id)
+                .map_or(Uuid::nil(), |p| p.west_org_id),
+            (_, Some(org)) => org,
+        }
+    }
+
+    fn check(_: &Actor, named: &Named, input: NewProject, f: &mut Fields) -> Option<Checked> {
+        if !named.pairings.contains_key(&input.pairing_id) {
+            f.push("pairing_id", "no such pairing");
+        }
+        let content = Content::of(&input);
+        check_content(f, &content);
+        if named.repeated.contains(&content.code) {
+            f.push("code", "is used by more than one item of the batch");
+        }
+        if let Some(c) = input.responsible_contact_id
+            && !named.contacts.contains(&c)
+        {
+            f.push("responsible_contact_id", "no such contact");
+        }
+        Some(Checked { input, content })
+    }
+
+    fn check_stored(named: &Named, stored: Option<&ProjectRow>, item: &Checked, f: &mut Fields) {
+        let id = stored.map(|s| s.project.id);
+        let code = &item.content.code;
+        if named
+            .holders
+            .get(code)
+            .is_some_and(|held| held.iter().any(|p| Some(*p) != id))
+        {
+            f.push("code", format!("project code {code} is already taken"));
+        }
+        let Some(stored) = stored else { return };
+        if stored.project.status == ProjectStatus::Verified.as_str() {
+            f.push(
+                "external_id",
+                "names a verified project: nothing about it can change",
+            );
+        }
+        if stored.project.pairing_id != item.input.pairing_id {
+            f.push(
+                "pairing_id",
+                "differs from the stored project's, which cannot move: delete it and sync a \
+                 new one",
+            );
+        }
+    }
+
+    fn same(stored: &ProjectRow, item: &Checked) -> bool {
+        let (m, i, c) = (&stored.project, &item.input, &item.content);
+        m.code == c.code
+            && m.year == c.year
+            && m.title == c.title
+            && m.category == i.category.as_str()
+            && m.pairing_id == i.pairing_id
+            && m.basis == c.basis
+            && m.items == serde_json::json!(c.items)
+            && m.quantity == c.quantity
+            && m.measures == c.measures
+            && m.deep_poverty == i.deep_poverty
+            && m.beneficiaries_planned == c.beneficiaries_planned
+            && m.budget_fen == c.budget_fen
+            && m.responsible_contact_id == i.responsible_contact_id
+            && m.start_on == c.start_on
+            && m.end_on == c.end_on
+            && m.milestones == serde_json::json!(c.milestones)
+    }
+
+    fn insert(item: &Checked, owner: Owner, id: Uuid, external_id: &str) -> project::ActiveModel {
+        let at = now();
+        project::ActiveModel {
+            id: Set(id),
+            status: Set(ProjectStatus::Proposed.as_str().into()),
+            beneficiaries_actual: Set(None),
+            version: Set(1),
+            owner_org_id: Set(owner.org_id),
+            external_id: Set(Some(external_id.to_string())),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+            ..content_columns(&item.input, &item.content)
+        }
+    }
+
+    fn update(item: &Checked) -> project::ActiveModel {
+        content_columns(&item.input, &item.content)
+    }
+}
+
+/// Batch sync (`POST /sync/project`): each item created, updated or left unchanged by its
+/// owner's `external_id`; all in one transaction or none.
+pub async fn sync(
+    ctx: &AppCtx,
+    actor: &Actor,
+    items: Vec<NewProject>,
+) -> Result<sync::SyncResponse> {
+    sync::run::<Projects>(ctx, actor, items).await
 }
 
 /// Checks a status change against the lifecycle and the money behind it.

@@ -297,6 +297,17 @@ where
     /// Whether the stored row already says what `item` says.
     fn same(stored: &Self::Row, item: &Self::Item) -> bool;
 
+    /// Checks an item that writes against the stored record it names (`None`: a new one), as
+    /// the family's single update checks a change, recording every problem in `f`. An item
+    /// that changes nothing is not a write and is not checked here.
+    fn check_stored(
+        _lookup: &Self::Lookup,
+        _stored: Option<&Self::Row>,
+        _item: &Self::Item,
+        _f: &mut Fields,
+    ) {
+    }
+
     /// The new row of `item`.
     fn insert(item: &Self::Item, owner: Owner, id: Uuid, external_id: &str) -> Active<Self>;
 
@@ -306,10 +317,12 @@ where
     /// Writes the linked rows (an exchange's visitors) of the records the batch created and of
     /// those it updated (whose old links go): multi-row statements.
     fn link(
-        tx: &WriteTx,
-        created: &[(Uuid, &Self::Item)],
-        updated: &[(Uuid, &Self::Item)],
-    ) -> impl Future<Output = Result<()>> + Send;
+        _tx: &WriteTx,
+        _created: &[(Uuid, &Self::Item)],
+        _updated: &[(Uuid, &Self::Item)],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 type Active<R> = <<R as Record>::Entity as EntityTrait>::ActiveModel;
@@ -358,9 +371,9 @@ where
             items.push((index, external, owner, item));
         }
     }
-    std::mem::take(&mut errors).finish()?;
 
-    // The stored records they name, in one statement per chunk.
+    // The stored records the good items name, in one statement per chunk: a bad item elsewhere
+    // in the batch does not hide what is wrong with these.
     let owners: Vec<Uuid> = items
         .iter()
         .map(|(.., owner, _)| owner.org_id)
@@ -375,36 +388,33 @@ where
             .is_some()
     };
     let mut results = Vec::with_capacity(items.len());
-    let (mut inserts, mut created, mut updated) = (Vec::new(), Vec::new(), Vec::new());
-    let mut replaced = HashMap::new();
+    let (mut inserts, mut created, mut changed) = (Vec::new(), Vec::new(), Vec::new());
     for (index, external, owner, item) in &items {
-        let (id, outcome) = match stored.get(&(owner.org_id, external.clone())) {
-            Some(row) if deleted(row) => {
-                errors.push(
-                    *index,
-                    external,
-                    "external_id",
-                    "belongs to a deleted record of this organization; give the new one \
-                     another external_id"
-                        .into(),
-                );
+        let current = stored.get(&(owner.org_id, external.clone()));
+        if current.is_some_and(deleted) {
+            errors.push(
+                *index,
+                external,
+                "external_id",
+                "belongs to a deleted record of this organization; give the new one another \
+                 external_id"
+                    .into(),
+            );
+            continue;
+        }
+        let same = current.is_some_and(|row| S::same(row, item));
+        if !same {
+            let mut f = Fields::new();
+            S::check_stored(&lookup, current, item, &mut f);
+            if !errors.add(*index, Some(external), f) {
                 continue;
             }
-            Some(row) if S::same(row, item) => (kernel::id_of::<S>(row), SyncOutcome::Unchanged),
+        }
+        let (id, outcome) = match current {
+            Some(row) if same => (kernel::id_of::<S>(row), SyncOutcome::Unchanged),
             Some(row) => {
-                let id = kernel::id_of::<S>(row);
-                let cols = S::columns();
-                kernel::compare_and_set::<S::Entity>(
-                    &tx,
-                    S::update(item),
-                    id,
-                    kernel::version_of::<S>(row),
-                    [cols.id, cols.version, cols.updated_at],
-                )
-                .await?;
-                replaced.insert(id, row.clone());
-                updated.push((id, item));
-                (id, SyncOutcome::Updated)
+                changed.push((row, item));
+                (kernel::id_of::<S>(row), SyncOutcome::Updated)
             }
             None => {
                 let id = Uuid::now_v7();
@@ -421,6 +431,23 @@ where
     }
     errors.finish()?;
 
+    // The writes: each changed row under its version check, new rows in multi-row inserts.
+    let mut updated = Vec::with_capacity(changed.len());
+    let mut replaced = HashMap::with_capacity(changed.len());
+    for (row, item) in changed {
+        let id = kernel::id_of::<S>(row);
+        let cols = S::columns();
+        kernel::compare_and_set::<S::Entity>(
+            &tx,
+            S::update(item),
+            id,
+            kernel::version_of::<S>(row),
+            [cols.id, cols.version, cols.updated_at],
+        )
+        .await?;
+        replaced.insert(id, row.clone());
+        updated.push((id, item));
+    }
     insert_all::<S::Entity>(&tx, inserts).await?;
     S::link(&tx, &created, &updated).await?;
     let written: Vec<Uuid> = created.iter().chain(&updated).map(|(id, _)| *id).collect();
