@@ -71,19 +71,24 @@ push() {
   done
 }
 now() { date +%s.%N; }
-t0=$(now); push created; t1=$(now); push unchanged; t2=$(now)
+# CPU seconds of the service and of all PostgreSQL processes: where a phase's time goes.
+ticks() { for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done | awk '{s += $14 + $15} END {print s / 100}'; }
+cpu() { echo "$(ticks $SERVER)/$(ticks $(pgrep -x postgres))"; }
+c0=$(cpu); t0=$(now); push created; t1=$(now); c1=$(cpu); push unchanged; t2=$(now); c2=$(cpu)
 psql $PG -d $DB -qc "\\copy fund_transactions (id, version, owner_org_id, external_id, created_at, updated_at, deleted_at, pairing_id, project_id, kind, side, amount_fen, occurred_on, voucher_no, note) FROM '$WORK/rows.csv' CSV"
 t3=$(now)
 COUNT=$(psql $PG -d $DB -Atc "SELECT count(*) FILTER (WHERE external_id LIKE 'SYNC-%'), count(*) FILTER (WHERE external_id LIKE 'COPY-%') FROM fund_transactions")
 FEED=$(psql $PG -d $DB -Atc "SELECT count(*) FROM changes WHERE record_type = 'fund_transaction'")
 AUDIT=$(psql $PG -d $DB -Atc "SELECT count(*) FROM audit_log WHERE record_type = 'fund_transaction'")
-python3 - "$t0" "$t1" "$t2" "$t3" "$ROWS" "$BATCH" "$COUNT" "$FEED" "$AUDIT" "$PROFILE" <<'PY'
+python3 - "$t0" "$t1" "$t2" "$t3" "$ROWS" "$BATCH" "$COUNT" "$FEED" "$AUDIT" "$PROFILE" "$c0" "$c1" "$c2" <<'PY'
 import sys
 t0, t1, t2, t3 = map(float, sys.argv[1:5])
-rows, batch, count, feed, audit, profile = sys.argv[5:]
+rows, batch, count, feed, audit, profile = sys.argv[5:11]
+(s0, p0), (s1, p1), (s2, p2) = (map(float, c.split("/")) for c in sys.argv[11:14])
 sync, again, copy = t1 - t0, t2 - t1, t3 - t2
 print(f"{rows} fund transactions, batches of {batch}, {profile} build; rows stored (sync|copy): {count}; feed entries {feed}, audit entries {audit}")
 print(f"sync, created        {sync:7.2f} s  {int(rows) / sync:8.0f} rows/s  {sync / copy:5.2f}x \\copy")
 print(f"sync again, unchanged{again:7.2f} s  {int(rows) / again:8.0f} rows/s  {again / copy:5.2f}x \\copy")
 print(f"psql \\copy (baseline) {copy:7.2f} s  {int(rows) / copy:8.0f} rows/s")
+print(f"CPU seconds, service / PostgreSQL: created {s1 - s0:.2f} / {p1 - p0:.2f}, unchanged {s2 - s1:.2f} / {p2 - p1:.2f}")
 PY

@@ -545,17 +545,47 @@ async fn projects_sync_under_the_rules_of_their_single_writes() {
         .patch_json(&p1, &zunyi, Some(1), &json!({"status": "agreed"}))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    // One field at a time, each an update: the budget, then a milestone done, then the
+    // responsible contact (one 遵义 may read; an unknown one is refused).
     let mut changed = project_item("ZY-P1", "ZY-2019-101", &pairing, 60_000_000);
-    changed["milestones"] =
-        json!([{"title": "完成采购", "due_on": "2019-06-30", "done_on": "2019-06-20"}]);
     let (status, third) = sync(&app, &zunyi, "project", json!([changed.clone()])).await;
     assert_eq!(status, StatusCode::OK, "{third}");
     assert_eq!(outcomes(&third), expect(&[("ZY-P1", "updated")]));
+    changed["milestones"] =
+        json!([{"title": "完成采购", "due_on": "2019-06-30", "done_on": "2019-06-20"}]);
+    let (status, fourth) = sync(&app, &zunyi, "project", json!([changed.clone()])).await;
+    assert_eq!(status, StatusCode::OK, "{fourth}");
+    assert_eq!(outcomes(&fourth), expect(&[("ZY-P1", "updated")]));
+    let (status, contact) = parts(
+        app.post_json(
+            "/api/v1/contacts",
+            &zunyi,
+            &json!({"org_id": app.org_id("520300").await, "name": "项目负责人（示例）"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    changed["responsible_contact_id"] = json!(Uuid::now_v7());
+    let (status, problem) = sync(&app, &zunyi, "project", json!([changed.clone()])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        item_errors(&problem),
+        [(
+            "items[0].responsible_contact_id".to_string(),
+            Some("ZY-P1".to_string())
+        )]
+    );
+    changed["responsible_contact_id"] = contact["id"].clone();
+    let (status, fifth) = sync(&app, &zunyi, "project", json!([changed.clone()])).await;
+    assert_eq!(status, StatusCode::OK, "{fifth}");
+    assert_eq!(outcomes(&fifth), expect(&[("ZY-P1", "updated")]));
     let stored = read(&app, &zunyi, &p1).await;
     assert_eq!(stored["status"], "agreed");
     assert_eq!(stored["budget_fen"], 60_000_000);
     assert_eq!(stored["milestones"][0]["done_on"], "2019-06-20");
-    assert_eq!(stored["version"], 3);
+    assert_eq!(stored["responsible_contact_id"], contact["id"]);
+    assert_eq!(stored["version"], 5);
 
     // A code another project holds, a code twice in the batch, a pairing that moves: every
     // bad item named, nothing written.
@@ -635,6 +665,30 @@ async fn projects_sync_under_the_rules_of_their_single_writes() {
         item_errors(&problem),
         [("items[0].pairing_id".to_string(), some("TR-1"))]
     );
+
+    // The admin records projects for the pairing's western side, with or without an
+    // organization of its own.
+    for admin in [app.admin_token(), app.token(Role::Admin, None)] {
+        let code = format!("ADM-{}", Uuid::now_v7().simple());
+        let (status, made) = sync(
+            &app,
+            &admin,
+            "project",
+            json!([project_item(&code, &code, &pairing, 1)]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{made}");
+        let stored = read(
+            &app,
+            &admin,
+            &format!("/api/v1/projects/{}", id_of(&made, 0)),
+        )
+        .await;
+        assert_eq!(
+            stored["owner_org_id"],
+            app.org_id("520300").await.to_string()
+        );
+    }
 
     // GraphQL is the same service.
     let body = app

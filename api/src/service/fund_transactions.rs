@@ -1021,7 +1021,10 @@ pub async fn sync(
             .await?;
     }
 
-    // The money rules, on the totals as the batch leaves them.
+    // The money rules, on the totals as the batch leaves them. Only what arrives, is spent or
+    // is refunded (the western side's kinds) moves what is available: a batch of pledges and
+    // transfers sums nothing.
+    touched.retain(|(item, _)| item.kind.recorded_by() == Region::West);
     let on_pairings =
         totals_by_pairing(&tx, &unique(touched.iter().map(|(i, _)| i.pairing_id))).await?;
     let on_projects = totals_by_project(
@@ -1036,10 +1039,6 @@ pub async fn sync(
     .await?;
     let mut errors = ItemErrors::default();
     for (item, old_project) in &touched {
-        // Only what arrives, is spent or is refunded moves what is available.
-        if item.kind.recorded_by() != Region::West {
-            continue;
-        }
         if let Some(t) = on_pairings
             .get(&item.pairing_id)
             .filter(|t| t.available_fen() < 0)
