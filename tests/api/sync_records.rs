@@ -208,6 +208,20 @@ async fn exchanges_are_created_then_unchanged_then_updated_with_their_visitors()
         .filter_map(|e| e["action"].as_str())
         .collect();
     assert_eq!(actions, ["create", "update", "update"], "{audit}");
+    // With the images a single write logs: none before the create, the old and the new content
+    // of each update.
+    let entries = &audit["items"];
+    assert_eq!(entries[0]["before"], Value::Null, "{audit}");
+    assert_eq!(entries[0]["after"]["summary"], "考察", "{audit}");
+    assert_eq!(entries[0]["after"]["external_id"], "ZY-X1", "{audit}");
+    assert_eq!(entries[1]["before"], entries[0]["after"], "{audit}");
+    assert_eq!(entries[1]["after"]["summary"], "考察康复中心", "{audit}");
+    assert_eq!(
+        entries[2]["after"]["visiting_org_ids"],
+        json!([shanghai_org]),
+        "{audit}"
+    );
+    assert_eq!(entries[2]["actor_role"], "editor", "{audit}");
 }
 
 #[tokio::test]

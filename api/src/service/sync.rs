@@ -9,9 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use entity::audit_log;
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait,
+    QueryFilter,
     sea_query::{Alias, Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     AppCtx, WriteTx,
-    audit::Action,
+    audit::{self, Action},
     changes,
     kernel::{self, Record},
     now, records,
@@ -203,7 +202,7 @@ pub async fn rows<R: Record>(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
     Ok(out)
 }
 
-/// Closes a batch: the audit entries (one multi-row insert per chunk) and the feed entries of
+/// Closes a batch: the audit entries (one statement per chunk) and the feed entries of
 /// every record it created or updated, then the commit. `before` holds the stored rows the
 /// updates replaced, by id.
 pub async fn close<R: Record>(
@@ -221,23 +220,23 @@ pub async fn close<R: Record>(
         let logged = |r: &R::Row| -> Result<serde_json::Value> {
             serde_json::to_value(R::logged(actor, r)?).map_err(|e| AppError::Internal(e.into()))
         };
-        audit.push(audit_log::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            occurred_at: Set(at),
-            actor_type: Set(actor.kind.as_str().to_string()),
-            actor_id: Set(actor.id),
-            actor_role: Set(actor.role.as_str().to_string()),
-            action: Set(match old {
+        audit.push(audit_log::Model {
+            id: Uuid::now_v7(),
+            occurred_at: at,
+            actor_type: actor.kind.as_str().to_string(),
+            actor_id: actor.id,
+            actor_role: actor.role.as_str().to_string(),
+            action: match old {
                 Some(_) => Action::Update,
                 None => Action::Create,
             }
             .as_str()
-            .to_string()),
-            record_type: Set(R::KIND.as_str().to_string()),
-            record_id: Set(id),
-            before: Set(old.map(logged).transpose()?),
-            after: Set(Some(logged(row)?)),
-            request_id: Set(actor.request_id.clone()),
+            .to_string(),
+            record_type: R::KIND.as_str().to_string(),
+            record_id: id,
+            before: old.map(logged).transpose()?,
+            after: Some(logged(row)?),
+            request_id: actor.request_id.clone(),
         });
         entries.push(changes::Entry {
             kind: R::KIND,
@@ -247,13 +246,7 @@ pub async fn close<R: Record>(
             after: Some(kernel::feed_keys::<R>(row)),
         });
     }
-    let mut audit = audit.into_iter().peekable();
-    while audit.peek().is_some() {
-        let chunk: Vec<_> = audit.by_ref().take(CHUNK).collect();
-        audit_log::Entity::insert_many(chunk)
-            .exec_without_returning(&tx)
-            .await?;
-    }
+    audit::append_many(&tx, audit).await?;
     changes::append(&tx, &entries).await?;
     tx.commit().await?;
     Ok(())
