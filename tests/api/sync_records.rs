@@ -509,7 +509,7 @@ fn project_item(external_id: &str, code: &str, pairing: &str, budget: i64) -> Va
     json!({
         "external_id": external_id, "code": code, "year": 2019, "title": "康复托养中心设备",
         "category": "care_facility", "pairing_id": pairing, "basis": "托养中心缺少康复设备",
-        "measures": "上海残联资助采购，遵义残联实施", "beneficiaries_planned": 120,
+        "measures": "上海残联资助采购，遵义残联实施", "quantity": "设备2套", "beneficiaries_planned": 120,
         "budget_fen": budget, "deep_poverty": true,
         "items": [{"name": "康复训练设备", "unit": "套", "quantity": 2, "unit_cost_fen": 25_000_000}],
         "milestones": [{"title": "完成采购", "due_on": "2019-06-30"}],
@@ -545,6 +545,10 @@ async fn projects_sync_under_the_rules_of_their_single_writes() {
         app.org_id("520300").await.to_string()
     );
     assert_eq!(stored["items"][0]["unit_cost_fen"], 25_000_000);
+    assert_eq!(stored["quantity"], "设备2套");
+    assert_eq!(stored["start_on"], "2019-04-01");
+    assert_eq!(stored["end_on"], "2019-12-31");
+    assert_eq!(stored["beneficiaries_actual"], Value::Null);
 
     let (status, again) = sync(&app, &zunyi, "project", batch).await;
     assert_eq!(status, StatusCode::OK, "{again}");
@@ -714,6 +718,7 @@ async fn projects_sync_under_the_rules_of_their_single_writes() {
                 "externalId": "ZY-P2", "code": "ZY-2019-102", "year": 2019,
                 "title": "康复托养中心设备", "category": "care_facility", "pairingId": pairing,
                 "basis": "托养中心缺少康复设备", "measures": "上海残联资助采购，遵义残联实施",
+                "quantity": "设备2套",
                 "beneficiariesPlanned": 120, "budgetFen": 10_000_000, "deepPoverty": true,
                 "items": [{"name": "康复训练设备", "unit": "套", "quantity": 2,
                            "unitCostFen": 25_000_000}],

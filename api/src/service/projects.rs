@@ -689,7 +689,6 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<Pr
     let inserted = project::Entity::insert(project::ActiveModel {
         id: Set(Uuid::now_v7()),
         status: Set(ProjectStatus::Proposed.as_str().into()),
-        beneficiaries_actual: Set(None),
         version: Set(1),
         owner_org_id: Set(owner_org),
         external_id: Set(checked(external)?),
@@ -871,13 +870,12 @@ impl sync::Synced for Projects {
         project::ActiveModel {
             id: Set(id),
             status: Set(ProjectStatus::Proposed.as_str().into()),
-            beneficiaries_actual: Set(None),
             version: Set(1),
             owner_org_id: Set(owner.org_id),
             external_id: Set(Some(external_id.to_string())),
             created_at: Set(at),
             updated_at: Set(at),
-            deleted_at: Set(None),
+            // `beneficiaries_actual` and `deleted_at` start empty (NULL).
             ..content_columns(&item.input, &item.content)
         }
     }
