@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     authz::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
+    authz::{RecordKind, Scope, ensure_write},
     domain::{AmountFen, Fen, Fields, Text, checked},
     error::AppResult,
 };
@@ -398,26 +398,7 @@ impl sync::Synced for Agreements {
             && kernel::parse_id_list(stored.project_ids.as_deref()).ok() == Some(projects)
     }
 
-    fn insert(
-        (d, good): &Self::Item,
-        owner: Owner,
-        id: Uuid,
-        external_id: &str,
-    ) -> agreement::ActiveModel {
-        let at = now();
-        agreement::ActiveModel {
-            id: Set(id),
-            version: Set(1),
-            owner_org_id: Set(owner.org_id),
-            external_id: Set(Some(external_id.to_string())),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-            ..content(d, good)
-        }
-    }
-
-    fn update((d, good): &Self::Item) -> agreement::ActiveModel {
+    fn content((d, good): &Self::Item) -> agreement::ActiveModel {
         content(d, good)
     }
 

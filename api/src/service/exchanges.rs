@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     authz::Actor,
-    authz::{Owner, RecordKind, Scope, ensure_write},
+    authz::{RecordKind, Scope, ensure_write},
     domain::{Fields, Region, Text, checked},
     error::{AppError, AppResult},
 };
@@ -558,26 +558,7 @@ impl sync::Synced for Exchanges {
             && kernel::parse_id_list(stored.visiting_org_ids.as_deref()).ok() == Some(visitors)
     }
 
-    fn insert(
-        (d, good): &Self::Item,
-        owner: Owner,
-        id: Uuid,
-        external_id: &str,
-    ) -> exchange::ActiveModel {
-        let at = now();
-        exchange::ActiveModel {
-            id: Set(id),
-            version: Set(1),
-            owner_org_id: Set(owner.org_id),
-            external_id: Set(Some(external_id.to_string())),
-            created_at: Set(at),
-            updated_at: Set(at),
-            deleted_at: Set(None),
-            ..content(d, good)
-        }
-    }
-
-    fn update((d, good): &Self::Item) -> exchange::ActiveModel {
+    fn content((d, good): &Self::Item) -> exchange::ActiveModel {
         content(d, good)
     }
 

@@ -26,7 +26,7 @@ use super::{
     sync,
 };
 use crate::{
-    authz::{self, Actor, Owner, RecordKind, Scope, ensure_write},
+    authz::{self, Actor, RecordKind, Scope, ensure_write},
     domain::{
         AmountFen, Code, Fen, Fields, FundKind, ProjectCategory, ProjectStatus, Role, Text, checked,
     },
@@ -865,23 +865,17 @@ impl sync::Synced for Projects {
             && m.milestones == serde_json::json!(c.milestones)
     }
 
-    fn insert(item: &Checked, owner: Owner, id: Uuid, external_id: &str) -> project::ActiveModel {
-        let at = now();
-        project::ActiveModel {
-            id: Set(id),
-            status: Set(ProjectStatus::Proposed.as_str().into()),
-            version: Set(1),
-            owner_org_id: Set(owner.org_id),
-            external_id: Set(Some(external_id.to_string())),
-            created_at: Set(at),
-            updated_at: Set(at),
-            // `beneficiaries_actual` and `deleted_at` start empty (NULL).
-            ..content_columns(&item.input, &item.content)
-        }
+    /// A stored project keeps its status and `beneficiaries_actual`.
+    fn content(item: &Checked) -> project::ActiveModel {
+        content_columns(&item.input, &item.content)
     }
 
-    fn update(item: &Checked) -> project::ActiveModel {
-        content_columns(&item.input, &item.content)
+    /// A new project is `proposed`.
+    fn new_content(item: &Checked) -> project::ActiveModel {
+        project::ActiveModel {
+            status: Set(ProjectStatus::Proposed.as_str().into()),
+            ..content_columns(&item.input, &item.content)
+        }
     }
 }
 

@@ -165,10 +165,41 @@ pub async fn existing<R: Record>(
 }
 
 fn external_column<R: Record>() -> kernel::Col<R> {
+    column::<R>("external_id")
+}
+
+/// A column every record family has, by name (the id column if it had none).
+fn column<R: Record>(name: &str) -> kernel::Col<R> {
     use sea_orm::{IdenStatic, Iterable};
     kernel::Col::<R>::iter()
-        .find(|c| c.as_str() == "external_id")
+        .find(|c| c.as_str() == name)
         .unwrap_or(R::columns().id)
+}
+
+/// The new row of a synced item: its content and the record columns.
+fn new_row<S: Synced>(
+    item: &S::Item,
+    owner: Owner,
+    id: Uuid,
+    external_id: &str,
+) -> Result<Active<S>>
+where
+    Active<S>: ActiveModelTrait<Entity = S::Entity> + Send,
+{
+    let (cols, at) = (S::columns(), now());
+    let mut row = S::new_content(item);
+    for (col, value) in [
+        (cols.id, id.into()),
+        (cols.version, 1i32.into()),
+        (cols.owner, owner.org_id.into()),
+        (external_column::<S>(), Some(external_id.to_string()).into()),
+        (column::<S>("created_at"), at.into()),
+        (cols.updated_at, at.into()),
+    ] {
+        row.try_set(col, value)
+            .map_err(|e| AppError::internal(format!("new {} row: {e}", S::KIND.as_str())))?;
+    }
+    Ok(row)
 }
 
 /// Inserts `rows` in multi-row statements of [`CHUNK`] rows.
@@ -301,11 +332,15 @@ where
     ) {
     }
 
-    /// The new row of `item`.
-    fn insert(item: &Self::Item, owner: Owner, id: Uuid, external_id: &str) -> Active<Self>;
+    /// The content columns `item` sets, on a new row and on a stored one (the record columns,
+    /// id, version, owner, external id and times, are the driver's).
+    fn content(item: &Self::Item) -> Active<Self>;
 
-    /// The content columns `item` sets on a stored row (the record columns are the kernel's).
-    fn update(item: &Self::Item) -> Active<Self>;
+    /// The content of a new row: [`Synced::content`] and what only a new record gets (a
+    /// project's first status).
+    fn new_content(item: &Self::Item) -> Active<Self> {
+        Self::content(item)
+    }
 
     /// Writes the linked rows (an exchange's visitors) of the records the batch created and of
     /// those it updated (whose old links go): multi-row statements.
@@ -411,7 +446,7 @@ where
             }
             None => {
                 let id = Uuid::now_v7();
-                inserts.push(S::insert(item, *owner, id, external));
+                inserts.push(new_row::<S>(item, *owner, id, external)?);
                 created.push((id, item));
                 (id, SyncOutcome::Created)
             }
@@ -432,7 +467,7 @@ where
         let cols = S::columns();
         kernel::compare_and_set::<S::Entity>(
             &tx,
-            S::update(item),
+            S::content(item),
             id,
             kernel::version_of::<S>(row),
             [cols.id, cols.version, cols.updated_at],
