@@ -90,6 +90,7 @@ pub enum RecordKind {
     Evidence,
     LedgerSubmission,
     SelfAssessment,
+    Reconciliation,
 }
 
 impl RecordKind {
@@ -112,6 +113,7 @@ impl RecordKind {
             Self::Evidence => "evidence",
             Self::LedgerSubmission => "ledger_submission",
             Self::SelfAssessment => "self_assessment",
+            Self::Reconciliation => "reconciliation",
         }
     }
 }
@@ -199,6 +201,13 @@ pub fn sees_personal_data(actor: &Actor, org_id: Uuid) -> bool {
 /// office's: the work plan has the prefectures report to the province's 推进组办公室.
 pub fn can_review_ledger(actor: &Actor) -> bool {
     matches!(actor.role, Role::Admin | Role::Coordinator)
+}
+
+/// Running a reconciliation of a pairing (it reads both sides' records and stores what it
+/// found): anyone who reads the pairing and writes records, on either side. The assessment
+/// team reads reports but runs none.
+pub fn can_reconcile(actor: &Actor, pairing: Option<Uuid>) -> bool {
+    actor.role != Role::Auditor && pairing.is_some_and(|p| actor.scope().can_read_pairing(p))
 }
 
 /// Verifying a project (its acceptance, 验收) is the province office's.

@@ -16,6 +16,7 @@ mod m20261201_000008_self_assessments;
 mod m20261201_000009_plan_structure;
 mod m20261201_000010_change_feed;
 mod m20261201_000011_webhooks;
+mod m20261202_000012_reconciliations;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_plan_structure::Migration),
             Box::new(m20261201_000010_change_feed::Migration),
             Box::new(m20261201_000011_webhooks::Migration),
+            Box::new(m20261202_000012_reconciliations::Migration),
         ]
     }
 }

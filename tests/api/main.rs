@@ -24,6 +24,7 @@ mod plan_seed;
 mod plans;
 mod projects;
 mod read_path;
+mod reconciliations;
 mod schema_drift;
 mod seed;
 mod self_assessments;

@@ -13,6 +13,7 @@ mod ledgers;
 mod loaders;
 mod plans;
 mod projects;
+mod reconciliations;
 mod self_assessments;
 mod structure;
 mod working_groups;
@@ -59,6 +60,7 @@ pub struct QueryRoot(
     evidence::EvidenceQuery,
     ledgers::LedgerQuery,
     self_assessments::SelfAssessmentQuery,
+    reconciliations::ReconciliationQuery,
     changes::ChangeQuery,
 );
 
@@ -76,6 +78,7 @@ pub struct MutationRoot(
     evidence::EvidenceMutation,
     ledgers::LedgerMutation,
     self_assessments::SelfAssessmentMutation,
+    reconciliations::ReconciliationMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -27,8 +27,8 @@ use crate::{
     domain::{AmountFen, NewPassword, calendar},
     service::{
         agreements, contacts, evidence, exchanges, fund_transactions, ledger_submissions,
-        organizations, plans, projects, records::EXTERNAL_ID_MAX, self_assessments,
-        service_accounts, users, webhooks, working_groups,
+        organizations, plans, projects, reconciliations, records::EXTERNAL_ID_MAX,
+        self_assessments, service_accounts, users, webhooks, working_groups,
     },
 };
 
@@ -283,6 +283,19 @@ fn table() -> Vec<Entry> {
             "comment",
             LongText(ledger_submissions::COMMENT_MAX),
         ),
+        // Reconciliations.
+        entry(
+            &["NewReconciliation"],
+            "year",
+            range(&calendar::SETTABLE_YEARS),
+        ),
+        entry(&["NewReconciliation"], "quarter", Range(1, 4)),
+        entry(
+            &["NewReconciliation"],
+            "window_days",
+            Range(0, i64::from(reconciliations::WINDOW_DAYS_MAX)),
+        ),
+        entry(&["LineStep"], "note", LongText(reconciliations::NOTE_MAX)),
         // Webhooks.
         entry(&["NewWebhook"], "url", Text(webhooks::URL_MAX)),
         entry(

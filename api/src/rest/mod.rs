@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod pairings;
 pub mod plans;
 pub mod projects;
+pub mod reconciliations;
 pub mod self_assessments;
 pub mod sync;
 pub mod webhooks;
@@ -88,6 +89,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(assessments::routes)
             .configure(self_assessments::routes)
             .configure(webhooks::routes)
+            .configure(reconciliations::routes)
             .configure(sync::routes),
     );
 }

@@ -1,0 +1,921 @@
+//! Reconciliations (对账, DESIGN §2, §7): the records two sides kept of the same money and the
+//! same visits, compared line by line, stored as a report each side can answer.
+//!
+//! **Horizontal** (横向): one pairing and period. The eastern side's transfers are compared with
+//! the western side's arrivals, and the exchanges the eastern side recorded with those the
+//! western side recorded.
+//!
+//! - **Vouchers first.** A transfer and an arrival with the same voucher number are a pair:
+//!   `matched` when their amounts are equal, `amount_mismatch` when not. When one voucher number
+//!   appears on several records of a side, they pair up in date order.
+//! - **Then amount and date.** What is left pairs by equal amount within `window_days` days
+//!   (default 15, `XIEZUO_RECONCILE_WINDOW_DAYS`). Where several records could pair, the pairs with
+//!   the closest dates go first, and at equal distance an arrival after its transfer before one
+//!   before it; the result is the greedy matching in that order, found in rounds of set-based
+//!   statements (each round pairs every record with the candidate that also chose it).
+//! - **Exchanges** pair when kind and direction are the same and their dates overlap, the closest
+//!   start dates first.
+//! - What pairs with nothing is `east_only` or `west_only`.
+//!
+//! The whole comparison runs in the database (`INSERT … SELECT` through a temporary table), so a
+//! million records a side never pass through the service's memory. Records are compared within
+//! the period: a transfer on 28 December that arrived on 5 January is `east_only` in the fourth
+//! quarter and `west_only` in the next year's first (money in transit, explained on its line).
+//!
+//! **Answering a line.** The side that owns a line's record (by the same write rule as the
+//! record itself) explains it, marks it resolved, or reopens it; each step is kept in the line's
+//! history, and the line shows the latest.
+
+use async_graphql::{InputObject, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{reconciliation, reconciliation_line, reconciliation_line_event};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    AppCtx, Page, WriteTx, audit,
+    kernel::{self, Columns, Readable, Record},
+    ledgers, now,
+    records::{PageArgs, long_text},
+};
+use crate::{
+    authz::{self, Actor, Owner, RecordKind},
+    domain::{Cursor, Fen, Fields, checked},
+    error::{AppError, AppResult},
+};
+
+crate::domain::names!(
+    /// What a reconciliation compares: `horizontal` is the eastern side's records of a pairing
+    /// against the western side's.
+    ReconciliationKind {
+        Horizontal => "horizontal",
+    }
+);
+
+crate::domain::names!(
+    /// How a line's records compare.
+    LineStatus {
+        /// Both sides recorded it, and the amounts agree.
+        Matched => "matched",
+        /// Both sides recorded it under one voucher number, with different amounts.
+        AmountMismatch => "amount_mismatch",
+        /// Only the eastern side recorded it.
+        EastOnly => "east_only",
+        /// Only the western side recorded it.
+        WestOnly => "west_only",
+    }
+);
+
+crate::domain::names!(
+    /// How a line's pair was found.
+    MatchRule {
+        /// The same voucher number.
+        Voucher => "voucher",
+        /// The same amount, within the date window.
+        AmountDate => "amount_date",
+        /// Exchanges of the same kind and direction whose dates overlap.
+        Dates => "dates",
+    }
+);
+
+crate::domain::names!(
+    /// The record type a line compares.
+    LineRecordType {
+        FundTransaction => "fund_transaction",
+        Exchange => "exchange",
+    }
+);
+
+crate::domain::names!(
+    /// Where a line's answer stands.
+    Resolution {
+        Open => "open",
+        Explained => "explained",
+        Resolved => "resolved",
+    }
+);
+
+crate::domain::names!(
+    /// A step a side takes on a line.
+    LineAction {
+        /// Says why the line is as it is (a note is required); the line is `explained`.
+        Explain => "explain",
+        /// Marks the line `resolved`.
+        Resolve => "resolve",
+        /// Opens a resolved or explained line again.
+        Reopen => "reopen",
+    }
+);
+
+pub const NOTE_MAX: usize = 2000;
+pub const WINDOW_DAYS_MAX: i32 = 366;
+
+/// One side's records in a reconciliation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "ReconciliationSide")]
+pub struct SideTotals {
+    /// Transfers (east) or arrivals (west) compared.
+    pub fund_transactions: i64,
+    /// Their sum.
+    pub amount_fen: Fen,
+    /// Exchanges compared.
+    pub exchanges: i64,
+}
+
+/// The lines of one record type and status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "ReconciliationStatusTotals")]
+pub struct StatusTotals {
+    pub record_type: LineRecordType,
+    pub status: LineStatus,
+    pub lines: i64,
+    /// The eastern side's amounts on these lines (fund transactions; 0 for exchanges).
+    pub east_amount_fen: Fen,
+    pub west_amount_fen: Fen,
+}
+
+/// What a reconciliation found, per side and per status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "ReconciliationTotals")]
+pub struct Totals {
+    pub east: SideTotals,
+    pub west: SideTotals,
+    /// East's amount less west's: money transferred and not (yet) recorded as arrived.
+    pub difference_fen: Fen,
+    /// Every record type and status that has lines, in that order.
+    pub by_status: Vec<StatusTotals>,
+}
+
+/// A stored reconciliation report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "Reconciliation", complex)]
+pub struct ReconciliationView {
+    pub id: Uuid,
+    pub kind: ReconciliationKind,
+    pub pairing_id: Option<Uuid>,
+    pub year: i32,
+    /// 1–4; null for the whole year.
+    pub quarter: Option<i32>,
+    /// How many days apart a transfer and an arrival of equal amount may be and still match.
+    pub window_days: i32,
+    pub totals: Totals,
+    pub line_count: i64,
+    /// The user or service account that ran it.
+    pub created_by: Uuid,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "ReconciliationLine")]
+pub struct LineView {
+    pub reconciliation_id: Uuid,
+    /// 1, 2, … within the report: discrepancies first (amount mismatches, east only, west
+    /// only), then the matched lines, each by date.
+    pub line_no: i64,
+    pub record_type: LineRecordType,
+    pub status: LineStatus,
+    /// How the pair was found; null on a one-sided line.
+    pub rule: Option<MatchRule>,
+    pub voucher_no: Option<String>,
+    pub east_record_id: Option<Uuid>,
+    pub west_record_id: Option<Uuid>,
+    pub east_amount_fen: Option<Fen>,
+    pub west_amount_fen: Option<Fen>,
+    /// The date of the eastern record (a transfer's, an exchange's start).
+    pub east_on: Option<NaiveDate>,
+    pub west_on: Option<NaiveDate>,
+    pub resolution: Resolution,
+    /// The latest explanation or note.
+    pub note: Option<String>,
+    pub annotated_at: Option<DateTime<Utc>>,
+    pub annotated_by: Option<Uuid>,
+    /// +1 per step; `If-Match` / `expected_version` of the next step.
+    pub version: i32,
+}
+
+/// One step in a line's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "ReconciliationLineEvent")]
+pub struct LineEventView {
+    pub id: Uuid,
+    pub line_no: i64,
+    pub action: LineAction,
+    pub note: Option<String>,
+    pub actor_id: Uuid,
+    pub actor_org_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// What to reconcile.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewReconciliationInput")]
+pub struct NewReconciliation {
+    pub kind: ReconciliationKind,
+    /// The pairing (horizontal).
+    pub pairing_id: Uuid,
+    pub year: i32,
+    /// 1–4; absent or null for the whole year.
+    #[serde(default)]
+    pub quarter: Option<i32>,
+    /// 0–366; default `XIEZUO_RECONCILE_WINDOW_DAYS` (15).
+    #[serde(default)]
+    pub window_days: Option<i32>,
+}
+
+/// A step on a line.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "ReconciliationLineStepInput")]
+pub struct LineStep {
+    pub action: LineAction,
+    /// Required to explain; optional otherwise.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "ReconciliationFilter")]
+pub struct ReconciliationQuery {
+    pub pairing_id: Option<Uuid>,
+    pub year: Option<i32>,
+    pub quarter: Option<i32>,
+    /// Page size, 1–500 (default 50).
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "ReconciliationLineFilter")]
+pub struct LineQuery {
+    pub status: Option<LineStatus>,
+    pub record_type: Option<LineRecordType>,
+    pub resolution: Option<Resolution>,
+    /// Page size, 1–500 (default 50).
+    #[graphql(skip)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[graphql(skip)]
+    pub cursor: Option<String>,
+}
+
+pub struct Reconciliations;
+
+impl Record for Reconciliations {
+    type Entity = reconciliation::Entity;
+    type Row = reconciliation::Model;
+    type View = ReconciliationView;
+    const KIND: RecordKind = RecordKind::Reconciliation;
+
+    fn columns() -> Columns<reconciliation::Column> {
+        use reconciliation::Column as C;
+        kernel::record_columns!(C, Readable::Record(Some(C::PairingId)))
+    }
+
+    fn model(row: &reconciliation::Model) -> &reconciliation::Model {
+        row
+    }
+
+    fn view(_: &Actor, m: reconciliation::Model) -> AppResult<ReconciliationView> {
+        let totals = serde_json::from_str(&m.totals)
+            .map_err(|e| AppError::internal(format!("stored totals of {}: {e}", m.id)))?;
+        Ok(ReconciliationView {
+            id: m.id,
+            kind: ReconciliationKind::from_db(&m.kind)?,
+            pairing_id: m.pairing_id,
+            year: m.year,
+            quarter: m.quarter,
+            window_days: m.window_days,
+            totals,
+            line_count: m.line_count,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+fn line_view(m: reconciliation_line::Model) -> AppResult<LineView> {
+    Ok(LineView {
+        reconciliation_id: m.reconciliation_id,
+        line_no: m.line_no,
+        record_type: LineRecordType::from_db(&m.record_type)?,
+        status: LineStatus::from_db(&m.status)?,
+        rule: m.rule.as_deref().map(MatchRule::from_db).transpose()?,
+        voucher_no: m.voucher_no,
+        east_record_id: m.east_record_id,
+        west_record_id: m.west_record_id,
+        east_amount_fen: m.east_amount_fen.map(Fen),
+        west_amount_fen: m.west_amount_fen.map(Fen),
+        east_on: m.east_on,
+        west_on: m.west_on,
+        resolution: Resolution::from_db(&m.resolution)?,
+        note: m.note,
+        annotated_at: m.annotated_at,
+        annotated_by: m.annotated_by,
+        version: m.version,
+    })
+}
+
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ReconciliationView> {
+    kernel::get::<Reconciliations>(ctx, actor, id).await
+}
+
+pub async fn list(
+    ctx: &AppCtx,
+    actor: &Actor,
+    q: ReconciliationQuery,
+) -> AppResult<Page<ReconciliationView>> {
+    use reconciliation::Column as C;
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    if q.quarter.is_some_and(|n| !(1..=4).contains(&n)) {
+        f.push("quarter", "must be 1, 2, 3 or 4");
+    }
+    f.finish()?;
+    let args = checked(args)?;
+    let mut select =
+        kernel::visible::<Reconciliations>(ctx.db.get_database_backend(), actor.scope());
+    if let Some(pairing) = q.pairing_id {
+        select = select.filter(C::PairingId.eq(pairing));
+    }
+    if let Some(year) = q.year {
+        select = select.filter(C::Year.eq(year));
+    }
+    if let Some(quarter) = q.quarter {
+        select = select.filter(C::Quarter.eq(quarter));
+    }
+    kernel::page::<Reconciliations>(ctx, actor, select, args).await
+}
+
+/// What a line's cursor holds: its number, in the 16 bytes every cursor has (cursors are
+/// opaque).
+pub fn line_key(line_no: i64) -> Uuid {
+    Uuid::from_u64_pair(0, line_no.unsigned_abs())
+}
+
+/// One page of a report's lines in line order, after the caller's cursor.
+pub async fn lines(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    q: LineQuery,
+) -> AppResult<Page<LineView>> {
+    use reconciliation_line::Column as C;
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.finish()?;
+    let args = checked(args)?;
+    kernel::find::<Reconciliations>(&ctx.db, actor.scope(), id).await?;
+    let mut select = reconciliation_line::Entity::find().filter(C::ReconciliationId.eq(id));
+    if let Some(c) = args.cursor {
+        let after = i64::try_from(c.id().as_u64_pair().1).unwrap_or(i64::MAX);
+        select = select.filter(C::LineNo.gt(after));
+    }
+    if let Some(status) = q.status {
+        select = select.filter(C::Status.eq(status.as_str()));
+    }
+    if let Some(t) = q.record_type {
+        select = select.filter(C::RecordType.eq(t.as_str()));
+    }
+    if let Some(r) = q.resolution {
+        select = select.filter(C::Resolution.eq(r.as_str()));
+    }
+    let limit = args.limit.get();
+    let mut rows = select
+        .order_by_asc(C::LineNo)
+        .limit(limit + 1)
+        .all(&ctx.db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            rows.last()
+                .map(|r| Cursor::after(line_key(r.line_no)).encode())
+        })
+        .flatten();
+    Ok(Page {
+        items: rows.into_iter().map(line_view).collect::<AppResult<_>>()?,
+        next_cursor,
+    })
+}
+
+/// One line of a report the caller may read.
+pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> AppResult<LineView> {
+    kernel::find::<Reconciliations>(&ctx.db, actor.scope(), id).await?;
+    let row = reconciliation_line::Entity::find_by_id((id, line_no))
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    line_view(row)
+}
+
+/// A line's history, oldest first.
+pub async fn line_history(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    line_no: i64,
+) -> AppResult<Vec<LineEventView>> {
+    use reconciliation_line_event::Column as C;
+    line(ctx, actor, id, line_no).await?;
+    reconciliation_line_event::Entity::find()
+        .filter(C::ReconciliationId.eq(id))
+        .filter(C::LineNo.eq(line_no))
+        .order_by_asc(C::At)
+        .order_by_asc(C::Id)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|e| {
+            Ok(LineEventView {
+                id: e.id,
+                line_no: e.line_no,
+                action: LineAction::from_db(&e.action)?,
+                note: e.note,
+                actor_id: e.actor_id,
+                actor_org_id: e.actor_org_id,
+                at: e.at,
+            })
+        })
+        .collect()
+}
+
+/// Runs a reconciliation and stores its report, in one transaction.
+pub async fn create(
+    ctx: &AppCtx,
+    actor: &Actor,
+    input: NewReconciliation,
+) -> AppResult<ReconciliationView> {
+    let (dir, tx) = kernel::begin(ctx).await?;
+    let pairing = dir
+        .live_pairing(input.pairing_id)
+        .filter(|p| actor.scope().can_read_pairing(p.id))
+        .cloned();
+    if !authz::can_reconcile(actor, pairing.as_ref().map(|p| p.id)) {
+        return Err(AppError::Forbidden);
+    }
+    let mut f = Fields::new();
+    if pairing.is_none() {
+        f.push("pairing_id", "no such pairing");
+    }
+    let period = ledgers::period(input.year, input.quarter);
+    if let Err(AppError::Validation(errors)) = &period {
+        for e in errors {
+            f.push(&e.field, e.message.clone());
+        }
+    }
+    let window = input
+        .window_days
+        .unwrap_or(ctx.config.reconcile_window_days);
+    if !(0..=WINDOW_DAYS_MAX).contains(&window) {
+        f.push(
+            "window_days",
+            format!("must be between 0 and {WINDOW_DAYS_MAX}"),
+        );
+    }
+    f.finish()?;
+    let (Some(pairing), Ok((start, end))) = (pairing, period) else {
+        return Err(AppError::internal("checked above"));
+    };
+
+    let id = Uuid::now_v7();
+    let work = Work::open(&tx).await?;
+    work.fund_transactions(pairing.id, start, end).await?;
+    work.exchanges(pairing.id, start, end).await?;
+    work.pair_rounds(window).await?;
+    let line_count = work.store(id).await?;
+    let totals = work.totals().await?;
+    work.close().await?;
+
+    let (totals, _) = super::canonical_json(&totals)?;
+    let stamp = now();
+    let row = reconciliation::ActiveModel {
+        id: Set(id),
+        kind: Set(input.kind.as_str().into()),
+        pairing_id: Set(Some(pairing.id)),
+        year: Set(input.year),
+        quarter: Set(input.quarter),
+        window_days: Set(window),
+        totals: Set(totals),
+        line_count: Set(line_count),
+        created_by: Set(actor.id),
+        version: Set(1),
+        // The report is the pairing's, kept with the western side's ledger.
+        owner_org_id: Set(pairing.west_org_id),
+        created_at: Set(stamp),
+        updated_at: Set(stamp),
+        deleted_at: Set(None),
+    };
+    let inserted = reconciliation::Entity::insert(row)
+        .exec_with_returning(&tx)
+        .await?;
+    kernel::created::<Reconciliations>(tx, actor, inserted).await
+}
+
+/// A side takes a step on a line: explains it, resolves it, or reopens it.
+pub async fn step(
+    ctx: &AppCtx,
+    actor: &Actor,
+    id: Uuid,
+    line_no: i64,
+    expected_version: Option<i32>,
+    input: LineStep,
+) -> AppResult<LineView> {
+    use reconciliation_line::Column as C;
+    let (dir, tx) = kernel::begin(ctx).await?;
+    kernel::find::<Reconciliations>(&tx, actor.scope(), id).await?;
+    let current = reconciliation_line::Entity::find_by_id((id, line_no))
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let kind = match LineRecordType::from_db(&current.record_type)? {
+        LineRecordType::FundTransaction => RecordKind::FundTransaction,
+        LineRecordType::Exchange => RecordKind::Exchange,
+    };
+    let mut owns = false;
+    for org in [current.east_owner_org_id, current.west_owner_org_id]
+        .into_iter()
+        .flatten()
+    {
+        let owner: Owner = kernel::owner(&dir, &tx, org).await?;
+        owns |= authz::can_write(actor, actor.scope(), kind, owner);
+    }
+    if !owns {
+        return Err(AppError::Forbidden);
+    }
+    super::check_version(expected_version, current.version)?;
+
+    let mut f = Fields::new();
+    let note = f.check_opt("note", input.note.as_deref(), |n| long_text(n, NOTE_MAX));
+    if input.action == LineAction::Explain && input.note.is_none() {
+        f.push(
+            "note",
+            "is required to explain a line: say why it is as it is",
+        );
+    }
+    f.finish()?;
+    let note = checked(note)?;
+    let from = Resolution::from_db(&current.resolution)?;
+    let to = match (input.action, from) {
+        (LineAction::Explain, Resolution::Resolved) => {
+            return Err(AppError::InvalidTransition {
+                detail: "this line is resolved: reopen it to explain it again".into(),
+            });
+        }
+        (LineAction::Explain, _) => Resolution::Explained,
+        (LineAction::Resolve, Resolution::Resolved) => {
+            return Err(AppError::InvalidTransition {
+                detail: "this line is already resolved".into(),
+            });
+        }
+        (LineAction::Resolve, _) => Resolution::Resolved,
+        (LineAction::Reopen, Resolution::Open) => {
+            return Err(AppError::InvalidTransition {
+                detail: "this line is open".into(),
+            });
+        }
+        (LineAction::Reopen, _) => Resolution::Open,
+    };
+    let at = now();
+    let before = line_view(current.clone())?;
+    let result = reconciliation_line::Entity::update_many()
+        .col_expr(C::Resolution, Expr::value(to.as_str()))
+        .col_expr(
+            C::Note,
+            Expr::value(note.clone().or_else(|| current.note.clone())),
+        )
+        .col_expr(C::AnnotatedAt, Expr::value(Some(at)))
+        .col_expr(C::AnnotatedBy, Expr::value(Some(actor.id)))
+        .col_expr(C::Version, Expr::value(current.version + 1))
+        .filter(C::ReconciliationId.eq(id))
+        .filter(C::LineNo.eq(line_no))
+        .filter(C::Version.eq(current.version))
+        .exec(&tx)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::PreconditionFailed {
+            current_version: current.version + 1,
+        });
+    }
+    reconciliation_line_event::Entity::insert(reconciliation_line_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        reconciliation_id: Set(id),
+        line_no: Set(line_no),
+        action: Set(input.action.as_str().into()),
+        note: Set(note),
+        actor_id: Set(actor.id),
+        actor_org_id: Set(actor.org_id),
+        at: Set(at),
+    })
+    .exec_without_returning(&tx)
+    .await?;
+    let after = reconciliation_line::Entity::find_by_id((id, line_no))
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let after = line_view(after)?;
+    audit::record(
+        &tx,
+        actor,
+        audit::Action::Update,
+        RecordKind::Reconciliation,
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The working table of one run: a row per line as it forms, numbered by `k`. Created in the
+/// run's transaction and dropped with it.
+struct Work<'a> {
+    tx: &'a WriteTx,
+    backend: DbBackend,
+}
+
+/// The status order of the stored lines: discrepancies first.
+const LINE_ORDER: &str = "CASE record_type WHEN 'fund_transaction' THEN 0 ELSE 1 END, \
+     CASE status WHEN 'amount_mismatch' THEN 0 WHEN 'east_only' THEN 1 \
+     WHEN 'west_only' THEN 2 ELSE 3 END, COALESCE(east_on, west_on), COALESCE(voucher_no, ''), k";
+
+const WORK_COLUMNS: &str = "record_type, status, rule, voucher_no, match_key, east_id, west_id, \
+     east_owner, west_owner, east_amount, west_amount, east_on, west_on, east_end, west_end";
+
+impl<'a> Work<'a> {
+    async fn open(tx: &'a WriteTx) -> AppResult<Self> {
+        let backend = tx.get_database_backend();
+        let work = Self { tx, backend };
+        let (key, id, tail) = match backend {
+            DbBackend::Postgres => (
+                "k BIGINT GENERATED BY DEFAULT AS IDENTITY",
+                "uuid",
+                " ON COMMIT DROP",
+            ),
+            _ => ("k INTEGER PRIMARY KEY", "BLOB", ""),
+        };
+        if backend != DbBackend::Postgres {
+            // A run that failed on this connection rolled its table back; this is a guard.
+            work.run("DROP TABLE IF EXISTS temp.recon_work", vec![])
+                .await?;
+            work.run("DROP TABLE IF EXISTS temp.recon_pairs", vec![])
+                .await?;
+        }
+        work.run(
+            &format!(
+                "CREATE TEMPORARY TABLE recon_work ({key}, record_type TEXT NOT NULL, \
+                 status TEXT NOT NULL, rule TEXT, voucher_no TEXT, match_key TEXT NOT NULL, \
+                 east_id {id}, west_id {id}, east_owner {id}, west_owner {id}, \
+                 east_amount BIGINT, west_amount BIGINT, east_on DATE, west_on DATE, \
+                 east_end DATE, west_end DATE){tail}"
+            ),
+            vec![],
+        )
+        .await?;
+        work.run(
+            &format!("CREATE TEMPORARY TABLE recon_pairs (ek BIGINT, wk BIGINT){tail}"),
+            vec![],
+        )
+        .await?;
+        Ok(work)
+    }
+
+    async fn run(&self, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+        Ok(self
+            .tx
+            .execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
+            .await?
+            .rows_affected())
+    }
+
+    /// The `n`th bind parameter.
+    fn p(&self, n: usize) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => format!("?{n}"),
+        }
+    }
+
+    /// Whole days from `a` to `b`.
+    fn days(&self, a: &str, b: &str) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("({b} - {a})"),
+            _ => format!("CAST(julianday({b}) - julianday({a}) AS INTEGER)"),
+        }
+    }
+
+    /// The pairing's transfers and arrivals in the period, paired by voucher number: one full
+    /// outer join.
+    async fn fund_transactions(
+        &self,
+        pairing: Uuid,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> AppResult<()> {
+        let side = |kind: &str| {
+            format!(
+                "SELECT id, owner_org_id, amount_fen, occurred_on, \
+                 NULLIF(TRIM(voucher_no), '') AS v, \
+                 ROW_NUMBER() OVER (PARTITION BY NULLIF(TRIM(voucher_no), '') \
+                 ORDER BY occurred_on, id) AS vr \
+                 FROM fund_transactions WHERE pairing_id = {} AND kind = '{kind}' \
+                 AND deleted_at IS NULL AND occurred_on BETWEEN {} AND {}",
+                self.p(1),
+                self.p(2),
+                self.p(3)
+            )
+        };
+        let sql = format!(
+            "INSERT INTO recon_work ({WORK_COLUMNS}) \
+             SELECT 'fund_transaction', \
+             CASE WHEN e.id IS NULL THEN 'west_only' WHEN w.id IS NULL THEN 'east_only' \
+             WHEN e.amount_fen = w.amount_fen THEN 'matched' ELSE 'amount_mismatch' END, \
+             CASE WHEN e.id IS NOT NULL AND w.id IS NOT NULL THEN 'voucher' END, \
+             COALESCE(e.v, w.v), CAST(COALESCE(e.amount_fen, w.amount_fen) AS TEXT), \
+             e.id, w.id, e.owner_org_id, w.owner_org_id, e.amount_fen, w.amount_fen, \
+             e.occurred_on, w.occurred_on, e.occurred_on, w.occurred_on \
+             FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v AND e.vr = w.vr",
+            side("transfer"),
+            side("arrival"),
+        );
+        self.run(&sql, vec![pairing.into(), start.into(), end.into()])
+            .await?;
+        Ok(())
+    }
+
+    /// The pairing's exchanges overlapping the period, each side's alone for now.
+    async fn exchanges(&self, pairing: Uuid, start: NaiveDate, end: NaiveDate) -> AppResult<()> {
+        let sql = format!(
+            "INSERT INTO recon_work ({WORK_COLUMNS}) \
+             SELECT 'exchange', CASE o.region WHEN 'east' THEN 'east_only' ELSE 'west_only' END, \
+             NULL, NULL, x.kind || '/' || x.direction, \
+             CASE o.region WHEN 'east' THEN x.id END, CASE o.region WHEN 'east' THEN NULL ELSE x.id END, \
+             CASE o.region WHEN 'east' THEN x.owner_org_id END, \
+             CASE o.region WHEN 'east' THEN NULL ELSE x.owner_org_id END, NULL, NULL, \
+             CASE o.region WHEN 'east' THEN x.start_on END, \
+             CASE o.region WHEN 'east' THEN NULL ELSE x.start_on END, \
+             CASE o.region WHEN 'east' THEN x.end_on END, \
+             CASE o.region WHEN 'east' THEN NULL ELSE x.end_on END \
+             FROM exchanges x JOIN organizations o ON o.id = x.owner_org_id \
+             WHERE x.pairing_id = {} AND x.deleted_at IS NULL \
+             AND x.start_on <= {} AND x.end_on >= {}",
+            self.p(1),
+            self.p(3),
+            self.p(2),
+        );
+        self.run(&sql, vec![pairing.into(), start.into(), end.into()])
+            .await?;
+        Ok(())
+    }
+
+    /// Pairs what is left, in rounds: each round pairs every one-sided line with the candidate
+    /// that also chose it, by the order the module documents, until a round pairs nothing.
+    /// The best candidate pair of all is always chosen by both of its lines, so every round
+    /// pairs at least one and the rounds end.
+    async fn pair_rounds(&self, window: i32) -> AppResult<()> {
+        let gap = self.days("e.east_on", "w.west_on");
+        let candidates = format!(
+            "SELECT e.k AS ek, w.k AS wk, e.east_on AS e_on, w.west_on AS w_on, \
+             ABS({gap}) AS gap, CASE WHEN w.west_on < e.east_on THEN 1 ELSE 0 END AS back \
+             FROM recon_work e JOIN recon_work w \
+             ON e.status = 'east_only' AND w.status = 'west_only' \
+             AND e.record_type = w.record_type AND e.match_key = w.match_key \
+             AND ((e.record_type = 'fund_transaction' AND ABS({gap}) <= {}) \
+             OR (e.record_type = 'exchange' AND e.east_on <= w.west_end \
+             AND w.west_on <= e.east_end))",
+            self.p(1)
+        );
+        let choose = format!(
+            "INSERT INTO recon_pairs (ek, wk) SELECT ek, wk FROM (SELECT ek, wk, \
+             ROW_NUMBER() OVER (PARTITION BY ek ORDER BY gap, back, w_on, wk) AS re, \
+             ROW_NUMBER() OVER (PARTITION BY wk ORDER BY gap, back, e_on, ek) AS rw \
+             FROM ({candidates}) c) r WHERE re = 1 AND rw = 1"
+        );
+        let merge = "UPDATE recon_work SET status = 'matched', \
+             rule = CASE recon_work.record_type WHEN 'fund_transaction' THEN 'amount_date' \
+             ELSE 'dates' END, \
+             west_id = m.west_id, west_owner = m.west_owner, west_amount = m.west_amount, \
+             west_on = m.west_on, west_end = m.west_end \
+             FROM (SELECT p.ek, w.west_id, w.west_owner, w.west_amount, w.west_on, w.west_end \
+             FROM recon_pairs p JOIN recon_work w ON w.k = p.wk) m WHERE recon_work.k = m.ek";
+        loop {
+            self.run("DELETE FROM recon_pairs", vec![]).await?;
+            let paired = self.run(&choose, vec![window.into()]).await?;
+            if paired == 0 {
+                return Ok(());
+            }
+            self.run(merge, vec![]).await?;
+            self.run(
+                "DELETE FROM recon_work WHERE k IN (SELECT wk FROM recon_pairs)",
+                vec![],
+            )
+            .await?;
+        }
+    }
+
+    /// Writes the lines of report `id`, numbered in [`LINE_ORDER`]; returns how many.
+    async fn store(&self, id: Uuid) -> AppResult<i64> {
+        let sql = format!(
+            "INSERT INTO reconciliation_lines (reconciliation_id, line_no, record_type, status, \
+             rule, voucher_no, east_record_id, west_record_id, east_owner_org_id, \
+             west_owner_org_id, east_amount_fen, west_amount_fen, east_on, west_on, resolution, \
+             version) \
+             SELECT {}, ROW_NUMBER() OVER (ORDER BY {LINE_ORDER}), record_type, status, rule, \
+             voucher_no, east_id, west_id, east_owner, west_owner, east_amount, west_amount, \
+             east_on, west_on, 'open', 1 FROM recon_work",
+            self.p(1)
+        );
+        let n = self.run(&sql, vec![id.into()]).await?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    /// The totals per side and status, from the working table.
+    async fn totals(&self) -> AppResult<Totals> {
+        let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)");
+        let sql = format!(
+            "SELECT record_type, status, CAST(COUNT(*) AS BIGINT) AS lines, \
+             CAST(COUNT(east_id) AS BIGINT) AS east_n, CAST(COUNT(west_id) AS BIGINT) AS west_n, \
+             {} AS east_fen, {} AS west_fen FROM recon_work GROUP BY record_type, status",
+            sum("east_amount"),
+            sum("west_amount")
+        );
+        let rows = self
+            .tx
+            .query_all_raw(Statement::from_string(self.backend, sql))
+            .await?;
+        let mut totals = Totals::default();
+        for row in rows {
+            let record_type = LineRecordType::from_db(&row.try_get::<String>("", "record_type")?)?;
+            let status = LineStatus::from_db(&row.try_get::<String>("", "status")?)?;
+            let lines: i64 = row.try_get("", "lines")?;
+            let east_n: i64 = row.try_get("", "east_n")?;
+            let west_n: i64 = row.try_get("", "west_n")?;
+            let east_fen: i64 = row.try_get("", "east_fen")?;
+            let west_fen: i64 = row.try_get("", "west_fen")?;
+            match record_type {
+                LineRecordType::FundTransaction => {
+                    totals.east.fund_transactions += east_n;
+                    totals.west.fund_transactions += west_n;
+                    totals.east.amount_fen.0 = totals.east.amount_fen.0.saturating_add(east_fen);
+                    totals.west.amount_fen.0 = totals.west.amount_fen.0.saturating_add(west_fen);
+                }
+                LineRecordType::Exchange => {
+                    totals.east.exchanges += east_n;
+                    totals.west.exchanges += west_n;
+                }
+            }
+            totals.by_status.push(StatusTotals {
+                record_type,
+                status,
+                lines,
+                east_amount_fen: Fen(east_fen),
+                west_amount_fen: Fen(west_fen),
+            });
+        }
+        totals.difference_fen = Fen(totals
+            .east
+            .amount_fen
+            .0
+            .saturating_sub(totals.west.amount_fen.0));
+        totals
+            .by_status
+            .sort_by_key(|s| (s.record_type, status_rank(s.status)));
+        Ok(totals)
+    }
+
+    async fn close(self) -> AppResult<()> {
+        if self.backend != DbBackend::Postgres {
+            self.run("DROP TABLE temp.recon_pairs", vec![]).await?;
+            self.run("DROP TABLE temp.recon_work", vec![]).await?;
+        }
+        Ok(())
+    }
+}
+
+fn status_rank(s: LineStatus) -> u8 {
+    match s {
+        LineStatus::AmountMismatch => 0,
+        LineStatus::EastOnly => 1,
+        LineStatus::WestOnly => 2,
+        LineStatus::Matched => 3,
+    }
+}

@@ -1,0 +1,741 @@
+//! Horizontal reconciliation, as the two sides use it: a pairing's quarter with a discrepancy
+//! of every kind planted, found exactly (none missed, none invented); the lines answered by the
+//! side that owns them, with their history; and nobody outside the pairing reading or running
+//! anything.
+
+use std::collections::{BTreeSet, HashMap};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{TestApp, assert_problem, parts, spawn_app};
+use xiezuo::domain::Role;
+
+/// Syncs `items` of `family` and returns external id → record id.
+async fn sync(app: &TestApp, token: &str, family: &str, items: Value) -> HashMap<String, String> {
+    let (status, body) = parts(
+        app.post_json(
+            &format!("/api/v1/sync/{family}"),
+            token,
+            &json!({ "items": items }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["external_id"].as_str().unwrap_or_default().to_string(),
+                r["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn money(
+    id: &str,
+    kind: &str,
+    amount: i64,
+    on: &str,
+    voucher: Option<&str>,
+    pairing: &str,
+) -> Value {
+    json!({"external_id": id, "kind": kind, "amount_fen": amount, "occurred_on": on,
+           "pairing_id": pairing, "voucher_no": voucher})
+}
+
+/// The planted quarter (2021 Q2 on 上海–遵义) and the ids of its records by external id.
+struct Planted {
+    pairing: String,
+    ids: HashMap<String, String>,
+    shanghai: String,
+    zunyi: String,
+}
+
+async fn plant(app: &TestApp) -> Planted {
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let p = pairing.as_str();
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let east = json!([
+        money("E1", "transfer", 100_000, "2021-04-10", Some("V-001"), p),
+        money("E2", "transfer", 200_000, "2021-04-12", Some("V-002"), p),
+        money("E3", "transfer", 50_000, "2021-05-01", Some("V-003"), p),
+        money("E4", "transfer", 30_000, "2021-05-10", None, p),
+        money("E5", "transfer", 70_000, "2021-06-01", None, p),
+        money("E6", "transfer", 80_000, "2021-06-10", Some("V-006"), p),
+        // One voucher number on two transfers: they pair with the arrivals in date order.
+        money("E7a", "transfer", 10_000, "2021-04-20", Some("V-007"), p),
+        money("E7b", "transfer", 12_000, "2021-04-25", Some("V-007"), p),
+        // Its arrival falls in the next quarter.
+        money("E8", "transfer", 40_000, "2021-06-29", None, p),
+        // Deleted below: its arrival stands alone.
+        money("E9", "transfer", 90_000, "2021-05-05", Some("V-009"), p),
+        // Two transfers and two arrivals a day apart: each arrival after its own transfer.
+        money("Ec1", "transfer", 5_000, "2021-04-01", None, p),
+        money("Ec2", "transfer", 5_000, "2021-04-03", None, p),
+        // Outside what is compared: before the quarter, and a pledge with a shared voucher.
+        money("E100", "transfer", 100, "2021-03-31", Some("V-100"), p),
+        money("P1", "pledge", 100_000, "2021-04-10", Some("V-001"), p),
+    ]);
+    let mut ids = sync(app, &shanghai, "fund_transaction", east).await;
+    let west = json!([
+        money("W1", "arrival", 100_000, "2021-04-11", Some("V-001"), p),
+        money("W2", "arrival", 200_000, "2021-04-13", Some("V-002"), p),
+        money("W3", "arrival", 49_000, "2021-05-02", Some("V-003"), p),
+        money("W4", "arrival", 30_000, "2021-05-20", Some("X-9"), p),
+        money("W5", "arrival", 70_000, "2021-06-25", None, p),
+        money("W7a", "arrival", 10_000, "2021-04-21", Some("V-007"), p),
+        money("W7b", "arrival", 12_000, "2021-04-26", Some("V-007"), p),
+        money("W8", "arrival", 40_000, "2021-07-03", None, p),
+        money("W9", "arrival", 90_000, "2021-05-06", Some("V-009"), p),
+        money("Wc1", "arrival", 5_000, "2021-04-02", None, p),
+        money("Wc2", "arrival", 5_000, "2021-04-04", None, p),
+        money("W100", "arrival", 100, "2021-04-02", Some("V-100"), p),
+    ]);
+    ids.extend(sync(app, &zunyi, "fund_transaction", west).await);
+    let e9 = format!("/api/v1/fund-transactions/{}", ids["E9"]);
+    assert_eq!(
+        app.delete(&e9, &shanghai, Some(1)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let (zunyi_org, shanghai_org) = (app.org_id("520300").await, app.org_id("310000").await);
+    let exchange = |id: &str, kind: &str, direction: &str, start: &str, end: &str| {
+        let (host, visiting) = match direction {
+            "east_to_west" => (zunyi_org, shanghai_org),
+            _ => (shanghai_org, zunyi_org),
+        };
+        json!({"external_id": id, "kind": kind, "direction": direction, "pairing_id": p,
+               "host_org_id": host, "visiting_org_ids": [visiting], "start_on": start,
+               "end_on": end, "leaders_present": [], "participants": 6, "summary": null})
+    };
+    ids.extend(
+        sync(
+            app,
+            &shanghai,
+            "exchange",
+            json!([
+                exchange(
+                    "XE1",
+                    "inspection_visit",
+                    "east_to_west",
+                    "2021-04-08",
+                    "2021-04-10"
+                ),
+                exchange(
+                    "XE2",
+                    "training",
+                    "west_to_east",
+                    "2021-06-01",
+                    "2021-06-03"
+                ),
+            ]),
+        )
+        .await,
+    );
+    ids.extend(
+        sync(
+            app,
+            &zunyi,
+            "exchange",
+            json!([
+                exchange(
+                    "XW1",
+                    "inspection_visit",
+                    "east_to_west",
+                    "2021-04-09",
+                    "2021-04-10"
+                ),
+                exchange(
+                    "XW2",
+                    "joint_meeting",
+                    "east_to_west",
+                    "2021-05-15",
+                    "2021-05-15"
+                ),
+            ]),
+        )
+        .await,
+    );
+    Planted {
+        pairing,
+        ids,
+        shanghai,
+        zunyi,
+    }
+}
+
+async fn reconcile(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    parts(app.post_json("/api/v1/reconciliations", token, &body).await).await
+}
+
+/// Every line of a report, through the pages.
+async fn all_lines(app: &TestApp, token: &str, id: &str, filter: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/api/v1/reconciliations/{id}/lines?limit=4{filter}{cursor}");
+        let (status, page) = parts(app.get(&path, token).await).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        out.extend(page["items"].as_array().into_iter().flatten().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return out,
+        }
+    }
+}
+
+/// A line as `(record_type, status, rule, east external id, west external id)`.
+fn shape(
+    line: &Value,
+    names: &HashMap<String, String>,
+) -> (String, String, String, String, String) {
+    let name = |v: &Value| {
+        v.as_str()
+            .and_then(|id| names.get(id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    (
+        line["record_type"].as_str().unwrap_or_default().into(),
+        line["status"].as_str().unwrap_or_default().into(),
+        line["rule"].as_str().unwrap_or_default().into(),
+        name(&line["east_record_id"]),
+        name(&line["west_record_id"]),
+    )
+}
+
+fn expected(
+    lines: &[(&str, &str, &str, &str, &str)],
+) -> BTreeSet<(String, String, String, String, String)> {
+    lines
+        .iter()
+        .map(|(t, s, r, e, w)| {
+            (
+                t.to_string(),
+                s.to_string(),
+                r.to_string(),
+                e.to_string(),
+                w.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_planted_quarter_is_reconciled_exactly() {
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    let names: HashMap<String, String> = planted
+        .ids
+        .iter()
+        .map(|(ext, id)| (id.clone(), ext.clone()))
+        .collect();
+    let (status, report) = reconcile(
+        &app,
+        &planted.shanghai,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 2}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["window_days"], 15);
+    let id = report["id"].as_str().unwrap_or_default().to_string();
+    let lines = all_lines(&app, &planted.zunyi, &id, "").await;
+    let found: BTreeSet<_> = lines.iter().map(|l| shape(l, &names)).collect();
+    let f = "fund_transaction";
+    let x = "exchange";
+    assert_eq!(
+        found,
+        expected(&[
+            (f, "amount_mismatch", "voucher", "E3", "W3"),
+            (f, "east_only", "", "E5", ""),
+            (f, "east_only", "", "E6", ""),
+            (f, "east_only", "", "E8", ""),
+            (f, "west_only", "", "", "W5"),
+            (f, "west_only", "", "", "W9"),
+            (f, "west_only", "", "", "W100"),
+            (f, "matched", "voucher", "E1", "W1"),
+            (f, "matched", "voucher", "E2", "W2"),
+            (f, "matched", "voucher", "E7a", "W7a"),
+            (f, "matched", "voucher", "E7b", "W7b"),
+            (f, "matched", "amount_date", "E4", "W4"),
+            (f, "matched", "amount_date", "Ec1", "Wc1"),
+            (f, "matched", "amount_date", "Ec2", "Wc2"),
+            (x, "matched", "dates", "XE1", "XW1"),
+            (x, "east_only", "", "XE2", ""),
+            (x, "west_only", "", "", "XW2"),
+        ])
+    );
+    assert_eq!(lines.len(), 17, "no line twice");
+    assert_eq!(report["line_count"], 17);
+
+    // Numbered 1.. in order: money before exchanges, discrepancies first.
+    let numbers: Vec<i64> = lines.iter().filter_map(|l| l["line_no"].as_i64()).collect();
+    assert_eq!(numbers, (1..=17).collect::<Vec<i64>>());
+    let rank = |l: &Value| {
+        let t = usize::from(l["record_type"] == "exchange");
+        let s = ["amount_mismatch", "east_only", "west_only", "matched"]
+            .iter()
+            .position(|s| l["status"] == *s)
+            .unwrap_or(9);
+        (t, s)
+    };
+    assert!(
+        lines.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{lines:#?}"
+    );
+    // Each line carries both amounts, dates and the voucher.
+    let mismatch = &lines[0];
+    assert_eq!(mismatch["east_amount_fen"], 50_000);
+    assert_eq!(mismatch["west_amount_fen"], 49_000);
+    assert_eq!(mismatch["voucher_no"], "V-003");
+    assert_eq!(mismatch["east_on"], "2021-05-01");
+    assert_eq!(mismatch["west_on"], "2021-05-02");
+    assert_eq!(mismatch["resolution"], "open");
+
+    // Totals per side and per status.
+    let totals = &report["totals"];
+    assert_eq!(totals["east"]["fund_transactions"], 11);
+    assert_eq!(totals["west"]["fund_transactions"], 11);
+    let east_fen = 100_000
+        + 200_000
+        + 50_000
+        + 30_000
+        + 70_000
+        + 80_000
+        + 10_000
+        + 12_000
+        + 40_000
+        + 5_000
+        + 5_000;
+    let west_fen = 100_000
+        + 200_000
+        + 49_000
+        + 30_000
+        + 70_000
+        + 10_000
+        + 12_000
+        + 90_000
+        + 5_000
+        + 5_000
+        + 100;
+    assert_eq!(totals["east"]["amount_fen"], east_fen);
+    assert_eq!(totals["west"]["amount_fen"], west_fen);
+    assert_eq!(totals["difference_fen"], east_fen - west_fen);
+    assert_eq!(totals["east"]["exchanges"], 2);
+    assert_eq!(totals["west"]["exchanges"], 2);
+    let by_status: Vec<(String, String, i64, i64, i64)> = totals["by_status"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["record_type"].as_str().unwrap_or_default().into(),
+                s["status"].as_str().unwrap_or_default().into(),
+                s["lines"].as_i64().unwrap_or(-1),
+                s["east_amount_fen"].as_i64().unwrap_or(-1),
+                s["west_amount_fen"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    let row = |t: &str, s: &str, n: i64, e: i64, w: i64| (t.to_string(), s.to_string(), n, e, w);
+    assert_eq!(
+        by_status,
+        vec![
+            row(f, "amount_mismatch", 1, 50_000, 49_000),
+            row(f, "east_only", 3, 190_000, 0),
+            row(f, "west_only", 3, 0, 160_100),
+            row(f, "matched", 7, 362_000, 362_000),
+            row(x, "east_only", 1, 0, 0),
+            row(x, "west_only", 1, 0, 0),
+            row(x, "matched", 1, 0, 0),
+        ]
+    );
+
+    // Filters: one status, one record type; the report reads back as it was stored.
+    let east_only = all_lines(&app, &planted.shanghai, &id, "&status=east_only").await;
+    assert_eq!(east_only.len(), 4);
+    let exchanges = all_lines(&app, &planted.shanghai, &id, "&record_type=exchange").await;
+    assert_eq!(exchanges.len(), 3);
+    let (status, again) = parts(
+        app.get(&format!("/api/v1/reconciliations/{id}"), &planted.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, report);
+
+    // A wider window pairs E5 and W5 (24 days apart); the whole year adds E8 and W8 (and
+    // E100 with W100 by voucher).
+    let (status, wide) = reconcile(
+        &app,
+        &planted.zunyi,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 2,
+               "window_days": 30}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{wide}");
+    let wide_id = wide["id"].as_str().unwrap_or_default();
+    let wide_lines = all_lines(&app, &planted.zunyi, wide_id, "").await;
+    let found: BTreeSet<_> = wide_lines.iter().map(|l| shape(l, &names)).collect();
+    assert!(found.contains(&(
+        f.into(),
+        "matched".into(),
+        "amount_date".into(),
+        "E5".into(),
+        "W5".into()
+    )));
+    assert_eq!(wide_lines.len(), 16);
+    let (status, year) = reconcile(
+        &app,
+        &planted.zunyi,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{year}");
+    let year_id = year["id"].as_str().unwrap_or_default();
+    let found: BTreeSet<_> = all_lines(&app, &planted.zunyi, year_id, "&status=matched")
+        .await
+        .iter()
+        .map(|l| shape(l, &names))
+        .collect();
+    assert!(found.contains(&(
+        f.into(),
+        "matched".into(),
+        "amount_date".into(),
+        "E8".into(),
+        "W8".into()
+    )));
+    assert!(found.contains(&(
+        f.into(),
+        "matched".into(),
+        "voucher".into(),
+        "E100".into(),
+        "W100".into()
+    )));
+    assert_eq!(year["quarter"], Value::Null);
+
+    // The list finds the three reports of the pairing.
+    let (_, list) = parts(
+        app.get(
+            &format!("/api/v1/reconciliations?pairing_id={}", planted.pairing),
+            &planted.shanghai,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(3), "{list}");
+}
+
+#[tokio::test]
+async fn each_side_answers_its_own_lines_and_outsiders_get_nothing() {
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    let body =
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 2});
+
+    // Outside the pairing: another city's partner, and the assessment team, run nothing.
+    let suzhou = app.token(Role::Partner, Some("320500"));
+    assert_problem(
+        app.post_json("/api/v1/reconciliations", &suzhou, &body)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let auditor = app.token(Role::Auditor, None);
+    assert_problem(
+        app.post_json("/api/v1/reconciliations", &auditor, &body)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Bad input names each field.
+    let (status, problem) = reconcile(
+        &app,
+        &planted.zunyi,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 1990, "quarter": 5,
+               "window_days": -1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields: BTreeSet<&str> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, BTreeSet::from(["year", "quarter", "window_days"]));
+
+    let (status, report) = reconcile(&app, &planted.zunyi, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let id = report["id"].as_str().unwrap_or_default().to_string();
+    // Another city's partner reads neither the report nor its lines.
+    let path = format!("/api/v1/reconciliations/{id}");
+    assert_problem(app.get(&path, &suzhou).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&format!("{path}/lines"), &suzhou).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let (_, list) = parts(app.get("/api/v1/reconciliations", &suzhou).await).await;
+    assert_eq!(list["items"], json!([]));
+    // The auditor reads it.
+    assert_eq!(app.get(&path, &auditor).await.status(), StatusCode::OK);
+
+    let lines = all_lines(&app, &planted.shanghai, &id, "").await;
+    let line_of = |status: &str, side: &str, ext: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l["status"] == status && l[format!("{side}_record_id")] == planted.ids[ext].as_str()
+            })
+            .and_then(|l| l["line_no"].as_i64())
+            .unwrap_or_else(|| panic!("no {status} line of {ext}"))
+    };
+    let e6 = line_of("east_only", "east", "E6");
+    let w5 = line_of("west_only", "west", "W5");
+    let mismatch = line_of("amount_mismatch", "east", "E3");
+    let steps = |n: i64| format!("{path}/lines/{n}/steps");
+
+    // The west does not answer for the east's transfer, nor an outsider for anything.
+    let explain = json!({"action": "explain", "note": "汇款在途，7月到账"});
+    assert_problem(
+        app.post_json(&steps(e6), &planted.zunyi, &explain).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.post_json(&steps(e6), &suzhou, &explain).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.post_json(&steps(w5), &planted.shanghai, &explain).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Explaining needs a note.
+    let problem = assert_problem(
+        app.post_json(&steps(e6), &planted.shanghai, &json!({"action": "explain"}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "note", "{problem}");
+
+    let (status, line) = parts(app.post_json(&steps(e6), &planted.shanghai, &explain).await).await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(line["resolution"], "explained");
+    assert_eq!(line["note"], "汇款在途，7月到账");
+    assert_eq!(line["version"], 2);
+    // The west answers its own arrival.
+    let (status, line) = parts(
+        app.post_json(
+            &steps(w5),
+            &planted.zunyi,
+            &json!({"action": "resolve", "note": "已与上海核实"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(line["resolution"], "resolved");
+
+    // A mismatch belongs to both sides: the east explains, the west resolves with the version
+    // it read; a stale version loses; resolving twice is refused.
+    let (status, _) = parts(
+        app.post_json(
+            &steps(mismatch),
+            &planted.shanghai,
+            &json!({"action": "explain", "note": "手续费1000元"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let stale = app
+        .request(
+            reqwest::Method::POST,
+            &steps(mismatch),
+            Some(&planted.zunyi),
+        )
+        .header("If-Match", "\"1\"")
+        .json(&json!({"action": "resolve"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(stale, 412, "precondition_failed").await;
+    let fresh = app
+        .request(
+            reqwest::Method::POST,
+            &steps(mismatch),
+            Some(&planted.zunyi),
+        )
+        .header("If-Match", "\"2\"")
+        .json(&json!({"action": "resolve"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, line) = parts(fresh).await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(line["resolution"], "resolved");
+    assert_eq!(
+        line["note"], "手续费1000元",
+        "resolving without a note keeps the explanation"
+    );
+    assert_problem(
+        app.post_json(
+            &steps(mismatch),
+            &planted.zunyi,
+            &json!({"action": "resolve"}),
+        )
+        .await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    let (status, line) = parts(
+        app.post_json(
+            &steps(mismatch),
+            &planted.shanghai,
+            &json!({"action": "reopen", "note": "复核"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(line["resolution"], "open");
+
+    // The history keeps every step, oldest first, with who took it.
+    let (status, history) = parts(
+        app.get(&format!("{path}/lines/{mismatch}/history"), &planted.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let actions: Vec<(&str, Option<&str>, Option<&str>)> = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default(),
+                e["note"].as_str(),
+                e["actor_org_id"].as_str(),
+            )
+        })
+        .collect();
+    let (shanghai_org, zunyi_org) = (
+        app.org_id("310000").await.to_string(),
+        app.org_id("520300").await.to_string(),
+    );
+    assert_eq!(
+        actions,
+        vec![
+            ("explain", Some("手续费1000元"), Some(shanghai_org.as_str())),
+            ("resolve", None, Some(zunyi_org.as_str())),
+            ("reopen", Some("复核"), Some(shanghai_org.as_str())),
+        ]
+    );
+    // The line's filter by resolution finds the two answered lines.
+    let explained = all_lines(&app, &planted.zunyi, &id, "&resolution=explained").await;
+    assert_eq!(explained.len(), 1);
+    let resolved = all_lines(&app, &planted.zunyi, &id, "&resolution=resolved").await;
+    assert_eq!(resolved.len(), 1);
+}
+
+#[tokio::test]
+async fn graphql_runs_and_reads_a_reconciliation() {
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    let run = app
+        .gql(
+            &planted.shanghai,
+            "mutation($p: UUID!) { createReconciliation(input: {kind: horizontal, pairingId: $p, year: 2021, quarter: 2}) {
+                id lineCount totals { difference_fen: differenceFen east { amountFen } }
+                lines(first: 2, filter: {status: east_only}) { edges { cursor node { lineNo status eastAmountFen } } pageInfo { hasNextPage } }
+            } }",
+            json!({"p": planted.pairing}),
+        )
+        .await;
+    assert_eq!(run["errors"], Value::Null, "{run}");
+    let report = &run["data"]["createReconciliation"];
+    assert_eq!(report["lineCount"], 17);
+    let edges = report["lines"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 2);
+    assert!(edges.iter().all(|e| e["node"]["status"] == "east_only"));
+    assert_eq!(report["lines"]["pageInfo"]["hasNextPage"], true);
+    // The next page continues after the cursor.
+    let id = report["id"].as_str().unwrap_or_default();
+    let after = edges[1]["cursor"].as_str().unwrap_or_default();
+    let next = app
+        .gql(
+            &planted.zunyi,
+            "query($id: UUID!, $after: String) { reconciliation(id: $id) {
+                lines(first: 5, after: $after, filter: {status: east_only}) { edges { node { lineNo } } }
+            } }",
+            json!({"id": id, "after": after}),
+        )
+        .await;
+    assert_eq!(next["errors"], Value::Null, "{next}");
+    let rest = next["data"]["reconciliation"]["lines"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rest.len(), 2, "four east-only lines in all: {next}");
+    assert!(rest[0]["node"]["lineNo"].as_i64() > edges[1]["node"]["lineNo"].as_i64());
+
+    // A step through GraphQL, and its history.
+    let line_no = edges[0]["node"]["lineNo"].as_i64().unwrap_or_default();
+    let step = app
+        .gql(
+            &planted.shanghai,
+            "mutation($id: UUID!, $n: Int!) { stepReconciliationLine(reconciliationId: $id, lineNo: $n, input: {action: explain, note: \"在途\"}, expectedVersion: 1) { resolution version } }",
+            json!({"id": id, "n": line_no}),
+        )
+        .await;
+    assert_eq!(step["errors"], Value::Null, "{step}");
+    assert_eq!(
+        step["data"]["stepReconciliationLine"]["resolution"],
+        "explained"
+    );
+    // The west may not explain the east's line: the same code as REST.
+    let refused = app
+        .gql(
+            &planted.zunyi,
+            "mutation($id: UUID!, $n: Int!) { stepReconciliationLine(reconciliationId: $id, lineNo: $n, input: {action: resolve}) { version } }",
+            json!({"id": id, "n": line_no}),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+    // Another city's partner sees no report.
+    let outsider = app
+        .gql(
+            &app.token(Role::Partner, Some("320500")),
+            "query($id: UUID!) { reconciliation(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        outsider["data"]["reconciliation"],
+        Value::Null,
+        "{outsider}"
+    );
+}
