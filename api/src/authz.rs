@@ -468,4 +468,32 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_pairing_is_reconciled_by_whoever_reads_it_but_the_assessment_team() {
+        let w = world();
+        // (role, org, pairing, may run)
+        let cases = [
+            (Role::Admin, None, w.sz, true),
+            (Role::Coordinator, Some(w.p), w.gt, true),
+            (Role::Editor, Some(w.z), w.sz, true),
+            (Role::Editor, Some(w.p), w.sz, true),
+            (Role::Editor, Some(w.r), w.sz, false),
+            (Role::Editor, Some(w.t), w.sz, false),
+            (Role::Partner, Some(w.s), w.sz, true),
+            (Role::Partner, Some(w.sd), w.sz, false),
+            (Role::Partner, Some(w.g), w.sz, false),
+            (Role::Partner, Some(w.g), w.gt, true),
+            (Role::Auditor, None, w.sz, false),
+        ];
+        for (role, org, pairing, may) in cases {
+            let who = actor(role, org, &w.dir);
+            assert_eq!(
+                can_reconcile(&who, Some(pairing)),
+                may,
+                "{role:?} of {org:?} on {pairing}"
+            );
+            assert!(!can_reconcile(&who, None), "no pairing");
+        }
+    }
 }

@@ -739,3 +739,150 @@ async fn graphql_runs_and_reads_a_reconciliation() {
         "{outsider}"
     );
 }
+
+#[tokio::test]
+async fn a_report_exports_as_csv_and_xlsx_and_reads_back() {
+    use calamine::Reader;
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    let (status, report) = reconcile(
+        &app,
+        &planted.shanghai,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 2}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let id = report["id"].as_str().unwrap_or_default().to_string();
+    let lines = all_lines(&app, &planted.zunyi, &id, "").await;
+    let path = format!("/api/v1/reconciliations/{id}/lines");
+    let explain = json!({"action": "explain", "note": "手续费, \"银行\" 扣除"});
+    let (status, _) = parts(
+        app.post_json(&format!("{path}/1/steps"), &planted.shanghai, &explain)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // CSV: every line (the page size does not apply), Chinese headers and labels, yuan.
+    let response = app
+        .get(&format!("{path}?format=csv&limit=2"), &planted.zunyi)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/csv"),
+        "{:?}",
+        response.headers()
+    );
+    let bytes = response.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(headers[0], "行号");
+    assert_eq!(headers[2], "状态");
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| {
+            r.unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .map(String::from)
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), lines.len());
+    for (row, line) in rows.iter().zip(&lines) {
+        assert_eq!(row[0], line["line_no"].to_string());
+        assert_eq!(row[10], line["east_record_id"].as_str().unwrap_or_default());
+        assert_eq!(row[11], line["west_record_id"].as_str().unwrap_or_default());
+    }
+    assert_eq!(
+        rows[0][1..8],
+        [
+            "资金",
+            "金额不符",
+            "凭证号",
+            "V-003",
+            "500.00",
+            "490.00",
+            "10.00"
+        ]
+        .map(String::from)
+    );
+    assert_eq!(
+        rows[0][12..14],
+        ["已说明", "手续费, \"银行\" 扣除"].map(String::from)
+    );
+    // A filter keeps its lines only.
+    let response = app
+        .get(
+            &format!("{path}?format=csv&status=east_only"),
+            &planted.zunyi,
+        )
+        .await;
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(text.lines().count(), 5, "a header and four lines: {text}");
+    assert!(
+        text.lines().skip(1).all(|l| l.contains("仅东部有记录")),
+        "{text}"
+    );
+
+    // XLSX: the summary and the lines.
+    let response = app
+        .get(&format!("{path}?format=xlsx"), &planted.shanghai)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap_or_else(|e| panic!("a workbook: {e}"));
+    assert_eq!(
+        book.sheet_names(),
+        vec!["汇总".to_string(), "对账明细".to_string()]
+    );
+    let sheet = book
+        .worksheet_range("对账明细")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), lines.len() + 1);
+    assert_eq!(cells[0][0], "行号");
+    assert_eq!(cells[1][2], "金额不符");
+    assert_eq!(sheet.get_value((1, 5)), Some(&calamine::Data::Float(500.0)));
+    assert_eq!(sheet.get_value((1, 7)), Some(&calamine::Data::Float(10.0)));
+    assert_eq!(cells[17][1], "交流互访");
+    let summary = book
+        .worksheet_range("汇总")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        summary.get_value((1, 1)),
+        Some(&calamine::Data::String("2021年第2季度".into()))
+    );
+    assert_eq!(
+        summary.get_value((3, 1)),
+        Some(&calamine::Data::Float(11.0))
+    );
+
+    // Outside the pairing: nothing, in any format.
+    let suzhou = app.token(Role::Partner, Some("320500"));
+    assert_problem(
+        app.get(&format!("{path}?format=xlsx"), &suzhou).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("{path}?format=pdf"), &planted.zunyi).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}

@@ -1,7 +1,11 @@
 //! Reconciliation routes: `/api/v1/reconciliations`. A report is computed once and stored; its
 //! lines are read in pages and answered one step at a time.
 
-use actix_web::{HttpResponse, get, http::header, post, web};
+use actix_web::{
+    HttpResponse, get,
+    http::header::{self, ContentDisposition, DispositionParam, DispositionType},
+    post, web,
+};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -13,6 +17,7 @@ use crate::{
     authz::Actor,
     service::{
         AppCtx, Page,
+        reconciliation_export::{self, LinesFormat},
         reconciliations::{
             self, LineEventView, LineQuery, LineStep, LineView, NewReconciliation,
             ReconciliationQuery, ReconciliationView,
@@ -97,13 +102,17 @@ pub async fn get(ctx: Ctx, actor: Actor, id: web::Path<Uuid>) -> Result<HttpResp
         .json(view))
 }
 
-/// A report's lines in line order (discrepancies first), filtered, in keyset pages.
+/// A report's lines in line order (discrepancies first), filtered, in keyset pages; or, with
+/// `format=csv` or `format=xlsx`, every line the filters keep as a spreadsheet (Chinese
+/// headers, amounts in yuan; the workbook also has a summary sheet), streamed.
 #[utoipa::path(
     tag = "reconciliations",
     operation_id = "list_reconciliation_lines",
     params(("id" = Uuid, Path), LineQuery),
     responses(
         (status = 200, body = Page<LineView>),
+        (status = 200, description = "`format=xlsx`", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 200, description = "`format=csv`", content_type = "text/csv"),
         (status = 404, body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -115,7 +124,25 @@ pub async fn lines(
     id: web::Path<Uuid>,
     q: Query<LineQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(reconciliations::lines(&ctx, &actor, *id, q.0).await?))
+    let format = q.0.format.unwrap_or(LinesFormat::Json);
+    if format == LinesFormat::Json {
+        return Ok(HttpResponse::Ok().json(reconciliations::lines(&ctx, &actor, *id, q.0).await?));
+    }
+    let export = reconciliation_export::export(&ctx, &actor, *id, format, q.0.filter()).await?;
+    let body = futures_util::stream::unfold(export.body, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(export.content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            ContentDisposition {
+                disposition: DispositionType::Attachment,
+                parameters: vec![DispositionParam::Filename(export.file_name)],
+            },
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .streaming(body))
 }
 
 /// One line, with its version as `ETag`.

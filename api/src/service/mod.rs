@@ -24,6 +24,7 @@ pub mod organizations;
 pub mod pairings;
 pub mod plans;
 pub mod projects;
+pub mod reconciliation_export;
 pub mod reconciliations;
 pub mod records;
 pub mod scope;

@@ -266,12 +266,35 @@ pub struct LineQuery {
     pub status: Option<LineStatus>,
     pub record_type: Option<LineRecordType>,
     pub resolution: Option<Resolution>,
+    /// `json` (default: one page), `csv` or `xlsx` (every line the filters keep, whatever
+    /// `limit` and `cursor` say; XLSX with a summary sheet).
+    #[graphql(skip)]
+    #[param(inline)]
+    pub format: Option<super::reconciliation_export::LinesFormat>,
     /// Page size, 1–500 (default 50).
     #[graphql(skip)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[graphql(skip)]
     pub cursor: Option<String>,
+}
+
+impl LineQuery {
+    pub fn filter(&self) -> LineFilter {
+        LineFilter {
+            status: self.status,
+            record_type: self.record_type,
+            resolution: self.resolution,
+        }
+    }
+}
+
+/// Which lines of a report to read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LineFilter {
+    pub status: Option<LineStatus>,
+    pub record_type: Option<LineRecordType>,
+    pub resolution: Option<Resolution>,
 }
 
 pub struct Reconciliations;
@@ -377,32 +400,17 @@ pub async fn lines(
     id: Uuid,
     q: LineQuery,
 ) -> AppResult<Page<LineView>> {
-    use reconciliation_line::Column as C;
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
     let args = checked(args)?;
     kernel::find::<Reconciliations>(&ctx.db, actor.scope(), id).await?;
-    let mut select = reconciliation_line::Entity::find().filter(C::ReconciliationId.eq(id));
-    if let Some(c) = args.cursor {
-        let after = i64::try_from(c.id().as_u64_pair().1).unwrap_or(i64::MAX);
-        select = select.filter(C::LineNo.gt(after));
-    }
-    if let Some(status) = q.status {
-        select = select.filter(C::Status.eq(status.as_str()));
-    }
-    if let Some(t) = q.record_type {
-        select = select.filter(C::RecordType.eq(t.as_str()));
-    }
-    if let Some(r) = q.resolution {
-        select = select.filter(C::Resolution.eq(r.as_str()));
-    }
+    let after = args
+        .cursor
+        .map(|c| i64::try_from(c.id().as_u64_pair().1).unwrap_or(i64::MAX))
+        .unwrap_or(0);
     let limit = args.limit.get();
-    let mut rows = select
-        .order_by_asc(C::LineNo)
-        .limit(limit + 1)
-        .all(&ctx.db)
-        .await?;
+    let mut rows = line_rows(&ctx.db, id, &q.filter(), after, limit + 1).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = more
@@ -412,9 +420,41 @@ pub async fn lines(
         })
         .flatten();
     Ok(Page {
-        items: rows.into_iter().map(line_view).collect::<AppResult<_>>()?,
+        items: rows,
         next_cursor,
     })
+}
+
+/// Up to `limit` lines of report `id` after line `after`, in line order: for a caller already
+/// known to read the report.
+pub async fn line_rows(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    filter: &LineFilter,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<LineView>> {
+    use reconciliation_line::Column as C;
+    let mut select = reconciliation_line::Entity::find()
+        .filter(C::ReconciliationId.eq(id))
+        .filter(C::LineNo.gt(after));
+    if let Some(status) = filter.status {
+        select = select.filter(C::Status.eq(status.as_str()));
+    }
+    if let Some(t) = filter.record_type {
+        select = select.filter(C::RecordType.eq(t.as_str()));
+    }
+    if let Some(r) = filter.resolution {
+        select = select.filter(C::Resolution.eq(r.as_str()));
+    }
+    select
+        .order_by_asc(C::LineNo)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(line_view)
+        .collect()
 }
 
 /// One line of a report the caller may read.

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Horizontal reconciliation at scale, against a hand-written SQL full outer join of the same
+# data, in one run on one server: ROWS transfers recorded by 上海 and ROWS arrivals recorded by
+# 遵义 on their pairing in 2021, with planted discrepancies (1 % amount mismatches, 0.5 % on one
+# side only each, 1 % without a voucher on the western side, which match by amount and date).
+# The reconciliation runs as 上海's partner account through `POST /api/v1/reconciliations`
+# and stores its report; the baseline joins the same rows on voucher number with psql, once
+# counted and once stored into a table (as the report stores its lines). The service's peak
+# resident memory is read from /proc (VmHWM) after the run.
+#
+#   bench/reconcile.sh            ROWS=1000000 PROFILE=release
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS="${ROWS:-1000000}"
+PROFILE="${PROFILE:-release}"
+PG="-h 127.0.0.1 -U postgres"
+export PGSSLMODE=disable
+PORT=18098
+DB=xiezuo_bench_reconcile
+BASE="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d)
+
+if [ "${BUILD:-1}" = 1 ]; then
+  if [ "$PROFILE" = release ]; then cargo build --release -q -p xiezuo; else cargo build -q -p xiezuo; fi
+fi
+psql $PG -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" \
+  XIEZUO_BIND="127.0.0.1:$PORT" XIEZUO_ADMIN_PASSWORD=bench-admin-password \
+  XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 XIEZUO_DATA_DIR="$WORK/data" \
+  XIEZUO_DEMO=false RUST_LOG=warn XIEZUO_TOKEN_TTL_SECONDS=3600 XIEZUO_RATE_LIMIT_PER_SECOND=0
+"target/$PROFILE/xiezuo" serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 150); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.2; done
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+login() {
+  curl -fs -X POST "$BASE/api/v1/auth/token" -d grant_type=password -d "username=$1" -d "password=$2" \
+    | json '["access_token"]'
+}
+ADMIN=$(login admin bench-admin-password)
+SHANGHAI=$(psql $PG -d $DB -Atc "SELECT id FROM organizations WHERE code = '310000'")
+ZUNYI=$(psql $PG -d $DB -Atc "SELECT id FROM organizations WHERE code = '520300'")
+PAIRING=$(psql $PG -d $DB -Atc "SELECT p.id FROM pairings p JOIN organizations e ON e.id = p.east_org_id
+  JOIN organizations w ON w.id = p.west_org_id WHERE e.code = '310000' AND w.code = '520300'")
+curl -fs -X POST "$BASE/api/v1/users" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  -d "{\"username\": \"bench.partner\", \"password\": \"bench-partner-password\", \"role\": \"partner\", \"org_id\": \"$SHANGHAI\"}" >/dev/null
+PARTNER=$(login bench.partner bench-partner-password)
+
+# n = 0 … ROWS-1. Transfer n on day n mod 365 of 2021; its arrival a day later with the same
+# voucher, but: n % 100 = 1 arrives 100 fen short (amount_mismatch); n % 200 = 2 never arrives
+# (east_only) and n % 200 = 3 arrives with no transfer (west_only); n % 100 = 4 arrives
+# without a voucher, matched by amount and date.
+psql $PG -d $DB -q <<SQL
+INSERT INTO fund_transactions (id, version, owner_org_id, external_id, created_at, updated_at,
+  pairing_id, kind, side, amount_fen, occurred_on, voucher_no)
+SELECT gen_random_uuid(), 1, '$SHANGHAI', NULL, now(), now(), '$PAIRING', 'transfer', 'east',
+  100000 + n, DATE '2021-01-01' + (n % 364), 'V-' || n
+FROM generate_series(0, $ROWS - 1) n WHERE n % 200 <> 3;
+INSERT INTO fund_transactions (id, version, owner_org_id, external_id, created_at, updated_at,
+  pairing_id, kind, side, amount_fen, occurred_on, voucher_no)
+SELECT gen_random_uuid(), 1, '$ZUNYI', NULL, now(), now(), '$PAIRING', 'arrival', 'west',
+  100000 + n - CASE WHEN n % 100 = 1 THEN 100 ELSE 0 END, DATE '2021-01-02' + (n % 364),
+  CASE WHEN n % 100 = 4 THEN NULL ELSE 'V-' || n END
+FROM generate_series(0, $ROWS - 1) n WHERE n % 200 <> 2;
+VACUUM ANALYZE fund_transactions;
+SQL
+
+now() { date +%s.%N; }
+RSS0=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
+t0=$(now)
+curl -fsS -X POST "$BASE/api/v1/reconciliations" -H "Authorization: Bearer $PARTNER" \
+  -H 'Content-Type: application/json' -o "$WORK/report.json" \
+  -d "{\"kind\": \"horizontal\", \"pairing_id\": \"$PAIRING\", \"year\": 2021}"
+t1=$(now)
+HWM=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+
+JOIN="SELECT e.id AS east_id, w.id AS west_id, e.amount_fen AS east_fen, w.amount_fen AS west_fen,
+  e.occurred_on AS east_on, w.occurred_on AS west_on, COALESCE(e.voucher_no, w.voucher_no) AS voucher_no
+  FROM (SELECT * FROM fund_transactions WHERE pairing_id = '$PAIRING' AND kind = 'transfer'
+        AND deleted_at IS NULL AND occurred_on BETWEEN '2021-01-01' AND '2021-12-31') e
+  FULL OUTER JOIN (SELECT * FROM fund_transactions WHERE pairing_id = '$PAIRING' AND kind = 'arrival'
+        AND deleted_at IS NULL AND occurred_on BETWEEN '2021-01-01' AND '2021-12-31') w
+  ON e.voucher_no = w.voucher_no"
+psql $PG -d $DB -qAtc "SELECT count(*) FROM ($JOIN) j" >/dev/null
+t2=$(now)
+psql $PG -d $DB -qc "CREATE TABLE bench_join AS $JOIN"
+t3=$(now)
+psql $PG -d $DB -qc "DROP TABLE bench_join"
+
+python3 - "$WORK/report.json" "$t0" "$t1" "$t2" "$t3" "$ROWS" "$PROFILE" "$RSS0" "$HWM" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+t0, t1, t2, t3 = map(float, sys.argv[2:6])
+rows, profile, rss0, hwm = int(sys.argv[6]), sys.argv[7], int(sys.argv[8]), int(sys.argv[9])
+by = {(s["record_type"], s["status"]): s["lines"] for s in report["totals"]["by_status"]}
+f = "fund_transaction"
+expect = {
+    (f, "amount_mismatch"): rows // 100,
+    (f, "east_only"): rows // 200,
+    (f, "west_only"): rows // 200,
+}
+found = {k: by.get(k, 0) for k in expect}
+assert found == expect, f"planted {expect}, found {found}"
+matched = by.get((f, "matched"), 0)
+assert matched == rows - rows // 100 - rows // 100, f"matched {matched}"
+service, counted, stored = t1 - t0, t2 - t1, t3 - t2
+print(f"{rows} transfers and {rows} arrivals less the planted one-sided ones, {profile} build; "
+      f"lines {report['line_count']}, planted discrepancies found exactly: {found}, matched {matched}")
+print(f"reconciliation through the API   {service:7.2f} s  {service / stored:5.2f}x the stored join  {service / counted:5.2f}x the counted join")
+print(f"hand-written full outer join, counted {counted:7.2f} s")
+print(f"hand-written full outer join, stored  {stored:7.2f} s")
+print(f"service memory: {rss0 / 1024:.0f} MB resident before, {hwm / 1024:.0f} MB peak (VmHWM)")
+PY
