@@ -45,8 +45,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // A report of a million lines is written by one INSERT … SELECT: the lines carry no
-        // foreign keys to the records they compare (each would be checked per row) and only the
-        // indexes their reads need.
+        // foreign keys to the records they compare (each would be checked per row) and no index
+        // but their key. A status filter needs none: lines are numbered by status (discrepancies
+        // first), so each status's lines are one stretch of the key.
         manager
             .create_table(
                 Table::create()
@@ -108,12 +109,6 @@ impl MigrationTrait for Migration {
                 "idx_reconciliations_updated_at",
                 "reconciliations",
                 &["updated_at"],
-            ),
-            // A status filter reads one status's lines in line order.
-            index(
-                "idx_reconciliation_lines_status",
-                "reconciliation_lines",
-                &["reconciliation_id", "status", "line_no"],
             ),
             index(
                 "idx_reconciliation_line_events_line",

@@ -540,6 +540,7 @@ pub async fn create(
     let work = Work::open(&tx).await?;
     work.fund_transactions(pairing.id, start, end).await?;
     work.exchanges(pairing.id, start, end).await?;
+    work.split().await?;
     work.pair_rounds(window).await?;
     let line_count = work.store(id).await?;
     let totals = work.totals().await?;
@@ -693,10 +694,15 @@ struct Work<'a> {
     backend: DbBackend,
 }
 
-/// The status order of the stored lines: discrepancies first.
+/// The order of the stored lines: money before exchanges, discrepancies first, then by date
+/// (and the order the lines formed in). Integers and dates only: sorting a million lines by
+/// text under the database's collation would cost more than the rest of the run.
 const LINE_ORDER: &str = "CASE record_type WHEN 'fund_transaction' THEN 0 ELSE 1 END, \
      CASE status WHEN 'amount_mismatch' THEN 0 WHEN 'east_only' THEN 1 \
-     WHEN 'west_only' THEN 2 ELSE 3 END, COALESCE(east_on, west_on), COALESCE(voucher_no, ''), k";
+     WHEN 'west_only' THEN 2 ELSE 3 END, COALESCE(east_on, west_on), k";
+
+/// Every line of the run: the pairs of the voucher pass, and the rest.
+const ALL_LINES: &str = "(SELECT * FROM recon_work UNION ALL SELECT * FROM recon_left) l";
 
 const WORK_COLUMNS: &str = "record_type, status, rule, voucher_no, match_key, east_id, west_id, \
      east_owner, west_owner, east_amount, west_amount, east_on, west_on, east_end, west_end";
@@ -719,6 +725,13 @@ impl<'a> Work<'a> {
                 .await?;
             work.run("DROP TABLE IF EXISTS temp.recon_pairs", vec![])
                 .await?;
+            work.run("DROP TABLE IF EXISTS temp.recon_left", vec![])
+                .await?;
+        } else {
+            // A run sorts and hashes a million rows a side: in memory, not in temporary files;
+            // and its statements run once, so compiling them (JIT) costs more than it saves.
+            work.run("SET LOCAL work_mem = '256MB'", vec![]).await?;
+            work.run("SET LOCAL jit = off", vec![]).await?;
         }
         work.run(
             &format!(
@@ -727,6 +740,18 @@ impl<'a> Work<'a> {
                  east_id {id}, west_id {id}, east_owner {id}, west_owner {id}, \
                  east_amount BIGINT, west_amount BIGINT, east_on DATE, west_on DATE, \
                  east_end DATE, west_end DATE){tail}"
+            ),
+            vec![],
+        )
+        .await?;
+        // The one-sided lines, apart: the pairing rounds read only them.
+        work.run(
+            &format!(
+                "CREATE TEMPORARY TABLE recon_left (k BIGINT PRIMARY KEY, \
+                 record_type TEXT NOT NULL, status TEXT NOT NULL, rule TEXT, voucher_no TEXT, \
+                 match_key TEXT NOT NULL, east_id {id}, west_id {id}, east_owner {id}, \
+                 west_owner {id}, east_amount BIGINT, west_amount BIGINT, east_on DATE, \
+                 west_on DATE, east_end DATE, west_end DATE){tail}"
             ),
             vec![],
         )
@@ -763,8 +788,10 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// The pairing's transfers and arrivals in the period, paired by voucher number: one full
-    /// outer join.
+    /// The pairing's transfers and arrivals in the period, paired by voucher number. A voucher
+    /// number on one record of each side is a plain full outer join (hashed, as one would write
+    /// it by hand); only numbers repeated on a side are ranked by date to pair up in order, so
+    /// the common case sorts nothing.
     async fn fund_transactions(
         &self,
         pairing: Uuid,
@@ -774,9 +801,7 @@ impl<'a> Work<'a> {
         let side = |kind: &str| {
             format!(
                 "SELECT id, owner_org_id, amount_fen, occurred_on, \
-                 NULLIF(TRIM(voucher_no), '') AS v, \
-                 ROW_NUMBER() OVER (PARTITION BY NULLIF(TRIM(voucher_no), '') \
-                 ORDER BY occurred_on, id) AS vr \
+                 NULLIF(TRIM(voucher_no), '') AS v \
                  FROM fund_transactions WHERE pairing_id = {} AND kind = '{kind}' \
                  AND deleted_at IS NULL AND occurred_on BETWEEN {} AND {}",
                 self.p(1),
@@ -784,20 +809,61 @@ impl<'a> Work<'a> {
                 self.p(3)
             )
         };
-        let sql = format!(
-            "INSERT INTO recon_work ({WORK_COLUMNS}) \
-             SELECT 'fund_transaction', \
+        let repeated = |alias: &str| {
+            format!("SELECT v FROM {alias} WHERE v IS NOT NULL GROUP BY v HAVING COUNT(*) > 1")
+        };
+        let ranked = |alias: &str| {
+            format!(
+                "SELECT {alias}.*, ROW_NUMBER() OVER (PARTITION BY {alias}.v \
+                 ORDER BY {alias}.occurred_on, {alias}.id) AS vr FROM {alias} \
+                 WHERE EXISTS (SELECT 1 FROM dup WHERE dup.v = {alias}.v)"
+            )
+        };
+        let single = |alias: &str| {
+            format!(
+                "SELECT {alias}.*, 1 AS vr FROM {alias} \
+                 WHERE NOT EXISTS (SELECT 1 FROM dup WHERE dup.v = {alias}.v)"
+            )
+        };
+        let pairs = "SELECT 'fund_transaction', \
              CASE WHEN e.id IS NULL THEN 'west_only' WHEN w.id IS NULL THEN 'east_only' \
              WHEN e.amount_fen = w.amount_fen THEN 'matched' ELSE 'amount_mismatch' END, \
              CASE WHEN e.id IS NOT NULL AND w.id IS NOT NULL THEN 'voucher' END, \
              COALESCE(e.v, w.v), CAST(COALESCE(e.amount_fen, w.amount_fen) AS TEXT), \
              e.id, w.id, e.owner_org_id, w.owner_org_id, e.amount_fen, w.amount_fen, \
-             e.occurred_on, w.occurred_on, e.occurred_on, w.occurred_on \
-             FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v AND e.vr = w.vr",
+             e.occurred_on, w.occurred_on, e.occurred_on, w.occurred_on";
+        let sql = format!(
+            "WITH e0 AS ({}), w0 AS ({}), dup AS ({} UNION {}) \
+             INSERT INTO recon_work ({WORK_COLUMNS}) \
+             {pairs} FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v \
+             UNION ALL \
+             {pairs} FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v AND e.vr = w.vr",
             side("transfer"),
             side("arrival"),
+            repeated("e0"),
+            repeated("w0"),
+            single("e0"),
+            single("w0"),
+            ranked("e0"),
+            ranked("w0"),
         );
         self.run(&sql, vec![pairing.into(), start.into(), end.into()])
+            .await?;
+        Ok(())
+    }
+
+    /// Moves the one-sided lines to `recon_left`, where the pairing rounds look for pairs.
+    async fn split(&self) -> AppResult<()> {
+        let one_sided = "status IN ('east_only', 'west_only')";
+        self.run(
+            &format!(
+                "INSERT INTO recon_left (k, {WORK_COLUMNS}) \
+                 SELECT k, {WORK_COLUMNS} FROM recon_work WHERE {one_sided}"
+            ),
+            vec![],
+        )
+        .await?;
+        self.run(&format!("DELETE FROM recon_work WHERE {one_sided}"), vec![])
             .await?;
         Ok(())
     }
@@ -836,7 +902,7 @@ impl<'a> Work<'a> {
         let candidates = format!(
             "SELECT e.k AS ek, w.k AS wk, e.east_on AS e_on, w.west_on AS w_on, \
              ABS({gap}) AS gap, CASE WHEN w.west_on < e.east_on THEN 1 ELSE 0 END AS back \
-             FROM recon_work e JOIN recon_work w \
+             FROM recon_left e JOIN recon_left w \
              ON e.status = 'east_only' AND w.status = 'west_only' \
              AND e.record_type = w.record_type AND e.match_key = w.match_key \
              AND ((e.record_type = 'fund_transaction' AND ABS({gap}) <= {}) \
@@ -850,13 +916,13 @@ impl<'a> Work<'a> {
              ROW_NUMBER() OVER (PARTITION BY wk ORDER BY gap, back, e_on, ek) AS rw \
              FROM ({candidates}) c) r WHERE re = 1 AND rw = 1"
         );
-        let merge = "UPDATE recon_work SET status = 'matched', \
-             rule = CASE recon_work.record_type WHEN 'fund_transaction' THEN 'amount_date' \
+        let merge = "UPDATE recon_left SET status = 'matched', \
+             rule = CASE recon_left.record_type WHEN 'fund_transaction' THEN 'amount_date' \
              ELSE 'dates' END, \
              west_id = m.west_id, west_owner = m.west_owner, west_amount = m.west_amount, \
              west_on = m.west_on, west_end = m.west_end \
              FROM (SELECT p.ek, w.west_id, w.west_owner, w.west_amount, w.west_on, w.west_end \
-             FROM recon_pairs p JOIN recon_work w ON w.k = p.wk) m WHERE recon_work.k = m.ek";
+             FROM recon_pairs p JOIN recon_left w ON w.k = p.wk) m WHERE recon_left.k = m.ek";
         loop {
             self.run("DELETE FROM recon_pairs", vec![]).await?;
             let paired = self.run(&choose, vec![window.into()]).await?;
@@ -865,7 +931,7 @@ impl<'a> Work<'a> {
             }
             self.run(merge, vec![]).await?;
             self.run(
-                "DELETE FROM recon_work WHERE k IN (SELECT wk FROM recon_pairs)",
+                "DELETE FROM recon_left WHERE k IN (SELECT wk FROM recon_pairs)",
                 vec![],
             )
             .await?;
@@ -881,7 +947,7 @@ impl<'a> Work<'a> {
              version) \
              SELECT {}, ROW_NUMBER() OVER (ORDER BY {LINE_ORDER}), record_type, status, rule, \
              voucher_no, east_id, west_id, east_owner, west_owner, east_amount, west_amount, \
-             east_on, west_on, 'open', 1 FROM recon_work",
+             east_on, west_on, 'open', 1 FROM {ALL_LINES}",
             self.p(1)
         );
         let n = self.run(&sql, vec![id.into()]).await?;
@@ -894,7 +960,7 @@ impl<'a> Work<'a> {
         let sql = format!(
             "SELECT record_type, status, CAST(COUNT(*) AS BIGINT) AS lines, \
              CAST(COUNT(east_id) AS BIGINT) AS east_n, CAST(COUNT(west_id) AS BIGINT) AS west_n, \
-             {} AS east_fen, {} AS west_fen FROM recon_work GROUP BY record_type, status",
+             {} AS east_fen, {} AS west_fen FROM {ALL_LINES} GROUP BY record_type, status",
             sum("east_amount"),
             sum("west_amount")
         );
@@ -945,6 +1011,7 @@ impl<'a> Work<'a> {
     async fn close(self) -> AppResult<()> {
         if self.backend != DbBackend::Postgres {
             self.run("DROP TABLE temp.recon_pairs", vec![]).await?;
+            self.run("DROP TABLE temp.recon_left", vec![]).await?;
             self.run("DROP TABLE temp.recon_work", vec![]).await?;
         }
         Ok(())
