@@ -798,10 +798,16 @@ impl<'a> Work<'a> {
         start: NaiveDate,
         end: NaiveDate,
     ) -> AppResult<()> {
+        // Voucher numbers compare byte for byte: the join and the grouping then hash and sort
+        // them without the database's collation rules.
+        let bytewise = match self.backend {
+            DbBackend::Postgres => " COLLATE \"C\"",
+            _ => "",
+        };
         let side = |kind: &str| {
             format!(
                 "SELECT id, owner_org_id, amount_fen, occurred_on, \
-                 NULLIF(TRIM(voucher_no), '') AS v \
+                 NULLIF(TRIM(voucher_no), ''){bytewise} AS v \
                  FROM fund_transactions WHERE pairing_id = {} AND kind = '{kind}' \
                  AND deleted_at IS NULL AND occurred_on BETWEEN {} AND {}",
                 self.p(1),
@@ -865,6 +871,11 @@ impl<'a> Work<'a> {
         .await?;
         self.run(&format!("DELETE FROM recon_work WHERE {one_sided}"), vec![])
             .await?;
+        if self.backend == DbBackend::Postgres {
+            // A temporary table has no statistics until analyzed: without them the planner
+            // joins the one-sided lines to themselves by nested loops.
+            self.run("ANALYZE recon_left", vec![]).await?;
+        }
         Ok(())
     }
 
