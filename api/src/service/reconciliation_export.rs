@@ -184,35 +184,33 @@ async fn csv(
     mut pages: mpsc::Receiver<AppResult<Vec<LineView>>>,
     tx: mpsc::Sender<std::io::Result<Bytes>>,
 ) {
-    let mut chunk = "\u{feff}".as_bytes().to_vec();
-    let write = |chunk: &mut Vec<u8>, record: &[String]| -> std::io::Result<()> {
-        let mut writer = csv::Writer::from_writer(chunk);
-        writer.write_record(record).map_err(io_error)?;
-        writer.flush()
+    // One writer per page: it buffers the page's records and hands back its bytes.
+    let page_bytes = |records: &mut dyn Iterator<Item = [String; 14]>| -> std::io::Result<Vec<u8>> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        for record in records {
+            writer.write_record(&record).map_err(io_error)?;
+        }
+        writer.into_inner().map_err(io_error)
     };
-    let headers = HEADERS.map(String::from);
-    if let Err(e) = write(&mut chunk, &headers) {
-        let _ = tx.send(Err(e)).await;
-        return;
-    }
-    while let Some(page) = pages.recv().await {
-        let result = page
-            .map_err(|e| io_error(format!("{e:?}")))
-            .and_then(|rows| rows.iter().try_for_each(|l| write(&mut chunk, &texts(l))));
-        if let Err(e) = result {
+    let mut first = "\u{feff}".as_bytes().to_vec();
+    match page_bytes(&mut std::iter::once(HEADERS.map(String::from))) {
+        Ok(bytes) => first.extend(bytes),
+        Err(e) => {
             let _ = tx.send(Err(e)).await;
             return;
         }
-        if tx
-            .send(Ok(Bytes::from(std::mem::take(&mut chunk))))
-            .await
-            .is_err()
-        {
+    }
+    if tx.send(Ok(Bytes::from(first))).await.is_err() {
+        return;
+    }
+    while let Some(page) = pages.recv().await {
+        let bytes = page
+            .map_err(|e| io_error(format!("{e:?}")))
+            .and_then(|rows| page_bytes(&mut rows.iter().map(texts)));
+        let failed = bytes.is_err();
+        if tx.send(bytes.map(Bytes::from)).await.is_err() || failed {
             return;
         }
-    }
-    if !chunk.is_empty() {
-        let _ = tx.send(Ok(Bytes::from(chunk))).await;
     }
 }
 

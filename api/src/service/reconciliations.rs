@@ -45,7 +45,7 @@ use super::{
 };
 use crate::{
     authz::{self, Actor, Owner, RecordKind},
-    domain::{Cursor, Fen, Fields, checked},
+    domain::{Fen, Fields, checked},
     error::{AppError, AppResult},
 };
 
@@ -410,19 +410,8 @@ pub async fn lines(
         .map(|c| i64::try_from(c.id().as_u64_pair().1).unwrap_or(i64::MAX))
         .unwrap_or(0);
     let limit = args.limit.get();
-    let mut rows = line_rows(&ctx.db, id, &q.filter(), after, limit + 1).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            rows.last()
-                .map(|r| Cursor::after(line_key(r.line_no)).encode())
-        })
-        .flatten();
-    Ok(Page {
-        items: rows,
-        next_cursor,
-    })
+    let rows = line_rows(&ctx.db, id, &q.filter(), after, limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |l| line_key(l.line_no)))
 }
 
 /// Up to `limit` lines of report `id` after line `after`, in line order: for a caller already
