@@ -400,7 +400,7 @@ async fn a_ledger_exports_as_xlsx_and_csv_that_read_back() {
     let money = book.worksheet_range("资金往来").expect("sheet");
     assert_eq!(money.get((0, 0)), Some(&Data::String("日期".into())));
     assert_eq!(money.get((0, 2)), Some(&Data::String("金额（元）".into())));
-    assert_eq!(money.get((1, 1)), Some(&Data::String("pledge".into())));
+    assert_eq!(money.get((1, 1)), Some(&Data::String("认捐".into())));
     assert_eq!(money.get((1, 2)), Some(&Data::Float(1_234_567.89)));
     assert_eq!(
         money.get((1, 3)),
@@ -415,7 +415,7 @@ async fn a_ledger_exports_as_xlsx_and_csv_that_read_back() {
     let gaps = book.worksheet_range("问题清单").expect("sheet");
     assert_eq!(
         gaps.get((1, 0)),
-        Some(&Data::String("fund_transaction_without_voucher".into()))
+        Some(&Data::String("资金往来缺凭证".into()))
     );
     // Every sheet keeps its header row in view.
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
@@ -453,7 +453,7 @@ async fn a_ledger_exports_as_xlsx_and_csv_that_read_back() {
     );
     let row = lines.next().unwrap_or_default();
     assert!(
-        row.starts_with("2019-08-01,pledge,1234567.89,沪残联〔2019〕1号,,"),
+        row.starts_with("2019-08-01,认捐,1234567.89,沪残联〔2019〕1号,,"),
         "{row}"
     );
     assert_eq!(lines.next(), None);

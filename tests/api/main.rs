@@ -28,6 +28,7 @@ mod reconciliations;
 mod schema_drift;
 mod seed;
 mod self_assessments;
+mod spreadsheets;
 mod sync;
 mod sync_records;
 mod webhooks;

@@ -16,7 +16,10 @@ use super::problem::Problem;
 use crate::{
     authz::Actor,
     error::{AppError, FieldError},
-    service::AppCtx,
+    service::{
+        AppCtx,
+        spreadsheet::{FormatParam, ListFormat},
+    },
 };
 
 /// A step of a path into a JSON document.
@@ -449,6 +452,39 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
                 .map(Query)
                 .map_err(Problem),
         )
+    }
+}
+
+/// A list's query string: the list's own parameters `T` (unknown ones refused), and `format`
+/// (`json`, `csv` or `xlsx`), which every list takes.
+pub struct ListQuery<T> {
+    pub query: T,
+    pub format: ListFormat,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ListQuery<T> {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (mut own, mut format) = (
+            form_urlencoded::Serializer::new(String::new()),
+            form_urlencoded::Serializer::new(String::new()),
+        );
+        for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
+            match k.as_ref() {
+                "format" => format.append_pair(&k, &v),
+                _ => own.append_pair(&k, &v),
+            };
+        }
+        let parsed = parse_urlencoded::<FormatParam>(format.finish().as_bytes(), "format")
+            .and_then(|f| {
+                Ok(ListQuery {
+                    query: parse_urlencoded(own.finish().as_bytes(), "query")?,
+                    format: f.format.unwrap_or(ListFormat::Json),
+                })
+            });
+        std::future::ready(parsed.map_err(Problem))
     }
 }
 

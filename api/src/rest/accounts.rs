@@ -3,10 +3,12 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, RawBody, etag, parse_json, parse_urlencoded},
+    extract::{IfMatch, Json, ListQuery, RawBody, etag, parse_json, parse_urlencoded},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     error::AppError,
@@ -125,14 +127,14 @@ pub async fn me(actor: Actor) -> HttpResponse {
 }
 
 /// List users (admin).
-#[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, body = Page<UserView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(UserQuery, FormatParam), responses((status = 200, body = Page<UserView>)), security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list_users(
     ctx: Ctx,
     actor: Actor,
-    q: Query<UserQuery>,
+    q: ListQuery<UserQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(users::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(users::list)).await
 }
 
 /// Create a user (admin). Editors need a western organization, partners an eastern one.
@@ -223,7 +225,7 @@ pub async fn delete_user(
 /// List service accounts (admin). Secrets are never listed.
 #[utoipa::path(
     tag = "service-accounts",
-    params(ServiceAccountQuery),
+    params(ServiceAccountQuery, FormatParam),
     responses((status = 200, body = Page<ServiceAccountView>)),
     security(("bearer" = []))
 )]
@@ -231,9 +233,9 @@ pub async fn delete_user(
 pub async fn list_service_accounts(
     ctx: Ctx,
     actor: Actor,
-    q: Query<ServiceAccountQuery>,
+    q: ListQuery<ServiceAccountQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(service_accounts::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(service_accounts::list)).await
 }
 
 /// Create a service account (admin). The `client_secret` is in this response only.

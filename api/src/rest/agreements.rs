@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -35,7 +37,7 @@ fn one(view: &AgreementView) -> HttpResponse {
 /// List agreements (协议书) the caller may read, filtered, in keyset pages.
 #[utoipa::path(
     tag = "agreements",
-    params(AgreementQuery),
+    params(AgreementQuery, FormatParam),
     responses((status = 200, body = Page<AgreementView>)),
     security(("bearer" = []))
 )]
@@ -43,9 +45,9 @@ fn one(view: &AgreementView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<AgreementQuery>,
+    q: ListQuery<AgreementQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(agreements::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(agreements::list)).await
 }
 
 /// Record a signed agreement, owned by the caller's organization.

@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -37,13 +39,17 @@ fn one(view: &ContactView) -> HttpResponse {
 #[utoipa::path(
     tag = "contacts",
     operation_id = "list_contacts",
-    params(ContactQuery),
+    params(ContactQuery, FormatParam),
     responses((status = 200, body = Page<ContactView>)),
     security(("bearer" = []))
 )]
 #[get("/contacts")]
-pub async fn list(ctx: Ctx, actor: Actor, q: Query<ContactQuery>) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(contacts::list(&ctx, &actor, q.0).await?))
+pub async fn list(
+    ctx: Ctx,
+    actor: Actor,
+    q: ListQuery<ContactQuery>,
+) -> Result<HttpResponse, Problem> {
+    listing(&ctx, &actor, q, crate::fetch!(contacts::list)).await
 }
 
 /// Record a contact of an organization the caller may write for.

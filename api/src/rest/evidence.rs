@@ -14,10 +14,12 @@ use futures_util::{StreamExt, TryStreamExt};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     domain::evidence::RangeAnswer,
@@ -55,7 +57,7 @@ fn one(view: &EvidenceView) -> HttpResponse {
 #[utoipa::path(
     tag = "evidence",
     operation_id = "list_evidence",
-    params(EvidenceQuery),
+    params(EvidenceQuery, FormatParam),
     responses((status = 200, body = Page<EvidenceView>)),
     security(("bearer" = []))
 )]
@@ -63,9 +65,9 @@ fn one(view: &EvidenceView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<EvidenceQuery>,
+    q: ListQuery<EvidenceQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(evidence::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(evidence::list)).await
 }
 
 /// Upload a piece of evidence: the parts `category`, `title`, optional `period_year`,

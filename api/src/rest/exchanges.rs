@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -35,7 +37,7 @@ fn one(view: &ExchangeView) -> HttpResponse {
 /// List exchanges (交流对接) the caller may read, filtered, in keyset pages.
 #[utoipa::path(
     tag = "exchanges",
-    params(ExchangeQuery),
+    params(ExchangeQuery, FormatParam),
     responses((status = 200, body = Page<ExchangeView>)),
     security(("bearer" = []))
 )]
@@ -43,9 +45,9 @@ fn one(view: &ExchangeView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<ExchangeQuery>,
+    q: ListQuery<ExchangeQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(exchanges::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(exchanges::list)).await
 }
 
 /// Record an exchange, owned by the caller's organization.

@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -39,7 +41,7 @@ fn one(view: &FundTransactionView) -> HttpResponse {
 /// List fund transactions the caller may read.
 #[utoipa::path(
     tag = "fund-transactions",
-    params(FundTransactionQuery),
+    params(FundTransactionQuery, FormatParam),
     responses((status = 200, body = Page<FundTransactionView>)),
     security(("bearer" = []))
 )]
@@ -47,9 +49,9 @@ fn one(view: &FundTransactionView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<FundTransactionQuery>,
+    q: ListQuery<FundTransactionQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(fund_transactions::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(fund_transactions::list)).await
 }
 
 /// Record money: the east records `pledge` and `transfer`, the west `arrival`, `expenditure`

@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, get, http::header, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatchOpt, Json, Query, etag},
+    extract::{IfMatchOpt, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -38,7 +40,7 @@ fn one(view: &LedgerSubmissionView) -> HttpResponse {
 /// List the ledger submissions the caller may read, filtered, in keyset pages.
 #[utoipa::path(
     tag = "ledger-submissions",
-    params(LedgerSubmissionQuery),
+    params(LedgerSubmissionQuery, FormatParam),
     responses((status = 200, body = Page<LedgerSubmissionView>)),
     security(("bearer" = []))
 )]
@@ -46,9 +48,9 @@ fn one(view: &LedgerSubmissionView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<LedgerSubmissionQuery>,
+    q: ListQuery<LedgerSubmissionQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(ledger_submissions::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(ledger_submissions::list)).await
 }
 
 /// Submit an organization's ledger of one quarter (from the day after the quarter ends), or,

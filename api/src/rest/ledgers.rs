@@ -20,6 +20,7 @@ use crate::{
         AppCtx,
         ledger_export::{self, LedgerExportQuery, LedgerFormat},
         ledgers::{self, Ledger},
+        spreadsheet,
     },
 };
 
@@ -122,11 +123,11 @@ async fn respond(
     };
     Ok(match (format, part) {
         (LedgerFormat::Xlsx, _) => HttpResponse::Ok()
-            .content_type(ledger_export::XLSX)
+            .content_type(spreadsheet::XLSX)
             .insert_header((header::CONTENT_DISPOSITION, file("xlsx", None)))
             .body(ledger_export::xlsx(&ledger)?),
         (LedgerFormat::Csv, Some(part)) => HttpResponse::Ok()
-            .content_type(ledger_export::CSV)
+            .content_type(spreadsheet::CSV)
             .insert_header((
                 header::CONTENT_DISPOSITION,
                 file("csv", Some(part.as_str())),

@@ -22,7 +22,11 @@ pub mod sync;
 pub mod webhooks;
 pub mod working_groups;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{
+    HttpResponse, get,
+    http::header::{self, ContentDisposition, DispositionParam, DispositionType},
+    web,
+};
 use utoipa::{
     Modify, OpenApi,
     openapi::{
@@ -33,7 +37,7 @@ use utoipa::{
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 use crate::http::{
-    extract::Query,
+    extract::{ListQuery, Query},
     problem::{PROBLEM_JSON, Problem, ProblemBody},
 };
 use crate::{
@@ -42,6 +46,7 @@ use crate::{
         AppCtx, Page,
         audit::{self, AuditEntry, AuditQuery},
         changes::{self as feed, ChangePage, ChangesQuery},
+        spreadsheet::{self, Export, Fetch, ListFormat, Paged, Tabular},
     },
 };
 
@@ -94,10 +99,52 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
     );
 }
 
+/// A list's answer: one JSON page, or with `format=csv|xlsx` every page the filters keep as
+/// a spreadsheet, streamed.
+pub async fn listing<Q: Paged + Clone, T: Tabular + serde::Serialize>(
+    ctx: &AppCtx,
+    actor: &Actor,
+    q: ListQuery<Q>,
+    fetch: Fetch<Q, T>,
+) -> Result<HttpResponse, Problem> {
+    Ok(match q.format {
+        ListFormat::Json => {
+            HttpResponse::Ok().json(fetch(ctx.clone(), actor.clone(), q.query).await?)
+        }
+        format => download(spreadsheet::export(ctx, actor, q.query, format, fetch).await?),
+    })
+}
+
+/// A spreadsheet as an attachment, sent as it is written.
+pub fn download(export: Export) -> HttpResponse {
+    let body = futures_util::stream::unfold(export.body, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    HttpResponse::Ok()
+        .content_type(export.content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            ContentDisposition {
+                disposition: DispositionType::Attachment,
+                parameters: vec![DispositionParam::Filename(export.file_name)],
+            },
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .streaming(body)
+}
+
+/// `projects::list` as a [`Fetch`]: a list function that owns what it borrows.
+#[macro_export]
+macro_rules! fetch {
+    ($list:path) => {
+        |ctx, actor, q| Box::pin(async move { $list(&ctx, &actor, q).await })
+    };
+}
+
 /// The audit log (admin, coordinator, auditor), oldest first.
 #[utoipa::path(
     tag = "audit",
-    params(AuditQuery),
+    params(AuditQuery, spreadsheet::FormatParam),
     responses((status = 200, body = Page<AuditEntry>)),
     security(("bearer" = []))
 )]
@@ -105,9 +152,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
 pub async fn audit_log(
     ctx: web::Data<AppCtx>,
     actor: Actor,
-    q: Query<AuditQuery>,
+    q: ListQuery<AuditQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(audit::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, fetch!(audit::list)).await
 }
 
 /// The change feed: every create, update and delete of the records the caller may read, in an
@@ -176,6 +223,7 @@ impl Modify for Common {
         for item in doc.paths.paths.values_mut() {
             if let Some(op) = item.get.as_mut() {
                 conditional_reads(op);
+                spreadsheet_lists(op);
             }
             for (conditional, op) in [
                 (false, &mut item.get),
@@ -271,6 +319,34 @@ fn state_page_limits(op: &mut openapi::path::Operation) {
             schema.default = Some(serde_json::json!(crate::domain::Limit::DEFAULT));
         }
     }
+}
+
+/// A list that takes `format` also answers as CSV and XLSX.
+fn spreadsheet_lists(op: &mut openapi::path::Operation) {
+    let takes_format = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.name == "format"));
+    let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") else {
+        return;
+    };
+    if !takes_format || ok.content.contains_key("text/csv") {
+        return;
+    }
+    let binary = || {
+        Content::new(Some(RefOr::T(openapi::schema::Schema::Object(
+            openapi::schema::ObjectBuilder::new()
+                .schema_type(openapi::schema::Type::String)
+                .format(Some(openapi::schema::SchemaFormat::KnownFormat(
+                    openapi::schema::KnownFormat::Binary,
+                )))
+                .build(),
+        ))))
+    };
+    ok.content.insert("text/csv".into(), RefOr::T(binary()));
+    ok.content
+        .insert(spreadsheet::XLSX.into(), RefOr::T(binary()));
 }
 
 /// A GET answered with an `ETag` also takes `If-None-Match` and may answer `304`.

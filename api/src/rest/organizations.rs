@@ -1,10 +1,12 @@
 use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, Query, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -26,7 +28,7 @@ fn one(view: &OrganizationView) -> HttpResponse {
 /// List organizations the caller may read, filtered, in keyset pages.
 #[utoipa::path(
     tag = "organizations",
-    params(OrganizationQuery),
+    params(OrganizationQuery, FormatParam),
     responses((status = 200, body = Page<OrganizationView>)),
     security(("bearer" = []))
 )]
@@ -34,9 +36,9 @@ fn one(view: &OrganizationView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<OrganizationQuery>,
+    q: ListQuery<OrganizationQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(organizations::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(organizations::list)).await
 }
 
 /// Create an organization (admin).

@@ -1,10 +1,12 @@
 use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -24,13 +26,17 @@ fn one(view: &PairingView) -> HttpResponse {
 /// List the pairings the caller may read.
 #[utoipa::path(
     tag = "pairings",
-    params(PairingQuery),
+    params(PairingQuery, FormatParam),
     responses((status = 200, body = Page<PairingView>)),
     security(("bearer" = []))
 )]
 #[get("/pairings")]
-pub async fn list(ctx: Ctx, actor: Actor, q: Query<PairingQuery>) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(pairings::list(&ctx, &actor, q.0).await?))
+pub async fn list(
+    ctx: Ctx,
+    actor: Actor,
+    q: ListQuery<PairingQuery>,
+) -> Result<HttpResponse, Problem> {
+    listing(&ctx, &actor, q, crate::fetch!(pairings::list)).await
 }
 
 /// Register a pairing (admin, coordinator).

@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -45,7 +47,7 @@ fn with_etag<T: serde::Serialize>(version: i32, body: &T) -> HttpResponse {
 #[utoipa::path(
     tag = "plans",
     operation_id = "list_plans",
-    params(PlanQuery),
+    params(PlanQuery, FormatParam),
     responses((status = 200, body = Page<PlanView>)),
     security(("bearer" = []))
 )]
@@ -53,9 +55,9 @@ fn with_etag<T: serde::Serialize>(version: i32, body: &T) -> HttpResponse {
 pub async fn list_plans(
     ctx: Ctx,
     actor: Actor,
-    q: Query<PlanQuery>,
+    q: ListQuery<PlanQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(plans::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(plans::list)).await
 }
 
 /// Start an organization's plan for a year (one per organization and year).
@@ -156,7 +158,7 @@ pub async fn delete_plan(
 #[utoipa::path(
     tag = "plans",
     operation_id = "list_plan_tasks",
-    params(PlanTaskQuery),
+    params(PlanTaskQuery, FormatParam),
     responses((status = 200, body = Page<PlanTaskView>)),
     security(("bearer" = []))
 )]
@@ -164,9 +166,9 @@ pub async fn delete_plan(
 pub async fn list_tasks(
     ctx: Ctx,
     actor: Actor,
-    q: Query<PlanTaskQuery>,
+    q: ListQuery<PlanTaskQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(plans::list_tasks(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(plans::list_tasks)).await
 }
 
 /// Add a task to a plan.

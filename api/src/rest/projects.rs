@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -35,13 +37,17 @@ fn one(view: &ProjectView) -> HttpResponse {
 /// List projects the caller may read, with their money totals.
 #[utoipa::path(
     tag = "projects",
-    params(ProjectQuery),
+    params(ProjectQuery, FormatParam),
     responses((status = 200, body = Page<ProjectView>)),
     security(("bearer" = []))
 )]
 #[get("/projects")]
-pub async fn list(ctx: Ctx, actor: Actor, q: Query<ProjectQuery>) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(projects::list(&ctx, &actor, q.0).await?))
+pub async fn list(
+    ctx: Ctx,
+    actor: Actor,
+    q: ListQuery<ProjectQuery>,
+) -> Result<HttpResponse, Problem> {
+    listing(&ctx, &actor, q, crate::fetch!(projects::list)).await
 }
 
 /// Create a project (status `proposed`). Send `Idempotency-Key` to make retries safe.

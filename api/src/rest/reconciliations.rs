@@ -1,23 +1,20 @@
 //! Reconciliation routes: `/api/v1/reconciliations`. A report is computed once and stored; its
 //! lines are read in pages and answered one step at a time.
 
-use actix_web::{
-    HttpResponse, get,
-    http::header::{self, ContentDisposition, DispositionParam, DispositionType},
-    post, web,
-};
+use actix_web::{HttpResponse, get, http::header, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::{download, listing};
 use crate::http::{
-    extract::{IfMatchOpt, Json, Query, etag},
+    extract::{IfMatchOpt, Json, ListQuery, Query, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::{FormatParam, ListFormat};
 use crate::{
     authz::Actor,
     service::{
-        AppCtx, Page,
-        reconciliation_export::{self, LinesFormat},
+        AppCtx, Page, reconciliation_export,
         reconciliations::{
             self, LineEventView, LineQuery, LineStep, LineView, NewReconciliation,
             ReconciliationQuery, ReconciliationView,
@@ -41,7 +38,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// pages.
 #[utoipa::path(
     tag = "reconciliations",
-    params(ReconciliationQuery),
+    params(ReconciliationQuery, FormatParam),
     responses((status = 200, body = Page<ReconciliationView>)),
     security(("bearer" = []))
 )]
@@ -49,9 +46,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<ReconciliationQuery>,
+    q: ListQuery<ReconciliationQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(reconciliations::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(reconciliations::list)).await
 }
 
 /// Reconcile a pairing's period (`horizontal`): the eastern side's transfers against the
@@ -124,25 +121,14 @@ pub async fn lines(
     id: web::Path<Uuid>,
     q: Query<LineQuery>,
 ) -> Result<HttpResponse, Problem> {
-    let format = q.0.format.unwrap_or(LinesFormat::Json);
-    if format == LinesFormat::Json {
+    let format = q.0.format.unwrap_or(ListFormat::Json);
+    if format == ListFormat::Json {
         return Ok(HttpResponse::Ok().json(reconciliations::lines(&ctx, &actor, *id, q.0).await?));
     }
-    let export = reconciliation_export::export(&ctx, &actor, *id, format, q.0.filter()).await?;
-    let body = futures_util::stream::unfold(export.body, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    Ok(HttpResponse::Ok()
-        .content_type(export.content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            ContentDisposition {
-                disposition: DispositionType::Attachment,
-                parameters: vec![DispositionParam::Filename(export.file_name)],
-            },
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .streaming(body))
+    let filter = q.0.filter();
+    Ok(download(
+        reconciliation_export::export(&ctx, &actor, *id, format, filter).await?,
+    ))
 }
 
 /// One line, with its version as `ETag`.

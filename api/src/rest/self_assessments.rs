@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, IfMatchOpt, Json, Query, etag},
+    extract::{IfMatch, IfMatchOpt, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -42,7 +44,7 @@ fn one(view: &SelfAssessmentView) -> HttpResponse {
 /// those sent to it), filtered, in keyset pages.
 #[utoipa::path(
     tag = "self-assessments",
-    params(SelfAssessmentQuery),
+    params(SelfAssessmentQuery, FormatParam),
     responses((status = 200, body = Page<SelfAssessmentView>)),
     security(("bearer" = []))
 )]
@@ -50,9 +52,9 @@ fn one(view: &SelfAssessmentView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<SelfAssessmentQuery>,
+    q: ListQuery<SelfAssessmentQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(self_assessments::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(self_assessments::list)).await
 }
 
 /// Draft the self-assessment of an organization for a year, with its computed indicators.

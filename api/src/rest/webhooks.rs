@@ -5,10 +5,12 @@ use actix_web::{HttpResponse, delete, get, http::header, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, Query, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -32,7 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list_webhooks",
-    params(WebhookListQuery),
+    params(WebhookListQuery, FormatParam),
     responses((status = 200, body = Page<WebhookView>)),
     security(("bearer" = []))
 )]
@@ -40,9 +42,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<WebhookListQuery>,
+    q: ListQuery<WebhookListQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(webhooks::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(webhooks::list)).await
 }
 
 /// Subscribe a URL to the changes of the given record types that the caller may read. Each

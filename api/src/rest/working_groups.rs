@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, Query, etag},
+    extract::{IfMatch, Json, ListQuery, etag},
     problem::{Problem, ProblemBody},
 };
+use crate::service::spreadsheet::FormatParam;
 use crate::{
     authz::Actor,
     service::{
@@ -38,7 +40,7 @@ fn one(view: &WorkingGroupView) -> HttpResponse {
 #[utoipa::path(
     tag = "working-groups",
     operation_id = "list_working_groups",
-    params(WorkingGroupQuery),
+    params(WorkingGroupQuery, FormatParam),
     responses((status = 200, body = Page<WorkingGroupView>)),
     security(("bearer" = []))
 )]
@@ -46,9 +48,9 @@ fn one(view: &WorkingGroupView) -> HttpResponse {
 pub async fn list(
     ctx: Ctx,
     actor: Actor,
-    q: Query<WorkingGroupQuery>,
+    q: ListQuery<WorkingGroupQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(working_groups::list(&ctx, &actor, q.0).await?))
+    listing(&ctx, &actor, q, crate::fetch!(working_groups::list)).await
 }
 
 /// Set up an organization's working group (one per organization).

@@ -113,7 +113,7 @@ pub struct AgreementPatch {
     pub external_id: MaybeUndefined<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "AgreementFilter")]

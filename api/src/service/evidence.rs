@@ -132,7 +132,7 @@ pub struct EvidenceUpload {
     pub file: Vec<u8>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, async_graphql::InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "EvidenceFilter")]

@@ -163,7 +163,7 @@ pub struct ExchangePatch {
     pub external_id: MaybeUndefined<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "ExchangeFilter")]

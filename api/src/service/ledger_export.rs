@@ -9,7 +9,10 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::ledgers::Ledger;
+use super::{
+    ledgers::Ledger,
+    spreadsheet::{Cell, Label, header_row, money_format, write_cell},
+};
 use crate::{
     domain::names,
     error::{AppError, AppResult},
@@ -44,23 +47,16 @@ pub struct LedgerExportQuery {
     pub part: Option<LedgerPart>,
 }
 
-pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-pub const CSV: &str = "text/csv; charset=utf-8";
-
-/// One cell.
-enum Cell {
-    Text(String),
-    /// Integer fen, shown as yuan.
-    Yuan(i64),
-    Int(i64),
-}
-
 fn text(value: impl ToString) -> Cell {
     Cell::Text(value.to_string())
 }
 
+fn label(value: impl Label) -> Cell {
+    Cell::text(value.label())
+}
+
 fn opt(value: Option<impl ToString>) -> Cell {
-    Cell::Text(value.map(|v| v.to_string()).unwrap_or_default())
+    Cell::opt(value, text)
 }
 
 /// One list: its sheet name, its CSV part, its headers and rows.
@@ -69,13 +65,6 @@ struct Table {
     part: LedgerPart,
     headers: &'static [&'static str],
     rows: Vec<Vec<Cell>>,
-}
-
-/// Yuan as exact decimal text: `-12345` fen is `-123.45`.
-pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 fn tables(l: &Ledger) -> Vec<Table> {
@@ -136,9 +125,9 @@ fn tables(l: &Ledger) -> Vec<Table> {
                         text(&v.code),
                         text(&v.title),
                         Cell::Int(v.year.into()),
-                        text(v.category.as_str()),
-                        text(p.status_at_period_end.as_str()),
-                        text(v.status.as_str()),
+                        label(v.category),
+                        label(p.status_at_period_end),
+                        label(v.status),
                         Cell::Yuan(v.budget_fen.0),
                         Cell::Yuan(v.pledged_fen.0),
                         Cell::Yuan(v.arrived_fen.0),
@@ -169,12 +158,12 @@ fn tables(l: &Ledger) -> Vec<Table> {
                 .map(|f| {
                     vec![
                         text(f.occurred_on),
-                        text(f.kind.as_str()),
+                        label(f.kind),
                         Cell::Yuan(f.amount_fen.0),
                         opt(f.voucher_no.as_ref()),
                         opt(f.project_id),
                         text(f.pairing_id),
-                        text(f.side.as_str()),
+                        label(f.side),
                         opt(f.note.as_ref()),
                         text(f.id),
                     ]
@@ -202,8 +191,8 @@ fn tables(l: &Ledger) -> Vec<Table> {
                     vec![
                         text(e.start_on),
                         text(e.end_on),
-                        text(e.kind.as_str()),
-                        text(e.direction.as_str()),
+                        label(e.kind),
+                        label(e.direction),
                         text(e.host_org_id),
                         opt(e.participants),
                         opt(e.summary.as_ref()),
@@ -236,7 +225,7 @@ fn tables(l: &Ledger) -> Vec<Table> {
                         text(t.due_on),
                         Cell::Int(t.target_count.into()),
                         Cell::Int(t.progress_count.into()),
-                        text(t.status.as_str()),
+                        label(t.status),
                         text(t.responsible_org_id),
                         text(t.id),
                     ]
@@ -263,11 +252,11 @@ fn tables(l: &Ledger) -> Vec<Table> {
                     let links = e
                         .links
                         .iter()
-                        .map(|k| format!("{}:{}", k.record_type.as_str(), k.record_id))
+                        .map(|k| format!("{} {}", k.record_type.label(), k.record_id))
                         .collect::<Vec<_>>()
                         .join(" ");
                     vec![
-                        text(e.category.as_str()),
+                        label(e.category),
                         text(&e.title),
                         text(&e.file_name),
                         text(&e.media_type),
@@ -288,8 +277,8 @@ fn tables(l: &Ledger) -> Vec<Table> {
                 .iter()
                 .map(|g| {
                     vec![
-                        text(g.kind.as_str()),
-                        text(g.record_type.as_str()),
+                        label(g.kind),
+                        label(g.record_type),
                         text(g.record_id),
                         text(&g.message),
                     ]
@@ -306,26 +295,15 @@ pub fn xlsx(ledger: &Ledger) -> AppResult<Vec<u8>> {
 
 fn build_xlsx(ledger: &Ledger) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
-    let header = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
+    let bold = Format::new().set_bold();
+    let money = money_format();
     for table in tables(ledger) {
         let sheet = workbook.add_worksheet();
         sheet.set_name(table.sheet)?;
-        for (col, title) in (0u16..).zip(table.headers) {
-            sheet.write_string_with_format(0, col, *title, &header)?;
-            sheet.set_column_width(col, 16)?;
-        }
-        sheet.set_freeze_panes(1, 0)?;
+        header_row(sheet, table.headers, &bold)?;
         for (row, cells) in (1u32..).zip(&table.rows) {
             for (col, cell) in (0u16..).zip(cells) {
-                match cell {
-                    Cell::Text(t) => sheet.write_string(row, col, t)?,
-                    // Exact: every accepted amount is below 2^53 fen.
-                    Cell::Yuan(fen) => {
-                        sheet.write_number_with_format(row, col, *fen as f64 / 100.0, &money)?
-                    }
-                    Cell::Int(n) => sheet.write_number(row, col, *n as f64)?,
-                };
+                write_cell(sheet, row, col, cell, &money)?;
             }
         }
     }
@@ -346,11 +324,7 @@ pub fn csv(ledger: &Ledger, part: LedgerPart) -> AppResult<Vec<u8>> {
         writer.write_record(table.headers).map_err(fail)?;
         for row in &table.rows {
             writer
-                .write_record(row.iter().map(|cell| match cell {
-                    Cell::Text(t) => t.clone(),
-                    Cell::Yuan(fen) => yuan(*fen),
-                    Cell::Int(n) => n.to_string(),
-                }))
+                .write_record(row.iter().map(Cell::csv_text))
                 .map_err(fail)?;
         }
         writer
@@ -358,20 +332,4 @@ pub fn csv(ledger: &Ledger, part: LedgerPart) -> AppResult<Vec<u8>> {
             .map_err(|e| AppError::internal(format!("writing CSV: {e}")))?;
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::yuan;
-
-    #[test]
-    fn yuan_is_exact_decimal_text() {
-        assert_eq!(yuan(0), "0.00");
-        assert_eq!(yuan(5), "0.05");
-        assert_eq!(yuan(100), "1.00");
-        assert_eq!(yuan(1_234_567), "12345.67");
-        assert_eq!(yuan(-1_005), "-10.05");
-        assert_eq!(yuan(9_999_999_999_999), "99999999999.99");
-        assert_eq!(yuan(i64::MIN), "-92233720368547758.08");
-    }
 }

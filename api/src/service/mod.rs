@@ -30,6 +30,7 @@ pub mod records;
 pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
+pub mod spreadsheet;
 pub mod sync;
 pub mod users;
 pub mod webhooks;

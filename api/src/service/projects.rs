@@ -333,7 +333,7 @@ pub struct ProjectPatch {
     pub external_id: MaybeUndefined<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "ProjectFilter")]

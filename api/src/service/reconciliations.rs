@@ -242,7 +242,7 @@ pub struct LineStep {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "ReconciliationFilter")]
@@ -270,7 +270,7 @@ pub struct LineQuery {
     /// `limit` and `cursor` say; XLSX with a summary sheet).
     #[graphql(skip)]
     #[param(inline)]
-    pub format: Option<super::reconciliation_export::LinesFormat>,
+    pub format: Option<super::spreadsheet::ListFormat>,
     /// Page size, 1–500 (default 50).
     #[graphql(skip)]
     pub limit: Option<i64>,

@@ -120,7 +120,7 @@ pub struct OpinionInput {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "SelfAssessmentFilter")]

@@ -67,7 +67,7 @@ pub struct NewServiceAccount {
     pub org_id: Option<Uuid>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ServiceAccountQuery {

@@ -531,7 +531,7 @@ impl Metadata {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "PlanFilter")]
@@ -637,7 +637,7 @@ pub struct PlanTaskPatch {
     pub external_id: MaybeUndefined<String>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "PlanTaskFilter")]
