@@ -104,6 +104,8 @@ pub struct Config {
     pub webhook_max_attempts: i32,
     /// `XIEZUO_SYNC_BATCH_MAX`, default 1000: the most items one sync batch may hold.
     pub sync_batch_max: usize,
+    /// `XIEZUO_IMPORT_MAX_BYTES`, default 32 MiB: the largest spreadsheet an import accepts.
+    pub import_max_bytes: usize,
     /// `XIEZUO_RECONCILE_WINDOW_DAYS`, default 15: how many days apart a transfer and an arrival
     /// of equal amount may be and still match, when a reconciliation does not say.
     pub reconcile_window_days: i32,
@@ -179,6 +181,7 @@ impl Config {
             webhook_retry_base_ms: parse_var("XIEZUO_WEBHOOK_RETRY_BASE_MS")?.unwrap_or(10_000),
             webhook_max_attempts: parse_var("XIEZUO_WEBHOOK_MAX_ATTEMPTS")?.unwrap_or(10),
             sync_batch_max: parse_var("XIEZUO_SYNC_BATCH_MAX")?.unwrap_or(1_000),
+            import_max_bytes: parse_var("XIEZUO_IMPORT_MAX_BYTES")?.unwrap_or(32 * 1024 * 1024),
             reconcile_window_days: parse_var("XIEZUO_RECONCILE_WINDOW_DAYS")?.unwrap_or(15),
         })
     }

@@ -31,6 +31,10 @@ pub struct FieldError {
     /// In a sync batch, the `external_id` of the item the field belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// In an import, the spreadsheet row the field belongs to (the header is row 1); `field`
+    /// is then the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
 }
 
 impl FieldError {
@@ -43,6 +47,7 @@ impl FieldError {
             code: field_code(&message).to_string(),
             message,
             external_id: None,
+            row: None,
         }
     }
 }

@@ -14,6 +14,7 @@ mod evidence;
 mod exchanges;
 mod graphql;
 mod hostile;
+mod imports;
 mod ledger_submissions;
 mod ledgers;
 mod money_rules;

@@ -111,6 +111,7 @@ pub fn base_config(database_url: String) -> Config {
         webhook_retry_base_ms: 200,
         webhook_max_attempts: 10,
         sync_batch_max: 1_000,
+        import_max_bytes: 32 * 1024 * 1024,
         reconcile_window_days: 15,
     }
 }

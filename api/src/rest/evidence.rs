@@ -150,7 +150,7 @@ pub async fn upload(
     Err(AppError::Validation(errors).into())
 }
 
-async fn next_part(
+pub(crate) async fn next_part(
     form: &mut Multipart,
     idle: Duration,
 ) -> Result<Option<actix_multipart::Field>, Problem> {
@@ -170,10 +170,22 @@ async fn next_part(
 }
 
 async fn read_text(
-    mut part: actix_multipart::Field,
+    part: actix_multipart::Field,
     name: &str,
     idle: Duration,
 ) -> Result<String, Problem> {
+    let buf = read_part(part, name, idle, FIELD_MAX).await?;
+    String::from_utf8(buf.to_vec())
+        .map_err(|_| AppError::field(name, "must be text (UTF-8)").into())
+}
+
+/// A part's bytes, up to `max` (a larger part is refused naming it).
+pub(crate) async fn read_part(
+    mut part: actix_multipart::Field,
+    name: &str,
+    idle: Duration,
+    max: usize,
+) -> Result<BytesMut, Problem> {
     let mut buf = BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout(idle, part.next()).await {
@@ -189,13 +201,12 @@ async fn read_text(
                 detail: format!("the part `{name}` cannot be read: {e}"),
             })?,
         };
-        if buf.len() + chunk.len() > FIELD_MAX {
-            return Err(AppError::field(name, format!("must be at most {FIELD_MAX} bytes")).into());
+        if buf.len() + chunk.len() > max {
+            return Err(AppError::field(name, format!("must be at most {max} bytes")).into());
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf.to_vec())
-        .map_err(|_| AppError::field(name, "must be text (UTF-8)").into())
+    Ok(buf)
 }
 
 /// Ends the file with an error when the client sends nothing for `idle`.

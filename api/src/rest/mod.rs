@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
+pub mod imports;
 pub mod ledger_submissions;
 pub mod ledgers;
 pub mod organizations;
@@ -95,7 +96,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(self_assessments::routes)
             .configure(webhooks::routes)
             .configure(reconciliations::routes)
-            .configure(sync::routes),
+            .configure(sync::routes)
+            .configure(imports::routes),
     );
 }
 

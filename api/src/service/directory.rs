@@ -225,6 +225,11 @@ impl Directory {
     }
 
     /// The live children of `id`, in id order.
+    /// Every live organization, in no order.
+    pub fn live_orgs(&self) -> impl Iterator<Item = &organization::Model> {
+        self.live_orgs.values()
+    }
+
     pub fn live_children(&self, id: Uuid) -> &[Uuid] {
         self.children
             .get(&id)

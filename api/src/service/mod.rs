@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod exchanges;
 pub mod fund_transactions;
 pub mod idempotency;
+pub mod imports;
 pub mod kernel;
 pub mod ledger_export;
 pub mod ledger_submissions;
@@ -65,6 +66,8 @@ pub struct AppCtx {
     pub clock: Clock,
     /// SQLite only: the one writer at a time (see [`AppCtx::begin_write`]).
     writer: Option<Arc<Mutex<()>>>,
+    /// A rehearsal: every write transaction rolls back where it would commit.
+    rehearsal: bool,
 }
 
 impl AppCtx {
@@ -85,6 +88,26 @@ impl AppCtx {
             directory: Arc::new(DirectoryCache::new(sqlite)),
             login_guard: Arc::default(),
             writer: sqlite.then(Arc::default),
+            rehearsal: false,
+        }
+    }
+
+    /// This context as a rehearsal: writes run every rule and statement as they would, and
+    /// their transactions roll back instead of committing (an import's dry run).
+    pub fn rehearsal(&self) -> Self {
+        Self {
+            rehearsal: true,
+            ..self.clone()
+        }
+    }
+
+    /// This context with sync batches of up to `max` items (an import is one batch).
+    pub fn with_batch_max(&self, max: usize) -> Self {
+        let mut config = (*self.config).clone();
+        config.sync_batch_max = config.sync_batch_max.max(max);
+        Self {
+            config: Arc::new(config),
+            ..self.clone()
         }
     }
 
@@ -103,18 +126,27 @@ impl AppCtx {
             ..TransactionOptions::default()
         };
         let tx = self.db.begin_with_options(options).await?;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx {
+            tx,
+            rehearsal: self.rehearsal,
+            _turn: turn,
+        })
     }
 }
 
 /// A write transaction that holds the writer's turn (SQLite) until it commits or drops.
 pub struct WriteTx {
     tx: DatabaseTransaction,
+    rehearsal: bool,
     _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
+    /// Commits, or in a rehearsal rolls back.
     pub async fn commit(self) -> Result<(), DbErr> {
+        if self.rehearsal {
+            return self.tx.rollback().await;
+        }
         self.tx.commit().await
     }
 }

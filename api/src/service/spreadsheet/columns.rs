@@ -37,6 +37,8 @@ use crate::service::{
 /// A coded value's Chinese label.
 pub trait Label: Copy + Sized + 'static {
     fn label(self) -> &'static str;
+    /// The value's English code, as the API spells it.
+    fn code(self) -> &'static str;
     /// The value a label names, or its English code names.
     fn from_label(text: &str) -> Option<Self>;
 }
@@ -46,6 +48,9 @@ macro_rules! labels {
         impl Label for $ty {
             fn label(self) -> &'static str {
                 match self { $(<$ty>::$variant => $text),+ }
+            }
+            fn code(self) -> &'static str {
+                self.as_str()
             }
             fn from_label(text: &str) -> Option<Self> {
                 match text {
