@@ -21,6 +21,7 @@ mod money_rules;
 mod operations;
 mod organizations;
 mod pairings;
+mod partner_round;
 mod plan_seed;
 mod plans;
 mod projects;
