@@ -91,6 +91,7 @@ pub enum RecordKind {
     LedgerSubmission,
     SelfAssessment,
     Reconciliation,
+    Statement,
 }
 
 impl RecordKind {
@@ -114,6 +115,7 @@ impl RecordKind {
             Self::LedgerSubmission => "ledger_submission",
             Self::SelfAssessment => "self_assessment",
             Self::Reconciliation => "reconciliation",
+            Self::Statement => "statement",
         }
     }
 }
@@ -208,6 +210,15 @@ pub fn can_review_ledger(actor: &Actor) -> bool {
 /// team reads reports but runs none.
 pub fn can_reconcile(actor: &Actor, pairing: Option<Uuid>) -> bool {
     actor.role != Role::Auditor && pairing.is_some_and(|p| actor.scope().can_read_pairing(p))
+}
+
+/// Running a vertical reconciliation of a prefecture (its records against its counties' and
+/// against the statements of its departments): anyone whose subtree holds the prefecture, and
+/// the province office. Partners and the assessment team run none.
+pub fn can_reconcile_org(actor: &Actor, org: Option<Uuid>) -> bool {
+    let scope = actor.scope();
+    !matches!(actor.role, Role::Auditor | Role::Partner)
+        && org.is_some_and(|o| scope.all || scope.subtree.contains(&o))
 }
 
 /// Verifying a project (its acceptance, 验收) is the province office's.
@@ -309,11 +320,12 @@ mod tests {
         Pairing,
     }
 
-    const KINDS: [(RecordKind, ReadAs); 11] = [
+    const KINDS: [(RecordKind, ReadAs); 12] = [
         (RecordKind::Project, ReadAs::Ledger),
         (RecordKind::FundTransaction, ReadAs::Ledger),
         (RecordKind::Exchange, ReadAs::Ledger),
         (RecordKind::Agreement, ReadAs::Ledger),
+        (RecordKind::Statement, ReadAs::Ledger),
         (RecordKind::Contact, ReadAs::WithOrg),
         (RecordKind::WorkingGroup, ReadAs::WithOrg),
         (RecordKind::Plan, ReadAs::WithOrg),
@@ -494,6 +506,31 @@ mod tests {
                 "{role:?} of {org:?} on {pairing}"
             );
             assert!(!can_reconcile(&who, None), "no pairing");
+        }
+    }
+
+    #[test]
+    fn a_prefecture_is_reconciled_vertically_from_its_subtree_and_by_the_province_office() {
+        let w = world();
+        // (role, org, prefecture, may run)
+        let cases = [
+            (Role::Admin, None, w.z, true),
+            (Role::Coordinator, Some(w.p), w.t, true),
+            (Role::Editor, Some(w.z), w.z, true),
+            (Role::Editor, Some(w.p), w.z, true),
+            (Role::Editor, Some(w.r), w.z, false),
+            (Role::Editor, Some(w.t), w.z, false),
+            (Role::Partner, Some(w.s), w.z, false),
+            (Role::Auditor, None, w.z, false),
+        ];
+        for (role, org, prefecture, may) in cases {
+            let who = actor(role, org, &w.dir);
+            assert_eq!(
+                can_reconcile_org(&who, Some(prefecture)),
+                may,
+                "{role:?} of {org:?} on {prefecture}"
+            );
+            assert!(!can_reconcile_org(&who, None), "no organization");
         }
     }
 }

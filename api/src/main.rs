@@ -2,13 +2,17 @@ use std::{io::Read, net::TcpListener, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use xiezuo::{
     authz::Actor,
     config::Config,
     db,
     domain::Role,
     render_graphql_sdl, render_openapi, seed,
-    service::users::{self, NewUser},
+    service::{
+        imports,
+        users::{self, NewUser},
+    },
     startup::{self, error_to_anyhow},
     telemetry,
 };
@@ -62,6 +66,24 @@ enum Command {
     /// Print the argon2 hash of a password read from standard input (one line), to set
     /// XIEZUO_ADMIN_PASSWORD_HASH instead of XIEZUO_ADMIN_PASSWORD.
     HashPassword,
+    /// Import a spreadsheet (XLSX, or CSV in UTF-8 or GB18030) of projects, fund transactions
+    /// or exchanges as the operator: the rules of `POST /api/v1/imports/{record_type}`, one
+    /// transaction, all rows or none, with a progress bar. Exits non-zero when a row is bad.
+    Import {
+        /// The spreadsheet.
+        file: PathBuf,
+        /// `project`, `fund_transaction` or `exchange`.
+        #[arg(long)]
+        record_type: String,
+        /// The organization (its code, e.g. 520300) the operator records for; records whose
+        /// owner follows from what they name (a transfer is the pairing's eastern side's) are
+        /// that side's whatever this says.
+        #[arg(long)]
+        org_code: Option<String>,
+        /// Check every row against every rule and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write schema/openapi.json and schema/schema.graphql from the code.
     ExportSchema {
         #[arg(long, default_value = "schema")]
@@ -104,6 +126,24 @@ fn field_errors(err: xiezuo::error::AppError) -> anyhow::Error {
         ),
         other => error_to_anyhow(other),
     }
+}
+
+/// The id of the organization with `code`.
+async fn org_by_code(ctx: &xiezuo::service::AppCtx, code: &str) -> anyhow::Result<uuid::Uuid> {
+    xiezuo::service::organizations::list(
+        ctx,
+        &Actor::system("lookup"),
+        xiezuo::service::organizations::OrganizationQuery {
+            code: Some(code.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(error_to_anyhow)?
+    .items
+    .first()
+    .map(|o| o.id)
+    .with_context(|| format!("no organization with code {code}"))
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -177,22 +217,7 @@ async fn main() -> anyhow::Result<()> {
             let password = read_or_generate_password(password_stdin)?;
             let ctx = account_ctx(config).await?;
             let org_id = match org_code {
-                Some(code) => Some(
-                    xiezuo::service::organizations::list(
-                        &ctx,
-                        &Actor::system("create-user"),
-                        xiezuo::service::organizations::OrganizationQuery {
-                            code: Some(code.clone()),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .map_err(error_to_anyhow)?
-                    .items
-                    .first()
-                    .map(|o| o.id)
-                    .with_context(|| format!("no organization with code {code}"))?,
-                ),
+                Some(code) => Some(org_by_code(&ctx, &code).await?),
                 None => None,
             };
             let user = users::create(
@@ -208,6 +233,82 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(field_errors)?;
             println!("created user {} ({})", user.username, user.id);
+        }
+        Command::Import {
+            file,
+            record_type,
+            org_code,
+            dry_run,
+        } => {
+            let family = imports::Family::parse(&record_type).with_context(|| {
+                format!("--record-type must be one of: {}", imports::Family::NAMES)
+            })?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let ctx = account_ctx(config).await?;
+            let actor = match org_code {
+                Some(code) => Actor::system_for("import", org_by_code(&ctx, &code).await?),
+                None => Actor::system("import"),
+            };
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} rows")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(format!("reading {}", file.display()));
+            let report =
+                imports::import_with_progress(&ctx, &actor, family, &bytes, dry_run, &|stage| {
+                    match stage {
+                        imports::Stage::Reading { done, total } => {
+                            bar.set_length(total);
+                            bar.set_position(done);
+                        }
+                        imports::Stage::Writing { rows } => {
+                            bar.set_position(bar.length().unwrap_or(rows));
+                            bar.set_message(if dry_run {
+                                "checking (dry run)".to_string()
+                            } else {
+                                "checking and writing".to_string()
+                            });
+                            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                        }
+                    }
+                })
+                .await;
+            bar.finish_and_clear();
+            let report = match report {
+                Ok(report) => report,
+                Err(xiezuo::error::AppError::Validation(errors)) => {
+                    for e in &errors {
+                        match e.row {
+                            Some(row) => eprintln!("row {row}, {}: {}", e.field, e.message),
+                            None => eprintln!("{}: {}", e.field, e.message),
+                        }
+                    }
+                    anyhow::bail!("{} errors: nothing was written", errors.len());
+                }
+                Err(other) => return Err(error_to_anyhow(other)),
+            };
+            for e in &report.errors {
+                eprintln!("row {}, {}: {}", e.row, e.column, e.message);
+            }
+            if !report.ignored_columns.is_empty() {
+                eprintln!("not read: {}", report.ignored_columns.join(", "));
+            }
+            println!(
+                "{} rows: {} created, {} updated, {} unchanged{}",
+                report.rows,
+                report.created,
+                report.updated,
+                report.unchanged,
+                if dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
+            );
+            if !report.errors.is_empty() {
+                anyhow::bail!("{} errors: nothing was written", report.errors.len());
+            }
         }
         Command::HashPassword => {
             let password = read_or_generate_password(true)?;

@@ -299,3 +299,85 @@ fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// `xiezuo import` as an operator runs it on a seeded database: a dry run writes nothing, the
+/// real run creates, a second run leaves the rows unchanged, and a bad row fails the command
+/// naming its row and column, with nothing written.
+#[test]
+fn import_a_spreadsheet_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("xiezuo-bin-{}", uuid::Uuid::new_v4()));
+    let env = [
+        ("XIEZUO_DATA_DIR", dir.to_string_lossy().to_string()),
+        ("XIEZUO_ADMIN_PASSWORD", "import-admin-password".to_string()),
+        ("XIEZUO_DEMO", "false".to_string()),
+    ];
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xiezuo"));
+        command.args(args).env_remove("DATABASE_URL");
+        for (k, v) in &env {
+            command.env(k, v);
+        }
+        let output = command.output().expect("run xiezuo");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, _, stderr) = run(&["seed"]);
+    assert!(ok, "{stderr}");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("exchanges.csv");
+    std::fs::write(
+        &good,
+        "外部编号,类型,方向,接待单位,来访单位,开始日期,结束日期,参加人数\n\
+         CLI-1,考察调研,东部来黔,520300,310000,2019-09-10,2019-09-12,6\n",
+    )
+    .expect("write");
+    let file = good.to_string_lossy().to_string();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", file.as_str(), "--record-type", "exchange"];
+        args.extend(extra);
+        run(&args)
+    };
+    let (ok, stdout, stderr) = import(&["--dry-run", "--org-code", "520300"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("1 rows: 1 created") && stdout.contains("dry run"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = import(&["--org-code", "520300"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 rows: 1 created"), "{stdout}");
+    let (ok, stdout, stderr) = import(&["--org-code", "520300"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 unchanged"), "{stdout}");
+
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "外部编号,类型,方向,接待单位,来访单位,开始日期,结束日期\n\
+         CLI-2,考察调研,东部来黔,520300,310000,2019-09-10,2019-09-12\n\
+         CLI-3,开会,东部来黔,520300,310000,2019-09-10,2019-09-12\n",
+    )
+    .expect("write");
+    let bad = bad.to_string_lossy().to_string();
+    let (ok, _, stderr) = run(&["import", &bad, "--record-type", "exchange"]);
+    assert!(!ok, "a bad row must fail the command");
+    assert!(stderr.contains("row 3, 类型"), "{stderr}");
+    // CLI-2 was good, and still nothing was written: on its own, it is new.
+    let alone = dir.join("alone.csv");
+    std::fs::write(
+        &alone,
+        "外部编号,类型,方向,接待单位,来访单位,开始日期,结束日期\n\
+         CLI-2,考察调研,东部来黔,520300,310000,2019-09-10,2019-09-12\n",
+    )
+    .expect("write");
+    let alone = alone.to_string_lossy().to_string();
+    let (ok, stdout, stderr) = run(&["import", &alone, "--record-type", "exchange", "--dry-run"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 rows: 1 created"), "{stdout}");
+    let (ok, _, stderr) = run(&["import", &file, "--record-type", "pairing"]);
+    assert!(!ok && stderr.contains("--record-type"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

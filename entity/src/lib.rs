@@ -27,6 +27,7 @@ pub mod reconciliation_line;
 pub mod reconciliation_line_event;
 pub mod self_assessment;
 pub mod service_account;
+pub mod statement;
 pub mod user;
 pub mod webhook;
 pub mod webhook_delivery;

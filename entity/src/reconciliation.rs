@@ -7,9 +7,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// `horizontal`.
+    /// `horizontal` (of `pairing_id`) or `vertical` (of `org_id`).
     pub kind: String,
     pub pairing_id: Option<Uuid>,
+    /// The prefecture a vertical reconciliation is of.
+    pub org_id: Option<Uuid>,
     pub year: i32,
     /// 1–4; `None` for the whole year.
     pub quarter: Option<i32>,

@@ -29,6 +29,15 @@ pub struct Model {
     pub annotated_at: Option<DateTimeUtc>,
     pub annotated_by: Option<Uuid>,
     pub version: i32,
+    /// A vertical line: the indicator compared.
+    pub indicator: Option<String>,
+    /// A vertical line: the organization whose figure is compared with the prefecture's (the
+    /// declaring one of a statement; `None` for the sum of the counties).
+    pub org_id: Option<Uuid>,
+    pub statement_id: Option<Uuid>,
+    /// A vertical line: the prefecture's own figure, and the one compared with it.
+    pub prefecture_value: Option<i64>,
+    pub compared_value: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261201_000009_plan_structure;
 mod m20261201_000010_change_feed;
 mod m20261201_000011_webhooks;
 mod m20261202_000012_reconciliations;
+mod m20261203_000013_statements;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_change_feed::Migration),
             Box::new(m20261201_000011_webhooks::Migration),
             Box::new(m20261202_000012_reconciliations::Migration),
+            Box::new(m20261203_000013_statements::Migration),
         ]
     }
 }

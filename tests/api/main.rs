@@ -33,5 +33,6 @@ mod self_assessments;
 mod spreadsheets;
 mod sync;
 mod sync_records;
+mod vertical;
 mod webhooks;
 mod working_groups;

@@ -15,6 +15,7 @@ mod plans;
 mod projects;
 mod reconciliations;
 mod self_assessments;
+mod statements;
 mod structure;
 mod working_groups;
 
@@ -61,6 +62,7 @@ pub struct QueryRoot(
     ledgers::LedgerQuery,
     self_assessments::SelfAssessmentQuery,
     reconciliations::ReconciliationQuery,
+    statements::StatementQuery,
     changes::ChangeQuery,
 );
 
@@ -79,6 +81,7 @@ pub struct MutationRoot(
     ledgers::LedgerMutation,
     self_assessments::SelfAssessmentMutation,
     reconciliations::ReconciliationMutation,
+    statements::StatementMutation,
 );
 
 pub type XiezuoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -28,7 +28,7 @@ use crate::{
     service::{
         agreements, contacts, evidence, exchanges, fund_transactions, ledger_submissions,
         organizations, plans, projects, reconciliations, records::EXTERNAL_ID_MAX,
-        self_assessments, service_accounts, users, webhooks, working_groups,
+        self_assessments, service_accounts, statements, users, webhooks, working_groups,
     },
 };
 
@@ -144,6 +144,7 @@ fn table() -> Vec<Entry> {
         "PairingPatch",
         "EvidenceUpload",
         "EvidencePatch",
+        "NewStatement",
     ];
     let entry = |schemas, property, rule| Entry {
         schemas,
@@ -296,6 +297,15 @@ fn table() -> Vec<Entry> {
             Range(0, i64::from(reconciliations::WINDOW_DAYS_MAX)),
         ),
         entry(&["LineStep"], "note", LongText(reconciliations::NOTE_MAX)),
+        // Statements.
+        entry(&["NewStatement"], "year", range(&calendar::SETTABLE_YEARS)),
+        entry(&["NewStatement"], "quarter", Range(1, 4)),
+        entry(&["NewStatement", "StatementPatch"], "value", Fen(0)),
+        entry(
+            &["NewStatement", "StatementPatch"],
+            "note",
+            LongText(statements::NOTE_MAX),
+        ),
         // Webhooks.
         entry(&["NewWebhook"], "url", Text(webhooks::URL_MAX)),
         entry(
@@ -659,6 +669,8 @@ mod tests {
         ("SyncBatch_NewExchange", "items"),
         ("SyncBatch_NewAgreement", "items"),
         ("SyncBatch_NewProject", "items"),
+        // Bounded by `XIEZUO_IMPORT_MAX_BYTES`, a setting.
+        ("ImportUpload", "file"),
     ];
 
     /// The request bodies, and the object schemas they contain.

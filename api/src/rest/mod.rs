@@ -19,6 +19,7 @@ pub mod plans;
 pub mod projects;
 pub mod reconciliations;
 pub mod self_assessments;
+pub mod statements;
 pub mod sync;
 pub mod webhooks;
 pub mod working_groups;
@@ -97,7 +98,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
             .configure(webhooks::routes)
             .configure(reconciliations::routes)
             .configure(sync::routes)
-            .configure(imports::routes),
+            .configure(imports::routes)
+            .configure(statements::routes),
     );
 }
 

@@ -100,7 +100,7 @@ pub struct Entry {
 }
 
 /// The record types the feed carries (`record_type` values).
-pub const KINDS: [RecordKind; 13] = [
+pub const KINDS: [RecordKind; 14] = [
     RecordKind::Organization,
     RecordKind::Pairing,
     RecordKind::WorkingGroup,
@@ -114,6 +114,7 @@ pub const KINDS: [RecordKind; 13] = [
     RecordKind::Evidence,
     RecordKind::LedgerSubmission,
     RecordKind::SelfAssessment,
+    RecordKind::Statement,
 ];
 
 /// Rows per insert statement: 11 values each, well under SQLite's 32,766 bound variables.

@@ -19,7 +19,7 @@ use async_graphql::SimpleObject;
 use bytes::Bytes;
 use entity::{
     agreement, contact, evidence, evidence_link, exchange, fund_transaction, ledger_submission,
-    plan, plan_task, project, working_group,
+    plan, plan_task, project, statement, working_group,
 };
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
@@ -438,8 +438,15 @@ async fn link_pairing(
                 .map(|owner| (owner, None)),
             )
         }
-        // Not recorded yet by this version of the service.
-        RecordType::Statement => None,
+        // A declared figure (the report it comes from), read as a record of its organization.
+        RecordType::Statement => {
+            use statement::Column as C;
+            record(
+                pick::<statement::Entity, Uuid>(db, C::Id, C::DeletedAt, [C::OwnerOrgId], id)
+                    .await?
+                    .map(|owner| (owner, None)),
+            )
+        }
     })
 }
 

@@ -32,6 +32,18 @@ use crate::{
     error::{AppError, AppResult, FieldError},
 };
 
+/// How far an import has come, for a progress bar (`xiezuo import`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Rows read into items so far, of the file's rows.
+    Reading { done: u64, total: u64 },
+    /// The items go through sync's rules and are written, in one transaction.
+    Writing { rows: u64 },
+}
+
+/// Told of each [`Stage`] as the import reaches it.
+pub type Progress<'a> = &'a (dyn Fn(Stage) + Sync);
+
 /// The most data rows one file may hold.
 pub const ROWS_MAX: usize = 100_000;
 
@@ -407,6 +419,7 @@ fn parse_rows<T: DeserializeOwned>(
     dir: &Directory,
     family: Family,
     table: Table,
+    progress: Progress<'_>,
 ) -> AppResult<Parsed<T>> {
     let fields = family.fields();
     let mut rows = table.into_iter();
@@ -457,8 +470,15 @@ fn parse_rows<T: DeserializeOwned>(
         ignored,
         total: 0,
     };
+    let total = rows.len() as u64;
     for (i, cells) in rows.enumerate() {
         let row = i as u64 + 2;
+        if i % 1_000 == 0 {
+            progress(Stage::Reading {
+                done: i as u64,
+                total,
+            });
+        }
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -548,13 +568,28 @@ pub async fn import(
     bytes: &[u8],
     dry_run: bool,
 ) -> AppResult<ImportReport> {
+    import_with_progress(ctx, actor, family, bytes, dry_run, &|_| {}).await
+}
+
+/// [`import`], telling `progress` how far it has come.
+pub async fn import_with_progress(
+    ctx: &AppCtx,
+    actor: &Actor,
+    family: Family,
+    bytes: &[u8],
+    dry_run: bool,
+    progress: Progress<'_>,
+) -> AppResult<ImportReport> {
     let table = read_table(bytes)?;
     let dir = ctx.directory.get(&ctx.db).await?;
     // The rows that parsed go through sync's rules even when others did not, so that one run
     // reports every bad row; only a clean real run commits.
     macro_rules! through {
         ($input:ty, $sync:path) => {{
-            let parsed = parse_rows::<$input>(&dir, family, table)?;
+            let parsed = parse_rows::<$input>(&dir, family, table, progress)?;
+            progress(Stage::Writing {
+                rows: parsed.items.len() as u64,
+            });
             let rehearse = dry_run || !parsed.errors.is_empty();
             let ctx = ctx.with_batch_max(parsed.items.len());
             let ctx = if rehearse { ctx.rehearsal() } else { ctx };

@@ -32,8 +32,10 @@ pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
 pub mod spreadsheet;
+pub mod statements;
 pub mod sync;
 pub mod users;
+pub mod vertical;
 pub mod webhooks;
 pub mod working_groups;
 

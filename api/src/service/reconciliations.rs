@@ -42,6 +42,7 @@ use super::{
     kernel::{self, Columns, Readable, Record},
     ledgers, now,
     records::{PageArgs, long_text},
+    statements::StatementIndicator,
 };
 use crate::{
     authz::{self, Actor, Owner, RecordKind},
@@ -51,9 +52,11 @@ use crate::{
 
 crate::domain::names!(
     /// What a reconciliation compares: `horizontal` is the eastern side's records of a pairing
-    /// against the western side's.
+    /// against the western side's; `vertical` is a prefecture's own figures against the sum of
+    /// its counties' and against the statements of its departments.
     ReconciliationKind {
         Horizontal => "horizontal",
+        Vertical => "vertical",
     }
 );
 
@@ -68,6 +71,8 @@ crate::domain::names!(
         EastOnly => "east_only",
         /// Only the western side recorded it.
         WestOnly => "west_only",
+        /// Vertical: the two figures differ.
+        Mismatch => "mismatch",
     }
 );
 
@@ -88,6 +93,10 @@ crate::domain::names!(
     LineRecordType {
         FundTransaction => "fund_transaction",
         Exchange => "exchange",
+        /// Vertical: the prefecture's figure against the sum of its counties'.
+        Counties => "counties",
+        /// Vertical: the prefecture's figure against a statement.
+        Statement => "statement",
     }
 );
 
@@ -157,7 +166,10 @@ pub struct Totals {
 pub struct ReconciliationView {
     pub id: Uuid,
     pub kind: ReconciliationKind,
+    /// The pairing of a horizontal report.
     pub pairing_id: Option<Uuid>,
+    /// The prefecture of a vertical report.
+    pub org_id: Option<Uuid>,
     pub year: i32,
     /// 1–4; null for the whole year.
     pub quarter: Option<i32>,
@@ -199,6 +211,17 @@ pub struct LineView {
     pub annotated_by: Option<Uuid>,
     /// +1 per step; `If-Match` / `expected_version` of the next step.
     pub version: i32,
+    /// Vertical: the indicator compared (null on horizontal lines).
+    pub indicator: Option<StatementIndicator>,
+    /// Vertical: the organization whose figure is compared with the prefecture's — the one
+    /// that declared the statement; null for the sum of the counties.
+    pub org_id: Option<Uuid>,
+    /// Vertical: the statement compared.
+    pub statement_id: Option<Uuid>,
+    /// Vertical: the prefecture's own figure (fen, or a count for `exchanges`).
+    pub prefecture_value: Option<Fen>,
+    /// Vertical: the figure compared with it (the counties' sum, or the statement's value).
+    pub compared_value: Option<Fen>,
 }
 
 /// One step in a line's history.
@@ -221,7 +244,11 @@ pub struct LineEventView {
 pub struct NewReconciliation {
     pub kind: ReconciliationKind,
     /// The pairing (horizontal).
-    pub pairing_id: Uuid,
+    #[serde(default)]
+    pub pairing_id: Option<Uuid>,
+    /// The prefecture (vertical).
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
     pub year: i32,
     /// 1–4; absent or null for the whole year.
     #[serde(default)]
@@ -248,6 +275,8 @@ pub struct LineStep {
 #[graphql(name = "ReconciliationFilter")]
 pub struct ReconciliationQuery {
     pub pairing_id: Option<Uuid>,
+    /// The prefecture of vertical reports.
+    pub org_id: Option<Uuid>,
     pub year: Option<i32>,
     pub quarter: Option<i32>,
     /// Page size, 1–500 (default 50).
@@ -321,6 +350,7 @@ impl Record for Reconciliations {
             id: m.id,
             kind: ReconciliationKind::from_db(&m.kind)?,
             pairing_id: m.pairing_id,
+            org_id: m.org_id,
             year: m.year,
             quarter: m.quarter,
             window_days: m.window_days,
@@ -353,6 +383,15 @@ fn line_view(m: reconciliation_line::Model) -> AppResult<LineView> {
         annotated_at: m.annotated_at,
         annotated_by: m.annotated_by,
         version: m.version,
+        indicator: m
+            .indicator
+            .as_deref()
+            .map(StatementIndicator::from_db)
+            .transpose()?,
+        org_id: m.org_id,
+        statement_id: m.statement_id,
+        prefecture_value: m.prefecture_value.map(Fen),
+        compared_value: m.compared_value.map(Fen),
     })
 }
 
@@ -377,6 +416,9 @@ pub async fn list(
         kernel::visible::<Reconciliations>(ctx.db.get_database_backend(), actor.scope());
     if let Some(pairing) = q.pairing_id {
         select = select.filter(C::PairingId.eq(pairing));
+    }
+    if let Some(org) = q.org_id {
+        select = select.filter(C::OrgId.eq(org));
     }
     if let Some(year) = q.year {
         select = select.filter(C::Year.eq(year));
@@ -493,9 +535,19 @@ pub async fn create(
     actor: &Actor,
     input: NewReconciliation,
 ) -> AppResult<ReconciliationView> {
+    if input.kind == ReconciliationKind::Vertical {
+        return super::vertical::create(ctx, actor, input).await;
+    }
     let (dir, tx) = kernel::begin(ctx).await?;
-    let pairing = dir
-        .live_pairing(input.pairing_id)
+    if input.org_id.is_some() {
+        return Err(AppError::field(
+            "org_id",
+            "is for a vertical reconciliation: a horizontal one names pairing_id",
+        ));
+    }
+    let pairing = input
+        .pairing_id
+        .and_then(|id| dir.live_pairing(id))
         .filter(|p| actor.scope().can_read_pairing(p.id))
         .cloned();
     if !authz::can_reconcile(actor, pairing.as_ref().map(|p| p.id)) {
@@ -541,6 +593,7 @@ pub async fn create(
         id: Set(id),
         kind: Set(input.kind.as_str().into()),
         pairing_id: Set(Some(pairing.id)),
+        org_id: Set(None),
         year: Set(input.year),
         quarter: Set(input.quarter),
         window_days: Set(window),
@@ -579,6 +632,7 @@ pub async fn step(
     let kind = match LineRecordType::from_db(&current.record_type)? {
         LineRecordType::FundTransaction => RecordKind::FundTransaction,
         LineRecordType::Exchange => RecordKind::Exchange,
+        LineRecordType::Counties | LineRecordType::Statement => RecordKind::Statement,
     };
     let mut owns = false;
     for org in [current.east_owner_org_id, current.west_owner_org_id]
@@ -988,6 +1042,8 @@ impl<'a> Work<'a> {
                     totals.east.exchanges += east_n;
                     totals.west.exchanges += west_n;
                 }
+                // A horizontal report has no vertical lines.
+                LineRecordType::Counties | LineRecordType::Statement => {}
             }
             totals.by_status.push(StatusTotals {
                 record_type,
@@ -1020,7 +1076,7 @@ impl<'a> Work<'a> {
 
 fn status_rank(s: LineStatus) -> u8 {
     match s {
-        LineStatus::AmountMismatch => 0,
+        LineStatus::AmountMismatch | LineStatus::Mismatch => 0,
         LineStatus::EastOnly => 1,
         LineStatus::WestOnly => 2,
         LineStatus::Matched => 3,

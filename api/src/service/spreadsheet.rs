@@ -153,6 +153,7 @@ paged!(
     super::users::UserQuery,
     super::service_accounts::ServiceAccountQuery,
     super::audit::AuditQuery,
+    super::statements::StatementQuery,
 );
 
 /// A list function: `projects::list` and its kind, owning what it borrows.

@@ -29,6 +29,7 @@ use crate::service::{
     },
     self_assessments::{Opinion, SelfAssessmentStatus, SelfAssessmentView},
     service_accounts::ServiceAccountView,
+    statements::{StatementIndicator, StatementView},
     users::UserView,
     webhooks::WebhookView,
     working_groups::WorkingGroupView,
@@ -151,22 +152,36 @@ labels! {
         Submitted => "已报送",
     }
     Opinion { Agree => "同意", Comment => "有意见" }
-    ReconciliationKind { Horizontal => "横向" }
+    ReconciliationKind { Horizontal => "横向", Vertical => "纵向" }
     PlanTaskStatus {
         Pending => "进行中",
         Done => "已完成",
         Overdue => "已逾期",
         NotTracked => "不计数",
     }
-    LineRecordType { FundTransaction => "资金", Exchange => "交流互访" }
+    LineRecordType {
+        FundTransaction => "资金",
+        Exchange => "交流互访",
+        Counties => "县级合计",
+        Statement => "部门报表",
+    }
     LineStatus {
         Matched => "一致",
         AmountMismatch => "金额不符",
         EastOnly => "仅东部有记录",
         WestOnly => "仅西部有记录",
+        Mismatch => "不一致",
     }
     MatchRule { Voucher => "凭证号", AmountDate => "金额与日期", Dates => "日期重叠" }
     Resolution { Open => "待处理", Explained => "已说明", Resolved => "已解决" }
+    StatementIndicator {
+        PledgedFen => "认捐金额",
+        TransferredFen => "拨付金额",
+        ArrivedFen => "到位金额",
+        SpentFen => "支出金额",
+        RefundedFen => "退回金额",
+        Exchanges => "交流互访次数",
+    }
     GapKind {
         FundTransactionWithoutVoucher => "资金往来缺凭证",
         ExchangeWithoutEvidence => "交流活动缺印证资料",
@@ -716,7 +731,50 @@ impl Tabular for LineView {
             col("说明", "note", |v, _| {
                 Cell::opt(v.note.clone(), Cell::Text)
             }),
+            col("指标", "indicator", |v, _| Cell::opt(v.indicator, label)),
+            col("比对单位", "org_id", |v, d| {
+                Cell::opt(v.org_id, |o| org(d, o))
+            }),
+            col("市（州）数值", "prefecture_value", |v, _| {
+                figure(v.indicator, v.prefecture_value)
+            }),
+            col("比对数值", "compared_value", |v, _| {
+                figure(v.indicator, v.compared_value)
+            }),
         ]
+    }
+}
+
+/// A vertical figure: yuan for a money indicator, a count for the others.
+fn figure(indicator: Option<StatementIndicator>, value: Option<crate::domain::Fen>) -> Cell {
+    match (indicator, value) {
+        (Some(StatementIndicator::Exchanges), Some(n)) => Cell::Int(n.0),
+        (Some(_), Some(fen)) => Cell::Yuan(fen.0),
+        _ => Cell::Empty,
+    }
+}
+
+impl Tabular for StatementView {
+    const FILE: &'static str = "statements";
+    const SHEET: &'static str = "部门报表";
+    fn columns() -> Vec<Column<Self>> {
+        with_tail(
+            vec![
+                col("申报单位", "org_id", |v, d| org(d, v.org_id)),
+                col("年度", "year", |v, _| Cell::Int(v.year.into())),
+                col("季度", "quarter", |v, _| {
+                    Cell::opt(v.quarter, |q| Cell::Int(q.into()))
+                }),
+                col("指标", "indicator", |v, _| label(v.indicator)),
+                col("数值", "value", |v, _| {
+                    figure(Some(v.indicator), Some(v.value))
+                }),
+                col("说明", "note", |v, _| {
+                    Cell::opt(v.note.clone(), Cell::Text)
+                }),
+            ],
+            record_tail!(StatementView),
+        )
     }
 }
 
@@ -838,6 +896,10 @@ mod tests {
         round_trips(RecordType::ALL, RecordType::as_str);
         round_trips(Role::ALL, Role::as_str);
         round_trips(LineStatus::ALL, LineStatus::as_str);
+        round_trips(StatementIndicator::ALL, StatementIndicator::as_str);
+        round_trips(LineRecordType::ALL, LineRecordType::as_str);
+        round_trips(StatementIndicator::ALL, StatementIndicator::as_str);
+        round_trips(LineRecordType::ALL, LineRecordType::as_str);
     }
 
     #[test]
@@ -869,5 +931,7 @@ mod tests {
         unique::<UserView>();
         unique::<ServiceAccountView>();
         unique::<AuditEntry>();
+        unique::<StatementView>();
+        unique::<StatementView>();
     }
 }
