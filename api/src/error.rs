@@ -377,6 +377,14 @@ impl From<anyhow::Error> for AppError {
 /// SQLite says `UNIQUE constraint failed: organizations.code`, PostgreSQL names the constraint
 /// (`organizations_code_key`, or our `uq_<table>_external` indexes).
 fn unique_field(message: &str) -> Option<String> {
+    // SQLite names an expression index instead of its columns.
+    if let Some(rest) = message.split("UNIQUE constraint failed: index '").nth(1) {
+        let name = rest.split('\'').next().unwrap_or_default();
+        return match name.strip_prefix("uq_") {
+            Some(r) if r.ends_with("_indicator") => Some("indicator".into()),
+            _ => None,
+        };
+    }
     if let Some(rest) = message.split("UNIQUE constraint failed:").nth(1) {
         let cols: Vec<&str> = rest
             .split(',')
@@ -391,6 +399,7 @@ fn unique_field(message: &str) -> Option<String> {
             r if r.ends_with("_external") => Some("external_id".into()),
             r if r.ends_with("_year") => Some("year".into()),
             r if r.ends_with("_org_id") => Some("org_id".into()),
+            r if r.ends_with("_indicator") => Some("indicator".into()),
             _ => None,
         };
     }

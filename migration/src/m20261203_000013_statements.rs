@@ -77,6 +77,15 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(stmt.take()).await?;
         }
+        // One live figure per organization, indicator and period (a whole year's has no
+        // quarter): an expression index with a condition, which both databases take as written.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX uq_statements_indicator ON statements \
+                 (org_id, year, COALESCE(quarter, 0), indicator) WHERE deleted_at IS NULL",
+            )
+            .await?;
         // A vertical line: the indicator, the organization whose figure is compared (a county
         // sum has none), the statement, and the two values.
         for col in [
@@ -99,6 +108,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX uq_statements_indicator")
+            .await?;
         for col in [
             "indicator",
             "org_id",

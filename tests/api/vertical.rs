@@ -456,6 +456,42 @@ async fn statements_are_one_per_period_and_their_organizations_and_bad_input_is_
     )
     .await;
     assert_eq!(body["existing_id"], first["id"], "{body}");
+    // Two declarations racing past that check meet the database's unique index.
+    {
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let at = chrono::Utc::now();
+        let org: uuid::Uuid = w.finance.parse().unwrap_or_else(|e| panic!("{e}"));
+        let raced = entity::statement::Entity::insert(entity::statement::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            org_id: Set(org),
+            year: Set(2019),
+            quarter: Set(Some(3)),
+            indicator: Set("spent_fen".into()),
+            value: Set(11),
+            note: Set(None),
+            version: Set(1),
+            owner_org_id: Set(org),
+            external_id: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        })
+        .exec_without_returning(&app.ctx.db)
+        .await;
+        let Err(err) = raced else {
+            panic!("a second live figure for the period was stored");
+        };
+        assert!(
+            matches!(
+                xiezuo::error::AppError::from(err),
+                xiezuo::error::AppError::Conflict {
+                    code: "duplicate",
+                    ..
+                }
+            ),
+            "not a duplicate"
+        );
+    }
     // Outside the organization's subtree it is not there to declare for; the assessment team,
     // which reads it, writes nothing.
     let outside = json!({"org_id": w.finance, "year": 2019, "indicator": "spent_fen", "value": 1});
