@@ -243,7 +243,7 @@ async fn a_good_file_commits_whole_and_its_export_imports_back_unchanged() {
     let (headers, rows) = {
         let text = app
             .get(
-                &format!("/api/v1/fund-transactions?external_id=EN-1&format=csv"),
+                "/api/v1/fund-transactions?external_id=EN-1&format=csv",
                 &editor,
             )
             .await
