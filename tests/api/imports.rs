@@ -3,7 +3,7 @@
 //! whole; an exported workbook imports back unchanged; and nobody imports outside their scope.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app};
 use xiezuo::domain::Role;
 
@@ -302,18 +302,87 @@ async fn projects_and_exchanges_import_with_chinese_labels_and_names() {
     assert_eq!(project["budget_fen"], 50_000_000);
     assert_eq!(project["deep_poverty"], true);
 
+    // Give it items and a milestone through the API; its exported row then imports back
+    // unchanged, keeping what no column holds, and an edited title changes only the title.
+    let id = project["id"].as_str().unwrap_or_default();
+    let (status, patched) = parts(
+        app.patch_json(
+            &format!("/api/v1/projects/{id}"),
+            &editor,
+            None,
+            &json!({"items": [{"name": "康复床", "unit": "张", "quantity": 10,
+                               "unit_cost_fen": 200_000}],
+                    "milestones": [{"title": "设备到货", "due_on": "2019-10-01"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let exported = app
+        .get("/api/v1/projects?code=IMP-2019-001&format=csv", &editor)
+        .await
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_vec();
+    let (status, back) =
+        parts(import(&app, &editor, "project", false, exported.clone(), "p.csv").await).await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!(back["unchanged"], 1, "{back}");
+    let edited = String::from_utf8(exported)
+        .unwrap_or_default()
+        .replace("康复中心设备采购", "康复中心设备采购（二期）");
+    let (_, again) = parts(
+        import(
+            &app,
+            &editor,
+            "project",
+            false,
+            edited.into_bytes(),
+            "p.csv",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(again["updated"], 1, "{again}");
+    let (_, after) = parts(app.get(&format!("/api/v1/projects/{id}"), &editor).await).await;
+    assert_eq!(after["title"], "康复中心设备采购（二期）");
+    assert_eq!(
+        after["items"], patched["items"],
+        "the items survived the import"
+    );
+    assert_eq!(after["milestones"], patched["milestones"]);
+
     let zunyi = app.org_id("520300").await;
     let csv = format!(
         "外部编号,类型,方向,结对ID,接待单位,来访单位,开始日期,结束日期,出席领导,参加人数\n\
          X-1,考察调研,东部来黔,{pairing},{zunyi},310000,2019-09-01,2019-09-03,副理事长；处长,8\n\
-         X-2,考察调研,东部来黔,{pairing},{zunyi},不存在的单位,2019-09-01,2019-09-03,,\n"
+         X-2,考察调研,东部来黔,{pairing},{zunyi},不存在的单位,2019-09-01,2019-09-03,,\n\
+         X-3,考察调研,东部来黔,{pairing},{zunyi},520526,2019-09-01,2019-09-03,,\n"
     );
     let (status, body) =
         parts(import(&app, &editor, "exchange", true, csv.into_bytes(), "x.csv").await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let errors = errors_of(&body, "errors");
-    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors.len(), 2, "{body}");
     assert_eq!((errors[0].0, errors[0].1.as_str()), (3, "来访单位"));
+    // 威宁 exists, but not for 遵义's editor: it reads as absent as a name that is nobody's.
+    assert_eq!((errors[1].0, errors[1].1.as_str()), (4, "来访单位"));
+    let messages: Vec<String> = body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(messages[0], messages[1], "{body}");
 }
 
 #[tokio::test]

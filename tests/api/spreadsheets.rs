@@ -335,3 +335,47 @@ async fn a_cell_a_spreadsheet_would_run_is_defused_and_money_reads_back_exactly(
         Some(&calamine::Data::Float(1_234_567_890.12))
     );
 }
+
+#[tokio::test]
+async fn an_export_names_only_the_organizations_the_caller_reads() {
+    let app = spawn_app().await;
+    let pairing = app.pairing_id("310000", "520300").await;
+    let renhuai = app.org_id("520382").await;
+    let zunyi_editor = app.token(Role::Editor, Some("520300"));
+    // 遵义's exchange on the pairing, hosted by its county 仁怀: 上海 reads the exchange (it is
+    // on its pairing) but not 仁怀.
+    let (status, exchange) = parts(
+        app.post_json(
+            "/api/v1/exchanges",
+            &zunyi_editor,
+            &json!({"kind": "inspection_visit", "direction": "east_to_west",
+                    "pairing_id": pairing, "host_org_id": renhuai,
+                    "visiting_org_ids": [app.org_id("310000").await],
+                    "start_on": "2019-09-10", "end_on": "2019-09-11"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{exchange}");
+    let id = exchange["id"].as_str().unwrap_or_default();
+    let path = format!("/api/v1/exchanges?pairing_id={pairing}&format=csv");
+    let host = |headers: &[String], rows: &[Vec<String>]| {
+        let at = |name: &str| headers.iter().position(|h| h == name).unwrap_or(usize::MAX);
+        rows.iter()
+            .find(|r| r.get(at("ID")).is_some_and(|i| i == id))
+            .map(|r| (r[at("接待单位")].clone(), r[at("来访单位")].clone()))
+            .unwrap_or_else(|| panic!("the exchange is missing"))
+    };
+    let (headers, rows) = csv_of(&app, &path, &zunyi_editor).await;
+    let (by_zunyi, _) = host(&headers, &rows);
+    assert_eq!(by_zunyi, "仁怀市残疾人联合会");
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let (headers, rows) = csv_of(&app, &path, &shanghai).await;
+    let (by_shanghai, visitors) = host(&headers, &rows);
+    assert_eq!(
+        by_shanghai,
+        renhuai.to_string(),
+        "a name the partner may not read"
+    );
+    assert!(visitors.contains("上海"), "{visitors}");
+}

@@ -118,10 +118,20 @@ async fn plant(app: &TestApp) -> World {
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    // One exchange of the prefecture's in the quarter, one of 仁怀's after it.
+    // One exchange recorded by the prefecture in the quarter, one of 仁怀's after it.
     created(
         app,
-        &admin,
+        &app.token(Role::Editor, Some("520300")),
+        "/api/v1/exchanges",
+        json!({"kind": "inspection_visit", "direction": "east_to_west", "pairing_id": c,
+               "host_org_id": zunyi, "visiting_org_ids": [app.org_id("310000").await],
+               "start_on": "2019-09-10", "end_on": "2019-09-12"}),
+    )
+    .await;
+    // 上海's own record of the same visit: the east's, not counted on the western side again.
+    created(
+        app,
+        &app.token(Role::Partner, Some("310000")),
         "/api/v1/exchanges",
         json!({"kind": "inspection_visit", "direction": "east_to_west", "pairing_id": c,
                "host_org_id": zunyi, "visiting_org_ids": [app.org_id("310000").await],
@@ -590,6 +600,7 @@ async fn statements_are_one_per_period_and_their_organizations_and_bad_input_is_
             json!({"kind": "horizontal", "org_id": w.zunyi, "year": 2019}),
             "org_id",
         ),
+        (json!({"kind": "horizontal", "year": 2019}), "pairing_id"),
     ] {
         let problem = assert_problem(
             app.post_json("/api/v1/reconciliations", &app.admin_token(), &body)

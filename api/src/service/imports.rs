@@ -9,7 +9,7 @@
 //! row and cell is reported by its row number (the header is row 1) and its column as written
 //! in the file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Serialize, de::DeserializeOwned};
@@ -27,8 +27,8 @@ use super::{
     sync::{SyncOutcome, SyncResponse},
 };
 use crate::{
-    authz::Actor,
-    domain::{FundKind, ProjectCategory},
+    authz::{Actor, Scope},
+    domain::{FundKind, ProjectCategory, Role},
     error::{AppError, AppResult, FieldError},
 };
 
@@ -197,10 +197,21 @@ impl Family {
     }
 }
 
-/// A file's cells as text, the header first.
-type Table = Vec<Vec<String>>;
+/// A file's rows that hold something, each with its row number in the file (1-based, as a
+/// spreadsheet program shows it), the header first.
+type Table = Vec<(u64, Vec<String>)>;
 
-/// Reads `bytes` as XLSX (by its ZIP signature) or CSV.
+/// The most columns a file may have.
+const COLUMNS_MAX: usize = 200;
+/// The most cells a file may hold: what [`ROWS_MAX`] rows of a wide sheet need, and a bound on
+/// the memory a hostile file can make the reading take.
+const CELLS_MAX: usize = 3_000_000;
+
+fn too_big(what: &str) -> AppError {
+    AppError::field("file", format!("has {what}; split it"))
+}
+
+/// Reads `bytes` as XLSX (by its ZIP signature) or CSV, within the bounds above.
 fn read_table(bytes: &[u8]) -> AppResult<Table> {
     if bytes.starts_with(b"PK\x03\x04") {
         return read_xlsx(bytes);
@@ -222,62 +233,112 @@ fn read_table(bytes: &[u8]) -> AppResult<Table> {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|r| {
-            r.map(|r| r.iter().map(str::to_string).collect())
-                .map_err(|e| AppError::field("file", format!("is not valid CSV: {e}")))
-        })
-        .collect()
+    let mut table = Table::new();
+    let mut cells = 0;
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| AppError::field("file", format!("is not valid CSV: {e}")))?;
+        if record.len() > COLUMNS_MAX {
+            return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
+        }
+        cells += record.len();
+        if table.len() > ROWS_MAX || cells > CELLS_MAX {
+            return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        }
+        // The line the record starts on: blank lines, which the reader skips, still count.
+        let line = record
+            .position()
+            .map_or(table.len() as u64 + 1, |p| p.line());
+        table.push((line, record.iter().map(str::to_string).collect()));
+    }
+    Ok(table)
 }
 
+/// The first worksheet, cell by cell (calamine's range would first allocate the rectangle a
+/// file's farthest cell spans, whatever the cells it holds).
 fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
-    use calamine::{Data, Reader, Xlsx};
+    use calamine::{DataRef, Reader, Xlsx};
     let unreadable = |e: &dyn std::fmt::Display| {
         AppError::field("file", format!("is not a readable XLSX workbook: {e}"))
     };
     let mut book: Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| AppError::field("file", "has no worksheet"))?
+    let name = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| AppError::field("file", "has no worksheet"))?;
+    let mut reader = book
+        .worksheet_cells_reader(&name)
         .map_err(|e| unreadable(&e))?;
-    Ok(range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    Data::Empty => String::new(),
-                    Data::String(s) => s.clone(),
-                    Data::Int(n) => n.to_string(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                        format!("{}", *f as i64)
-                    }
-                    Data::Float(f) => f.to_string(),
-                    Data::Bool(b) => b.to_string(),
-                    // An Excel date: days since 1899-12-30.
-                    Data::DateTime(d) => NaiveDate::from_ymd_opt(1899, 12, 30)
-                        .and_then(|epoch| {
-                            epoch.checked_add_days(chrono::Days::new(d.as_f64().floor() as u64))
-                        })
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                    Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-                    Data::Error(e) => format!("#{e}"),
-                })
-                .collect()
-        })
+    let mut rows: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+    let mut cells = 0;
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
+        let (row, col) = cell.get_position();
+        let text = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::String(s) => s.clone(),
+            DataRef::SharedString(s) => s.to_string(),
+            DataRef::Int(n) => n.to_string(),
+            DataRef::Float(f) => number_text(*f),
+            DataRef::Bool(b) => b.to_string(),
+            // The workbook's own date system (1900 or 1904); a serial no date can have stays
+            // as text the date column refuses.
+            DataRef::DateTime(d) => d
+                .as_datetime()
+                .map_or_else(|| format!("#{}", d.as_f64()), |t| t.date().to_string()),
+            DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+            DataRef::Error(e) => format!("#{e}"),
+        };
+        let col = col as usize;
+        if col >= COLUMNS_MAX {
+            return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
+        }
+        cells += 1;
+        if cells > CELLS_MAX || (rows.len() > ROWS_MAX && !rows.contains_key(&row)) {
+            return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        }
+        let cells_of_row = rows.entry(row).or_default();
+        if cells_of_row.len() <= col {
+            cells_of_row.resize(col + 1, String::new());
+        }
+        cells_of_row[col] = text;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(row, cells)| (u64::from(row) + 1, cells))
         .collect())
+}
+
+/// A number as a spreadsheet shows it: whole numbers without a point, and a computed amount
+/// (`0.30000000000000004`) at the cent it stands for.
+fn number_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        return format!("{}", f as i64);
+    }
+    let cents = (f * 100.0).round();
+    if (f * 100.0 - cents).abs() < 1e-6 && cents.abs() < 1e15 {
+        return super::spreadsheet::yuan(cents as i64);
+    }
+    f.to_string()
 }
 
 /// Yuan text (`1,234.5`, `-0.07`) as fen.
 fn yuan_to_fen(text: &str) -> Option<i64> {
-    let text: String = text.chars().filter(|c| *c != ',' && *c != '，').collect();
     let (sign, digits) = match text.strip_prefix('-') {
         Some(rest) => (-1, rest),
-        None => (1, text.as_str()),
+        None => (1, text),
     };
-    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let (grouped, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // Thousands separators only between groups of three digits: `12,5` is no amount.
+    let groups: Vec<&str> = grouped.split([',', '，']).collect();
+    if groups.len() > 1
+        && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
+    {
+        return None;
+    }
+    let whole = groups.concat();
+    let whole = whole.as_str();
     if whole.is_empty()
         || frac.len() > 2
         || !whole.bytes().all(|b| b.is_ascii_digit())
@@ -301,28 +362,55 @@ fn split_list(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// An organization by id, code or name (a name must be unique among live organizations).
-fn org_id(dir: &Directory, text: &str) -> Result<Uuid, String> {
-    if let Ok(id) = Uuid::parse_str(text) {
-        return Ok(id);
+/// The organizations a caller may name in a file, by id, code and name: built once per import,
+/// from the live organizations the caller reads (one that it does not read is as absent as one
+/// that does not exist).
+pub struct OrgNames {
+    ids: HashSet<Uuid>,
+    by_text: HashMap<String, Vec<Uuid>>,
+}
+
+impl OrgNames {
+    pub fn new(dir: &Directory, scope: &Scope) -> Self {
+        let mut names = Self {
+            ids: HashSet::new(),
+            by_text: HashMap::new(),
+        };
+        for o in dir.live_orgs().filter(|o| scope.can_read_org(o.id)) {
+            names.ids.insert(o.id);
+            for text in [&o.code, &o.name] {
+                let ids = names.by_text.entry(text.clone()).or_default();
+                if !ids.contains(&o.id) {
+                    ids.push(o.id);
+                }
+            }
+        }
+        names
     }
-    let found: Vec<Uuid> = dir
-        .live_orgs()
-        .filter(|o| o.code == text || o.name == text)
-        .map(|o| o.id)
-        .collect();
-    match found.as_slice() {
-        [id] => Ok(*id),
-        [] => Err(format!("names no organization: {text}")),
-        _ => Err(format!(
-            "names more than one organization: {text}; use its code"
-        )),
+
+    /// The organization `text` names (a name must be unique among those the caller reads).
+    fn id(&self, text: &str) -> Result<Uuid, String> {
+        let absent = || format!("names no organization: {text}");
+        if let Ok(id) = Uuid::parse_str(text) {
+            return if self.ids.contains(&id) {
+                Ok(id)
+            } else {
+                Err(absent())
+            };
+        }
+        match self.by_text.get(text).map(Vec::as_slice) {
+            Some([id]) => Ok(*id),
+            Some([_, _, ..]) => Err(format!(
+                "names more than one organization: {text}; use its code"
+            )),
+            _ => Err(absent()),
+        }
     }
 }
 
 /// A cell's value for the item, or what is wrong with it (its code and message).
 fn value(
-    dir: &Directory,
+    names: &OrgNames,
     kind: Kind,
     english: bool,
     text: &str,
@@ -332,10 +420,10 @@ fn value(
         Kind::Org | Kind::Orgs => "not_found",
         _ => "invalid_format",
     };
-    convert(dir, kind, english, text).map_err(|message| (code, message))
+    convert(names, kind, english, text).map_err(|message| (code, message))
 }
 
-fn convert(dir: &Directory, kind: Kind, english: bool, text: &str) -> Result<Value, String> {
+fn convert(names: &OrgNames, kind: Kind, english: bool, text: &str) -> Result<Value, String> {
     match kind {
         // Undo the export's defusing of a text a spreadsheet would run.
         Kind::Text => Ok(Value::String(
@@ -371,10 +459,10 @@ fn convert(dir: &Directory, kind: Kind, english: bool, text: &str) -> Result<Val
         Kind::Code(parse) => parse(text)
             .map(|c| Value::String(c.to_string()))
             .ok_or_else(|| format!("is not one of the values this column takes: {text}")),
-        Kind::Org => org_id(dir, text).map(|id| Value::String(id.to_string())),
+        Kind::Org => names.id(text).map(|id| Value::String(id.to_string())),
         Kind::Orgs => split_list(text)
             .into_iter()
-            .map(|t| org_id(dir, t).map(|id| Value::String(id.to_string())))
+            .map(|t| names.id(t).map(|id| Value::String(id.to_string())))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         Kind::Texts => Ok(Value::Array(
@@ -416,14 +504,14 @@ struct Parsed<T> {
 }
 
 fn parse_rows<T: DeserializeOwned>(
-    dir: &Directory,
+    names: &OrgNames,
     family: Family,
     table: Table,
     progress: Progress<'_>,
 ) -> AppResult<Parsed<T>> {
     let fields = family.fields();
     let mut rows = table.into_iter();
-    let header = rows
+    let (_, header) = rows
         .next()
         .ok_or_else(|| AppError::field("file", "is empty: the first row must name the columns"))?;
     // Each column: the field it fills (by Chinese header or English key), or none.
@@ -471,8 +559,7 @@ fn parse_rows<T: DeserializeOwned>(
         total: 0,
     };
     let total = rows.len() as u64;
-    for (i, cells) in rows.enumerate() {
-        let row = i as u64 + 2;
+    for (i, (row, cells)) in rows.enumerate() {
         if i % 1_000 == 0 {
             progress(Stage::Reading {
                 done: i as u64,
@@ -498,7 +585,7 @@ fn parse_rows<T: DeserializeOwned>(
             if text.is_empty() {
                 continue;
             }
-            match value(dir, f.kind, *english, text) {
+            match value(names, f.kind, *english, text) {
                 Ok(v) => {
                     item.insert(f.key.to_string(), v);
                 }
@@ -580,13 +667,23 @@ pub async fn import_with_progress(
     dry_run: bool,
     progress: Progress<'_>,
 ) -> AppResult<ImportReport> {
-    let table = read_table(bytes)?;
+    // A caller who writes no records at all is refused before its file is read.
+    if actor.role == Role::Auditor {
+        return Err(AppError::Forbidden);
+    }
+    // Unpacking and parsing a workbook is CPU work: off the request's thread.
+    let owned = bytes.to_vec();
+    let table = tokio::task::spawn_blocking(move || read_table(&owned))
+        .await
+        .map_err(|e| AppError::internal(format!("reading the file: {e}")))??;
     let dir = ctx.directory.get(&ctx.db).await?;
+    let names = OrgNames::new(&dir, actor.scope());
     // The rows that parsed go through sync's rules even when others did not, so that one run
     // reports every bad row; only a clean real run commits.
     macro_rules! through {
-        ($input:ty, $sync:path) => {{
-            let parsed = parse_rows::<$input>(&dir, family, table, progress)?;
+        ($input:ty, $sync:path, $keep:ident) => {{
+            let mut parsed = parse_rows::<$input>(&names, family, table, progress)?;
+            $keep(ctx, &mut parsed).await?;
             progress(Stage::Writing {
                 rows: parsed.items.len() as u64,
             });
@@ -609,10 +706,92 @@ pub async fn import_with_progress(
         }};
     }
     match family {
-        Family::Project => through!(NewProject, projects::sync),
-        Family::FundTransaction => through!(NewFundTransaction, fund_transactions::sync),
-        Family::Exchange => through!(NewExchange, exchanges::sync),
+        Family::Project => through!(NewProject, projects::sync, keep_stored_project_fields),
+        Family::FundTransaction => through!(NewFundTransaction, fund_transactions::sync, keep_all),
+        Family::Exchange => through!(NewExchange, exchanges::sync, keep_all),
     }
+}
+
+/// Fund transactions and exchanges: every field is a column, so a row says all of its record.
+async fn keep_all<T>(_: &AppCtx, _: &mut Parsed<T>) -> AppResult<()> {
+    Ok(())
+}
+
+/// A row that names a stored project keeps what the file does not say of it: its items,
+/// milestones and contact (no column holds them), and any column the file lacks. Sync then
+/// compares and writes the whole content, so an exported sheet imports back unchanged and an
+/// edited one changes only what was edited.
+async fn keep_stored_project_fields(
+    ctx: &AppCtx,
+    parsed: &mut Parsed<NewProject>,
+) -> AppResult<()> {
+    use entity::project;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let named: Vec<String> = parsed
+        .items
+        .iter()
+        .filter_map(|p| p.external_id.clone())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut stored: HashMap<(Uuid, String), project::Model> = HashMap::new();
+    for chunk in named.chunks(1_000) {
+        for m in project::Entity::find()
+            .filter(project::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .filter(project::Column::DeletedAt.is_null())
+            .all(&ctx.db)
+            .await?
+        {
+            if let Some(e) = m.external_id.clone() {
+                stored.insert((m.pairing_id, e), m);
+            }
+        }
+    }
+    let has = |key: &str| parsed.columns.names.contains_key(key);
+    let (quantity, start, end, deep, planned, basis, measures) = (
+        has("quantity"),
+        has("start_on"),
+        has("end_on"),
+        has("deep_poverty"),
+        has("beneficiaries_planned"),
+        has("basis"),
+        has("measures"),
+    );
+    for p in &mut parsed.items {
+        let Some(m) = p
+            .external_id
+            .clone()
+            .and_then(|e| stored.get(&(p.pairing_id, e)))
+        else {
+            continue;
+        };
+        p.items = serde_json::from_value(m.items.clone()).unwrap_or_default();
+        p.milestones = serde_json::from_value(m.milestones.clone()).unwrap_or_default();
+        p.responsible_contact_id = m.responsible_contact_id;
+        if !quantity {
+            p.quantity = m.quantity.clone();
+        }
+        if !start {
+            p.start_on = m.start_on;
+        }
+        if !end {
+            p.end_on = m.end_on;
+        }
+        if !deep {
+            p.deep_poverty = m.deep_poverty;
+        }
+        if !planned {
+            p.beneficiaries_planned = m.beneficiaries_planned;
+        }
+        if !basis {
+            p.basis = m.basis.clone();
+        }
+        if !measures {
+            p.measures = m.measures.clone();
+        }
+    }
+    Ok(())
 }
 
 /// The report of a parsed file and what sync said of its good rows.
@@ -701,6 +880,10 @@ mod tests {
     fn yuan_reads_as_exact_fen() {
         assert_eq!(yuan_to_fen("1234.56"), Some(123_456));
         assert_eq!(yuan_to_fen("1,234.5"), Some(123_450));
+        assert_eq!(yuan_to_fen("1,234,567.00"), Some(123_456_700));
+        assert_eq!(yuan_to_fen("12,5"), None);
+        assert_eq!(yuan_to_fen(",125"), None);
+        assert_eq!(yuan_to_fen("1234,567"), None);
         assert_eq!(yuan_to_fen("-0.07"), Some(-7));
         assert_eq!(yuan_to_fen("12"), Some(1_200));
         assert_eq!(yuan_to_fen("1.234"), None);
@@ -708,6 +891,14 @@ mod tests {
         assert_eq!(yuan_to_fen(".5"), None);
         assert_eq!(yuan_to_fen(""), None);
         assert_eq!(yuan_to_fen("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn computed_numbers_read_at_the_cent() {
+        assert_eq!(number_text(0.1 + 0.2), "0.30");
+        assert_eq!(number_text(1234.5), "1234.50");
+        assert_eq!(number_text(12.0), "12");
+        assert_eq!(number_text(0.001), "0.001");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub async fn export(
 ) -> AppResult<Export> {
     let report = reconciliations::get(ctx, actor, id).await?;
     let dir = ctx.directory.get(&ctx.db).await?;
-    let rows = spawn_rows(pages(ctx.clone(), id, filter), dir);
+    let rows = spawn_rows(pages(ctx.clone(), id, filter), dir, actor.clone());
     let period = match report.quarter {
         Some(q) => format!("{}Q{q}", report.year),
         None => report.year.to_string(),

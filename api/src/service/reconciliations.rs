@@ -545,6 +545,12 @@ pub async fn create(
             "is for a vertical reconciliation: a horizontal one names pairing_id",
         ));
     }
+    if input.pairing_id.is_none() {
+        return Err(AppError::field(
+            "pairing_id",
+            "is required: a horizontal reconciliation compares one pairing",
+        ));
+    }
     let pairing = input
         .pairing_id
         .and_then(|id| dir.live_pairing(id))

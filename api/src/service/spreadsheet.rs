@@ -101,12 +101,19 @@ pub fn beijing(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// What a column may name: the organizations and pairings the caller reads (the others stay
+/// ids, as the JSON has them).
+pub struct Lookup<'a> {
+    pub dir: &'a Directory,
+    pub scope: &'a crate::authz::Scope,
+}
+
 /// One column: its Chinese header, the English field it shows (the JSON name where there is
 /// one), and how a record fills it (organizations and pairings are named from the directory).
 pub struct Column<T> {
     pub header: &'static str,
     pub key: &'static str,
-    pub cell: fn(&T, &Directory) -> Cell,
+    pub cell: fn(&T, &Lookup) -> Cell,
 }
 
 /// A record family's rows as a spreadsheet.
@@ -179,13 +186,14 @@ pub async fn export<Q: Paged + Clone, T: Tabular>(
     q.set_page(Some(Limit::MAX as i64), None);
     let first = fetch(ctx.clone(), actor.clone(), q.clone()).await?;
     let dir = ctx.directory.get(&ctx.db).await?;
+    let rows_actor = actor.clone();
     let (ctx, actor) = (ctx.clone(), actor.clone());
     let pages = spawn_pages(first, move |cursor| {
         let mut q = q.clone();
         q.set_page(Some(Limit::MAX as i64), Some(cursor));
         fetch(ctx.clone(), actor.clone(), q)
     });
-    let rows = spawn_rows(pages, dir);
+    let rows = spawn_rows(pages, dir, rows_actor);
     Ok(start(
         format,
         T::FILE.to_string(),
@@ -245,15 +253,20 @@ where
 pub fn spawn_rows<T: Tabular>(
     mut pages: mpsc::Receiver<AppResult<Vec<T>>>,
     dir: Arc<Directory>,
+    actor: Actor,
 ) -> mpsc::Receiver<AppResult<Vec<Vec<Cell>>>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
         let columns = T::columns();
+        let lookup = Lookup {
+            dir: &dir,
+            scope: actor.scope(),
+        };
         while let Some(page) = pages.recv().await {
             let rows = page.map(|items| {
                 items
                     .iter()
-                    .map(|item| columns.iter().map(|c| (c.cell)(item, &dir)).collect())
+                    .map(|item| columns.iter().map(|c| (c.cell)(item, &lookup)).collect())
                     .collect()
             });
             let failed = rows.is_err();
@@ -398,6 +411,27 @@ pub fn header_row(sheet: &mut Worksheet, headers: &[&str], bold: &Format) -> Res
     Ok(())
 }
 
+/// The most UTF-16 units an XLSX cell holds.
+const CELL_UNITS: usize = 32_767;
+
+/// `text` cut to what a cell holds, marked where it was cut (the full text is in the API).
+fn fit(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= CELL_UNITS && text.encode_utf16().count() <= CELL_UNITS {
+        return text.into();
+    }
+    const MARK: &str = "…（超出单元格长度，全文见接口）";
+    let room = CELL_UNITS - MARK.encode_utf16().count();
+    let mut units = 0;
+    let cut: String = text
+        .chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= room
+        })
+        .collect();
+    format!("{cut}{MARK}").into()
+}
+
 /// The money format: yuan with two decimals.
 pub fn money_format() -> Format {
     Format::new().set_num_format("#,##0.00")
@@ -414,7 +448,7 @@ pub fn write_cell(
         Cell::Empty => {}
         Cell::Text(t) if t.is_empty() => {}
         Cell::Text(t) => {
-            ws.write_string(row, col, t)?;
+            ws.write_string(row, col, fit(t))?;
         }
         Cell::Int(n) => {
             ws.write_number(row, col, *n as f64)?;
@@ -521,6 +555,16 @@ mod tests {
             got[2].as_ref().is_err_and(|e| e.contains("repeated")),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn a_text_longer_than_a_cell_is_cut_to_fit_and_marked() {
+        assert_eq!(fit("短"), "短");
+        let long = "𠀀".repeat(20_000);
+        let cut = fit(&long);
+        assert!(cut.encode_utf16().count() <= CELL_UNITS);
+        assert!(cut.ends_with("全文见接口）"));
+        assert!(cut.starts_with("𠀀𠀀"));
     }
 
     #[test]

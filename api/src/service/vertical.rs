@@ -10,8 +10,9 @@
 //! Each line is `matched` or `mismatch`, and is answered (explained, resolved) as a horizontal
 //! line is, under the write rules of statements: by the prefecture's side (the report is the
 //! prefecture's, read by its subtree and the province), and on a statement's line also by
-//! whoever writes for the declaring organization and reads the report. The figures are summed by the database (one grouped statement for
-//! money, two for exchanges), whatever the number of records.
+//! whoever writes for the declaring organization and reads the report. The figures are summed
+//! by the database (one grouped statement for money, one for exchanges), whatever the number of
+//! records.
 
 use std::collections::{HashMap, HashSet};
 
@@ -198,34 +199,17 @@ async fn figures(
             }
         }
     }
-    // Exchanges: by their pairing, or (those of no pairing) by who recorded them.
+    // Exchanges: the western side's own records, by who recorded them (both sides record an
+    // exchange on a pairing; the eastern record is the partner's, not the prefecture's).
     use exchange::Column as X;
     let count = || Expr::expr(Func::count(Expr::col(X::Id))).cast_as(Alias::new("BIGINT"));
     let mut exchanges: Vec<(Side, i64)> = Vec::new();
-    if !ids.is_empty() {
-        let rows: Vec<(Uuid, i64)> = exchange::Entity::find()
-            .select_only()
-            .column(X::PairingId)
-            .column_as(count(), "n")
-            .filter(X::PairingId.is_in(ids))
-            .filter(X::DeletedAt.is_null())
-            .filter(X::StartOn.between(start, end))
-            .group_by(X::PairingId)
-            .into_tuple()
-            .all(tx)
-            .await?;
-        exchanges.extend(
-            rows.into_iter()
-                .filter_map(|(p, n)| pairings.get(&p).map(|s| (*s, n))),
-        );
-    }
     let owners: Vec<Uuid> = side_of.keys().copied().collect();
     for chunk in owners.chunks(1_000) {
         let rows: Vec<(Uuid, i64)> = exchange::Entity::find()
             .select_only()
             .column(X::OwnerOrgId)
             .column_as(count(), "n")
-            .filter(X::PairingId.is_null())
             .filter(X::OwnerOrgId.is_in(chunk.iter().copied()))
             .filter(X::DeletedAt.is_null())
             .filter(X::StartOn.between(start, end))

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{Cell, Column, Tabular};
+use super::{Cell, Column, Lookup, Tabular};
 use crate::domain::{
     EvidenceCategory, FundKind, OrgKind, OrgLevel, PairingLevel, ProjectCategory, ProjectStatus,
     RecordType, Region, Role,
@@ -13,7 +13,6 @@ use crate::service::{
     agreements::AgreementView,
     audit::AuditEntry,
     contacts::ContactView,
-    directory::Directory,
     evidence::EvidenceView,
     exchanges::{ExchangeDirection, ExchangeKind, ExchangeView},
     fund_transactions::FundTransactionView,
@@ -190,7 +189,7 @@ labels! {
     }
 }
 
-fn col<T>(header: &'static str, key: &'static str, cell: fn(&T, &Directory) -> Cell) -> Column<T> {
+fn col<T>(header: &'static str, key: &'static str, cell: fn(&T, &Lookup) -> Cell) -> Column<T> {
     Column { header, key, cell }
 }
 
@@ -202,23 +201,29 @@ fn id(id: Uuid) -> Cell {
     Cell::Text(id.to_string())
 }
 
-/// An organization by name (by id once it is deleted).
-fn org(dir: &Directory, id: Uuid) -> Cell {
-    dir.live_org(id)
+/// An organization by name, when the caller reads it (by id otherwise, or once it is deleted).
+fn org(d: &Lookup, id: Uuid) -> Cell {
+    d.dir
+        .live_org(id)
+        .filter(|_| d.scope.can_read_org(id))
         .map_or_else(|| Cell::Text(id.to_string()), |o| Cell::text(&o.name))
 }
 
-fn orgs(dir: &Directory, ids: &[Uuid]) -> Cell {
-    join(ids.iter().map(|&i| org(dir, i).csv_text()))
+fn orgs(d: &Lookup, ids: &[Uuid]) -> Cell {
+    join(ids.iter().map(|&i| org(d, i).csv_text()))
 }
 
-/// A pairing as its two parties, east first (by id once it is deleted).
-fn pairing(dir: &Directory, id: Uuid) -> Cell {
-    match dir.live_pairing(id) {
+/// A pairing as its two parties, east first, when the caller reads it (by id otherwise).
+fn pairing(d: &Lookup, id: Uuid) -> Cell {
+    match d
+        .dir
+        .live_pairing(id)
+        .filter(|_| d.scope.can_read_pairing(id))
+    {
         Some(p) => Cell::Text(format!(
             "{}—{}",
-            org(dir, p.east_org_id).csv_text(),
-            org(dir, p.west_org_id).csv_text()
+            org(d, p.east_org_id).csv_text(),
+            org(d, p.west_org_id).csv_text()
         )),
         None => Cell::Text(id.to_string()),
     }
