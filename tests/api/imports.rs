@@ -478,4 +478,22 @@ async fn an_import_is_refused_outside_the_callers_scope_and_for_what_is_not_a_sp
         "validation_failed",
     )
     .await;
+    // A file wider than any sheet of records is refused, naming the file, before a row is read.
+    let wide = format!("{}\n", vec!["x"; 201].join(","));
+    let body = assert_problem(
+        import(
+            &app,
+            &editor,
+            "fund_transaction",
+            true,
+            wide.into_bytes(),
+            "w.csv",
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "file", "{body}");
+    assert!(body.to_string().contains("200 columns"), "{body}");
 }
