@@ -241,17 +241,12 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewStatement) -> AppResu
         external.clone().flatten().as_deref(),
     )
     .await?;
-    // One figure per organization, indicator and period.
-    let mut same = statement::Entity::find()
-        .filter(statement::Column::OrgId.eq(input.org_id))
-        .filter(statement::Column::Year.eq(input.year))
-        .filter(statement::Column::Indicator.eq(input.indicator.as_str()))
-        .filter(statement::Column::DeletedAt.is_null());
-    same = match input.quarter {
-        Some(q) => same.filter(statement::Column::Quarter.eq(q)),
-        None => same.filter(statement::Column::Quarter.is_null()),
-    };
-    if let Some(existing) = same.one(&tx).await? {
+    // One figure per organization, indicator and period (the unique index holds it too).
+    let same = of_period(&tx, &[input.org_id], input.year, input.quarter)
+        .await?
+        .into_iter()
+        .find(|s| s.indicator == input.indicator.as_str());
+    if let Some(existing) = same {
         return Err(AppError::Conflict {
             code: "duplicate",
             field: Some("indicator".into()),
