@@ -15,7 +15,7 @@ use xiezuo::{
 };
 
 /// One poll: the items and the `next_after` to poll with next.
-async fn poll(app: &TestApp, token: &str, query: &str) -> (Vec<Value>, String) {
+pub(crate) async fn poll(app: &TestApp, token: &str, query: &str) -> (Vec<Value>, String) {
     let url = format!("/api/v1/changes?{query}");
     let (status, page) = parts(app.get(&url, token).await).await;
     assert_eq!(status, StatusCode::OK, "{url}: {page}");
@@ -56,7 +56,7 @@ async fn end_of_feed(app: &TestApp, token: &str) -> String {
 }
 
 /// `(op, version)` of each item about `id`, in feed order.
-fn history(items: &[Value], id: &str) -> Vec<(String, i64)> {
+pub(crate) fn history(items: &[Value], id: &str) -> Vec<(String, i64)> {
     items
         .iter()
         .filter(|i| i["record_id"] == id)

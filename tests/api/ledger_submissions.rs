@@ -31,7 +31,12 @@ async fn created(response: reqwest::Response) -> Value {
 }
 
 /// Submits as `token` at instant `when` (the service's clock pinned there).
-async fn submit_at(app: &TestApp, token: &str, when: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn submit_at(
+    app: &TestApp,
+    token: &str,
+    when: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.ctx.clock.pin(Some(at(when)));
     let response = app
         .post_json("/api/v1/ledger-submissions", token, body)

@@ -32,6 +32,7 @@ mod seed;
 mod self_assessments;
 mod spreadsheets;
 mod sync;
+mod sync_evidence;
 mod sync_records;
 mod vertical;
 mod webhooks;

@@ -1,7 +1,8 @@
 //! Batch sync of exchanges and agreements, as a partner system uses it: created, then
 //! `unchanged`, then `updated` with the linked rows (visitors, projects) replaced; one bad item
 //! writes nothing; a deleted record's external id is refused; nobody writes outside what a
-//! single write allows; GraphQL is the same service.
+//! single write allows; GraphQL is the same service. The helpers are shared with the other
+//! families' sync tests (`sync_evidence`).
 
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -10,7 +11,12 @@ use tests::{TestApp, assert_problem, parts, spawn_app};
 use uuid::Uuid;
 use xiezuo::domain::Role;
 
-async fn sync(app: &TestApp, token: &str, family: &str, items: Value) -> (StatusCode, Value) {
+pub(crate) async fn sync(
+    app: &TestApp,
+    token: &str,
+    family: &str,
+    items: Value,
+) -> (StatusCode, Value) {
     let path = format!("/api/v1/sync/{family}");
     parts(
         app.post_json(&path, token, &json!({ "items": items }))
@@ -20,7 +26,7 @@ async fn sync(app: &TestApp, token: &str, family: &str, items: Value) -> (Status
 }
 
 /// `(external_id, result)` of each item of a 200, in order.
-fn outcomes(body: &Value) -> Vec<(String, String)> {
+pub(crate) fn outcomes(body: &Value) -> Vec<(String, String)> {
     body["results"]
         .as_array()
         .unwrap_or_else(|| panic!("no results in {body}"))
@@ -34,7 +40,7 @@ fn outcomes(body: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn expect(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn expect(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -42,7 +48,7 @@ fn expect(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// `(field, external_id)` of each error of a 422.
-fn item_errors(body: &Value) -> Vec<(String, Option<String>)> {
+pub(crate) fn item_errors(body: &Value) -> Vec<(String, Option<String>)> {
     body["errors"]
         .as_array()
         .unwrap_or_else(|| panic!("no errors in {body}"))
@@ -56,14 +62,14 @@ fn item_errors(body: &Value) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn id_of(results: &Value, index: usize) -> String {
+pub(crate) fn id_of(results: &Value, index: usize) -> String {
     results["results"][index]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no id in {results}"))
         .to_string()
 }
 
-async fn read(app: &TestApp, token: &str, path: &str) -> Value {
+pub(crate) async fn read(app: &TestApp, token: &str, path: &str) -> Value {
     let (status, body) = parts(app.get(path, token).await).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     body

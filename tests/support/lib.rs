@@ -596,6 +596,14 @@ impl Pages {
     }
 }
 
+/// A small file `category` takes: a PNG for photos, a PDF for the rest.
+pub fn proof_bytes(category: &str) -> Vec<u8> {
+    match category {
+        "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
+        _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
+    }
+}
+
 impl TestApp {
     /// Multipart uploads begun and neither completed nor aborted in this app's S3 bucket (0 on
     /// the local disk, whose store removes an unfinished upload's parts itself).
@@ -616,16 +624,10 @@ impl TestApp {
         listing.matches("<Upload>").count()
     }
 
-    /// `n` live projects (`BULK-00000`, …) on `pairing`, owned by `owner`, written straight
-    /// into the table in batches of 500: for tests whose subject is reading many, not creating.
     /// Uploads a small evidence file of `category` (a PDF, or a PNG for photos) linked to
     /// `record` (`(record_type, id)`) as `token`, and returns the created record.
     pub async fn upload_proof(&self, token: &str, category: &str, record: (&str, Uuid)) -> Value {
-        let bytes: Vec<u8> = match category {
-            "photo" => [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[1u8; 64]].concat(),
-            _ => [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".as_slice(), &[2u8; 64]].concat(),
-        };
-        self.upload_file(token, category, &[record], bytes, "proof")
+        self.upload_file(token, category, &[record], proof_bytes(category), "proof")
             .await
     }
 
@@ -639,18 +641,35 @@ impl TestApp {
         bytes: Vec<u8>,
         file_name: &str,
     ) -> Value {
+        self.upload_evidence(token, category, records, bytes, file_name, None)
+            .await
+    }
+
+    /// As [`TestApp::upload_file`], with the `external_id` part when one is given.
+    pub async fn upload_evidence(
+        &self,
+        token: &str,
+        category: &str,
+        records: &[(&str, Uuid)],
+        bytes: Vec<u8>,
+        file_name: &str,
+        external_id: Option<&str>,
+    ) -> Value {
         let links: Vec<Value> = records
             .iter()
             .map(|(t, id)| json!({"record_type": t, "record_id": id}))
             .collect();
-        let form = reqwest::multipart::Form::new()
+        let mut form = reqwest::multipart::Form::new()
             .text("category", category.to_string())
             .text("title", "印证资料（示例）")
-            .text("links", Value::from(links).to_string())
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
-            );
+            .text("links", Value::from(links).to_string());
+        if let Some(external_id) = external_id {
+            form = form.text("external_id", external_id.to_string());
+        }
+        let form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
         let response = self
             .client
             .post(self.url("/api/v1/evidence"))

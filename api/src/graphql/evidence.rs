@@ -1,6 +1,6 @@
-//! Evidence: `evidence`, `evidenceList`, `deleteEvidence`, and `Evidence.contentUrl`. Files are
-//! uploaded and downloaded over REST (`POST /api/v1/evidence`, `GET …/content`), which stream
-//! them; GraphQL reads and deletes the records.
+//! Evidence: `evidence`, `evidenceList`, `updateEvidence`, `deleteEvidence`, `syncEvidence`, and
+//! `Evidence.contentUrl`. Files are uploaded and downloaded over REST (`POST /api/v1/evidence`,
+//! `GET …/content`), which stream them; GraphQL reads, changes and deletes the records.
 
 use async_graphql::{ComplexObject, Context, Object, connection::Connection};
 use uuid::Uuid;
@@ -8,7 +8,12 @@ use uuid::Uuid;
 use super::{connection, gql, page_args, parts};
 use crate::{
     error::AppError,
-    service::evidence::{self, EvidencePatch, EvidenceQuery as EvidenceFilter, EvidenceView},
+    service::{
+        evidence::{
+            self, EvidenceMetadata, EvidencePatch, EvidenceQuery as EvidenceFilter, EvidenceView,
+        },
+        sync::SyncResult,
+    },
 };
 
 #[derive(Default)]
@@ -79,6 +84,22 @@ impl EvidenceMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Batch sync, as REST's `POST /sync/evidence`: the metadata of evidence the caller's
+    /// organization already uploaded, each item matched by its `externalId` and `updated` or
+    /// left `unchanged`, all in one transaction or none (the error's `errors` extension names
+    /// each bad item's field as REST does, `items[3].links[0].record_id`, with its `externalId`).
+    async fn sync_evidence(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<EvidenceMetadata>,
+    ) -> async_graphql::Result<Vec<SyncResult>> {
+        let (app, actor) = parts(ctx)?;
+        Ok(evidence::sync(app, actor, items)
+            .await
+            .map_err(gql)?
+            .results)
     }
 }
 

@@ -120,7 +120,7 @@ fn table() -> Vec<Entry> {
     const PLAN: &[&str] = &["NewPlan", "PlanPatch"];
     const TASK: &[&str] = &["NewPlanTask", "PlanTaskPatch"];
     const USER: &[&str] = &["NewUser", "UserPatch"];
-    const EVIDENCE: &[&str] = &["EvidenceUpload", "EvidencePatch"];
+    const EVIDENCE: &[&str] = &["EvidenceUpload", "EvidencePatch", "EvidenceMetadata"];
     const EXTERNAL: &[&str] = &[
         "NewProject",
         "ProjectPatch",
@@ -144,6 +144,7 @@ fn table() -> Vec<Entry> {
         "PairingPatch",
         "EvidenceUpload",
         "EvidencePatch",
+        "EvidenceMetadata",
         "NewStatement",
     ];
     let entry = |schemas, property, rule| Entry {
@@ -239,7 +240,7 @@ fn table() -> Vec<Entry> {
             "name",
             Text(service_accounts::NAME_MAX),
         ),
-        // Evidence (the multipart form of an upload).
+        // Evidence (the multipart form of an upload, a patch, a sync item).
         entry(EVIDENCE, "title", Text(evidence::TITLE_MAX)),
         entry(EVIDENCE, "period_year", range(&evidence::PERIOD_YEARS)),
         entry(EVIDENCE, "period_quarter", Range(1, 4)),
@@ -669,6 +670,7 @@ mod tests {
         ("SyncBatch_NewExchange", "items"),
         ("SyncBatch_NewAgreement", "items"),
         ("SyncBatch_NewProject", "items"),
+        ("SyncBatch_EvidenceMetadata", "items"),
         // Bounded by `XIEZUO_IMPORT_MAX_BYTES`, a setting.
         ("ImportUpload", "file"),
     ];

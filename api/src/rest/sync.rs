@@ -13,6 +13,7 @@ use crate::{
     service::{
         AppCtx,
         agreements::{self, NewAgreement},
+        evidence::{self, EvidenceMetadata},
         exchanges::{self, NewExchange},
         fund_transactions::{self, NewFundTransaction},
         projects::{self, NewProject},
@@ -23,13 +24,14 @@ use crate::{
 type Ctx = web::Data<AppCtx>;
 
 /// The record types sync takes today.
-const SYNCED: &str = "fund_transaction, project, exchange, agreement";
+const SYNCED: &str = "fund_transaction, project, exchange, agreement, evidence";
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(fund_transaction)
         .service(project)
         .service(exchange)
         .service(agreement)
+        .service(evidence_metadata)
         .service(other);
 }
 
@@ -130,6 +132,34 @@ pub async fn agreement(
     body: Json<SyncBatch<NewAgreement>>,
 ) -> Result<HttpResponse, Problem> {
     let response = agreements::sync(&ctx, &actor, body.0.items).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Updates the metadata of a batch of evidence the caller's organization already uploaded, each
+/// matched by the `external_id` it was uploaded with: `updated` or `unchanged` per item, in the
+/// batch's order. An item holds what `PATCH /evidence/{id}` changes (`title`, `period_year`,
+/// `period_quarter`, `links`; an absent period or list is none) under the same rules; the
+/// pairing, and so who reads the evidence, follows the links. An item naming no stored evidence
+/// is refused on its `external_id`: the file must be uploaded first with `POST /evidence` and
+/// that `external_id`. Evidence a submitted ledger froze does not change. All or nothing, as for
+/// fund transactions.
+#[utoipa::path(
+    tag = "sync",
+    operation_id = "sync_evidence",
+    request_body = SyncBatch<EvidenceMetadata>,
+    responses(
+        (status = 200, body = SyncResponse),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/sync/evidence")]
+pub async fn evidence_metadata(
+    ctx: Ctx,
+    actor: Actor,
+    body: Json<SyncBatch<EvidenceMetadata>>,
+) -> Result<HttpResponse, Problem> {
+    let response = evidence::sync(&ctx, &actor, body.0.items).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 

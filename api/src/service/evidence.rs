@@ -13,18 +13,18 @@
 //! sniffed; the row is written, in one transaction with its links and its audit entry, only
 //! when the file is whole. A refused or failed upload leaves no file behind.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_graphql::SimpleObject;
 use bytes::Bytes;
 use entity::{
     agreement, contact, evidence, evidence_link, exchange, fund_transaction, ledger_submission,
-    plan, plan_task, project, statement, working_group,
+    organization, plan, plan_task, project, statement, working_group,
 };
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, Select,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -32,10 +32,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    AppCtx, Page,
+    AppCtx, Page, WriteTx,
+    exchanges::readable_pairings,
     kernel::{self, Columns, Readable, Record},
-    now,
+    ledger_submissions, now,
     records::{PageArgs, external_id},
+    sync,
 };
 use crate::{
     authz::{Actor, RecordKind, Scope, ensure_write},
@@ -301,175 +303,226 @@ pub async fn list(ctx: &AppCtx, actor: &Actor, q: EvidenceQuery) -> AppResult<Pa
     kernel::page::<EvidenceFamily>(ctx, actor, select, args).await
 }
 
-/// The pairing of each linked record the caller may read (`Some(None)`: readable, on no
-/// pairing); `None` for a record that is absent or not readable (never telling which).
-async fn link_pairing(
-    ctx: &AppCtx,
+/// The linked records the caller may read, each with its pairing (`None`: readable, on no
+/// pairing), read with one statement per record type however many links there are: what
+/// [`Linked::check`] checks links against, for one upload or update and for a whole sync batch
+/// alike. A record that is absent or that the caller may not read is simply not there (the
+/// answer never tells which).
+struct Linked(HashMap<(RecordType, Uuid), Option<Uuid>>);
+
+impl Linked {
+    /// Reads what each list of `links` names (the first [`LINKS_MAX`] of each: the check looks no
+    /// further), grouped by record type.
+    async fn read<'a>(
+        db: &impl ConnectionTrait,
+        scope: &Scope,
+        links: impl IntoIterator<Item = &'a [EvidenceLink]>,
+    ) -> AppResult<Self> {
+        let mut by_type: BTreeMap<RecordType, BTreeSet<Uuid>> = BTreeMap::new();
+        for link in links.into_iter().flat_map(|l| l.iter().take(LINKS_MAX)) {
+            by_type
+                .entry(link.record_type)
+                .or_default()
+                .insert(link.record_id);
+        }
+        let mut found = HashMap::new();
+        for (kind, ids) in by_type {
+            let ids: Vec<Uuid> = ids.into_iter().collect();
+            for (id, pairing) in readable(db, scope, kind, &ids).await? {
+                found.insert((kind, id), pairing);
+            }
+        }
+        Ok(Self(found))
+    }
+
+    /// Every linked record exists and is readable, none twice, all on one pairing: that
+    /// pairing. Each problem is recorded in `f` (`links[2].record_id`).
+    fn check(&self, f: &mut Fields, links: &[EvidenceLink]) -> Option<Uuid> {
+        if links.len() > LINKS_MAX {
+            f.push("links", format!("must hold at most {LINKS_MAX} records"));
+        }
+        let mut pairings = BTreeSet::new();
+        let mut seen = HashSet::new();
+        for (i, link) in links.iter().enumerate().take(LINKS_MAX) {
+            let field = format!("links[{i}].record_id");
+            if !seen.insert(link) {
+                f.push(&field, "is listed twice");
+                continue;
+            }
+            match self.0.get(&(link.record_type, link.record_id)) {
+                None => f.push(&field, format!("no such {}", link.record_type.as_str())),
+                Some(Some(p)) => {
+                    pairings.insert(*p);
+                }
+                Some(None) => {}
+            }
+        }
+        if pairings.len() > 1 {
+            f.push(
+                "links",
+                "the records one piece of evidence proves are all on one pairing",
+            );
+        }
+        pairings.into_iter().next()
+    }
+
+    /// The pairing `links` put a piece of evidence on, as [`Linked::check`] finds it.
+    fn pairing(&self, links: &[EvidenceLink]) -> Option<Uuid> {
+        self.check(&mut Fields::new(), links)
+    }
+}
+
+/// The records of type `kind` among `ids` that are live and that the caller may read, each with
+/// its pairing: one statement per [`sync::CHUNK`] ids.
+async fn readable(
     db: &impl ConnectionTrait,
     scope: &Scope,
-    link: &EvidenceLink,
-) -> AppResult<Option<Option<Uuid>>> {
-    let id = link.record_id;
-    // A record read as a ledger record: its owner and pairing.
-    let record = |found: Option<(Uuid, Option<Uuid>)>| {
-        found
-            .filter(|(owner, pairing)| scope.can_read_record(*owner, *pairing))
-            .map(|(_, pairing)| pairing)
+    kind: RecordType,
+    ids: &[Uuid],
+) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
+    // A ledger record, read by its owner and pairing.
+    let records = |rows: Vec<(Uuid, Uuid, Option<Uuid>)>| -> Vec<(Uuid, Option<Uuid>)> {
+        rows.into_iter()
+            .filter(|(_, owner, pairing)| scope.can_read_record(*owner, *pairing))
+            .map(|(id, _, pairing)| (id, pairing))
+            .collect()
+    };
+    // A ledger record on no pairing (a submission, a declared figure), read by its owner.
+    let owned = |rows: Vec<(Uuid, Uuid)>| -> Vec<(Uuid, Option<Uuid>)> {
+        rows.into_iter()
+            .filter(|(_, owner)| scope.can_read_record(*owner, None))
+            .map(|(id, _)| (id, None))
+            .collect()
     };
     // A record read with its organization.
-    let of_org = |found: Option<Uuid>| found.filter(|org| scope.can_read_org(*org)).map(|_| None);
-    Ok(match link.record_type {
+    let of_org = |rows: Vec<(Uuid, Uuid)>| -> Vec<(Uuid, Option<Uuid>)> {
+        rows.into_iter()
+            .filter(|(_, org)| scope.can_read_org(*org))
+            .map(|(id, _)| (id, None))
+            .collect()
+    };
+    Ok(match kind {
         RecordType::Organization => {
-            let dir = ctx.directory.get(&ctx.db).await?;
-            dir.live_owner(id)
-                .filter(|_| scope.can_read_org(id))
-                .map(|_| None)
+            use organization::Column as C;
+            let live: Vec<Uuid> =
+                live::<organization::Entity, _>(db, C::Id, C::DeletedAt, [C::Id], ids).await?;
+            live.into_iter()
+                .filter(|id| scope.can_read_org(*id))
+                .map(|id| (id, None))
+                .collect()
         }
-        RecordType::Pairing => {
-            let dir = ctx.directory.get(&ctx.db).await?;
-            dir.live_pairing(id)
-                .filter(|_| scope.can_read_pairing(id))
-                .map(|_| Some(id))
-        }
+        RecordType::Pairing => readable_pairings(db, scope, ids.iter().copied())
+            .await?
+            .into_keys()
+            .map(|id| (id, Some(id)))
+            .collect(),
         RecordType::Project => {
             use project::Column as C;
-            record(
-                pick::<project::Entity, _>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId, C::PairingId],
-                    id,
-                )
-                .await?,
-            )
+            let cols = [C::Id, C::OwnerOrgId, C::PairingId];
+            records(live::<project::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::FundTransaction => {
             use fund_transaction::Column as C;
-            record(
-                pick::<fund_transaction::Entity, _>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId, C::PairingId],
-                    id,
-                )
-                .await?,
-            )
+            let cols = [C::Id, C::OwnerOrgId, C::PairingId];
+            records(live::<fund_transaction::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::Exchange => {
             use exchange::Column as C;
-            record(
-                pick::<exchange::Entity, _>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId, C::PairingId],
-                    id,
-                )
-                .await?,
-            )
+            let cols = [C::Id, C::OwnerOrgId, C::PairingId];
+            records(live::<exchange::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::Agreement => {
             use agreement::Column as C;
-            record(
-                pick::<agreement::Entity, _>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId, C::PairingId],
-                    id,
-                )
-                .await?,
-            )
+            let cols = [C::Id, C::OwnerOrgId, C::PairingId];
+            records(live::<agreement::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::Evidence => {
             use evidence::Column as C;
-            record(
-                pick::<evidence::Entity, _>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId, C::PairingId],
-                    id,
-                )
-                .await?,
-            )
+            let cols = [C::Id, C::OwnerOrgId, C::PairingId];
+            records(live::<evidence::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::Contact => {
             use contact::Column as C;
-            of_org(pick::<contact::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+            of_org(
+                live::<contact::Entity, _>(db, C::Id, C::DeletedAt, [C::Id, C::OrgId], ids).await?,
+            )
         }
         RecordType::WorkingGroup => {
             use working_group::Column as C;
-            of_org(pick::<working_group::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+            let cols = [C::Id, C::OrgId];
+            of_org(live::<working_group::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         RecordType::Plan => {
             use plan::Column as C;
-            of_org(pick::<plan::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], id).await?)
+            of_org(live::<plan::Entity, _>(db, C::Id, C::DeletedAt, [C::Id, C::OrgId], ids).await?)
         }
+        // A task is read as its plan is: with the plan's organization, both live.
         RecordType::PlanTask => {
-            use plan_task::Column as T;
-            let plan_id =
-                pick::<plan_task::Entity, Uuid>(db, T::Id, T::DeletedAt, [T::PlanId], id).await?;
-            match plan_id {
-                None => None,
-                Some(plan_id) => {
-                    use plan::Column as C;
-                    of_org(
-                        pick::<plan::Entity, _>(db, C::Id, C::DeletedAt, [C::OrgId], plan_id)
-                            .await?,
-                    )
-                }
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(sync::CHUNK) {
+                rows.extend(
+                    plan_task::Entity::find()
+                        .select_only()
+                        .column(plan_task::Column::Id)
+                        .column(plan::Column::OrgId)
+                        .join(
+                            JoinType::InnerJoin,
+                            plan_task::Entity::belongs_to(plan::Entity)
+                                .from(plan_task::Column::PlanId)
+                                .to(plan::Column::Id)
+                                .into(),
+                        )
+                        .filter(plan_task::Column::Id.is_in(chunk.iter().copied()))
+                        .filter(plan_task::Column::DeletedAt.is_null())
+                        .filter(plan::Column::DeletedAt.is_null())
+                        .into_tuple::<(Uuid, Uuid)>()
+                        .all(db)
+                        .await?,
+                );
             }
+            of_org(rows)
         }
         // A submission (its cover letter, 报送函), read as a record of its organization's own.
         RecordType::LedgerSubmission => {
             use ledger_submission::Column as C;
-            record(
-                pick::<ledger_submission::Entity, Uuid>(
-                    db,
-                    C::Id,
-                    C::DeletedAt,
-                    [C::OwnerOrgId],
-                    id,
-                )
-                .await?
-                .map(|owner| (owner, None)),
-            )
+            let cols = [C::Id, C::OwnerOrgId];
+            owned(live::<ledger_submission::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
         // A declared figure (the report it comes from), read as a record of its organization.
         RecordType::Statement => {
             use statement::Column as C;
-            record(
-                pick::<statement::Entity, Uuid>(db, C::Id, C::DeletedAt, [C::OwnerOrgId], id)
-                    .await?
-                    .map(|owner| (owner, None)),
-            )
+            let cols = [C::Id, C::OwnerOrgId];
+            owned(live::<statement::Entity, _>(db, C::Id, C::DeletedAt, cols, ids).await?)
         }
     })
 }
 
-/// `cols` of the live row `id` of a table, if there is one.
-async fn pick<E, T>(
+/// `cols` of the live rows of a table among `ids`: one statement per [`sync::CHUNK`] ids.
+async fn live<E, T>(
     db: &impl ConnectionTrait,
     id_col: E::Column,
     deleted: E::Column,
-    cols: impl IntoIterator<Item = E::Column>,
-    id: Uuid,
-) -> AppResult<Option<T>>
+    cols: impl IntoIterator<Item = E::Column> + Clone,
+    ids: &[Uuid],
+) -> AppResult<Vec<T>>
 where
     E: EntityTrait,
     T: sea_orm::TryGetableMany,
 {
-    Ok(E::find()
-        .filter(id_col.eq(id))
-        .filter(deleted.is_null())
-        .select_only()
-        .columns(cols)
-        .into_tuple::<T>()
-        .one(db)
-        .await?)
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(sync::CHUNK) {
+        rows.extend(
+            E::find()
+                .select_only()
+                .columns(cols.clone())
+                .filter(id_col.is_in(chunk.iter().copied()))
+                .filter(deleted.is_null())
+                .into_tuple::<T>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
 }
 
 /// `period_year` 2000–2100, `period_quarter` 1–4 and only with a year.
@@ -489,48 +542,55 @@ fn check_period(f: &mut Fields, year: Option<i32>, quarter: Option<i32>) {
     }
 }
 
-/// Every linked record exists and is readable, none twice, all on one pairing: that pairing.
-async fn check_links(
-    ctx: &AppCtx,
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    f: &mut Fields,
-    links: &[EvidenceLink],
-) -> AppResult<Option<Uuid>> {
-    if links.len() > LINKS_MAX {
-        f.push("links", format!("must hold at most {LINKS_MAX} records"));
-    }
-    let mut pairings = BTreeSet::new();
-    let mut seen = HashSet::new();
-    for (i, link) in links.iter().enumerate().take(LINKS_MAX) {
-        let field = format!("links[{i}].record_id");
-        if !seen.insert(link) {
-            f.push(&field, "is listed twice");
-            continue;
-        }
-        match link_pairing(ctx, db, scope, link).await? {
-            None => f.push(&field, format!("no such {}", link.record_type.as_str())),
-            Some(Some(p)) => {
-                pairings.insert(p);
-            }
-            Some(None) => {}
-        }
-    }
-    if pairings.len() > 1 {
-        f.push(
-            "links",
-            "the records one piece of evidence proves are all on one pairing",
-        );
-    }
-    Ok(pairings.into_iter().next())
+/// The metadata of a piece of evidence as an upload, an update or a sync item sets it, checked.
+pub struct Metadata {
+    /// `None`: an update that leaves the title as it is.
+    title: Option<String>,
+    period_year: Option<i32>,
+    period_quarter: Option<i32>,
+    /// Sorted, each once.
+    links: Vec<EvidenceLink>,
+    /// The pairing of the linked records: who reads the evidence.
+    pairing_id: Option<Uuid>,
 }
+
+/// The rules of the metadata, one home for upload, update and sync: the title, the period, and
+/// the links against what `linked` read. Every problem is recorded in `f`; `None` when the title
+/// is bad (the caller's `f` then holds why).
+fn check_metadata(
+    f: &mut Fields,
+    linked: &Linked,
+    title: Option<&str>,
+    period_year: Option<i32>,
+    period_quarter: Option<i32>,
+    links: &[EvidenceLink],
+) -> Option<Metadata> {
+    let title = f.check_opt("title", title, |t| {
+        Text::parse(t, TITLE_MAX).map(Text::into_inner)
+    });
+    check_period(f, period_year, period_quarter);
+    let pairing_id = linked.check(f, links);
+    let mut links = links.to_vec();
+    links.sort();
+    links.dedup();
+    Some(Metadata {
+        title: title?,
+        period_year,
+        period_quarter,
+        links,
+        pairing_id,
+    })
+}
+
+/// Why an account without an organization must link a record on a pairing.
+const OWNERLESS: &str = "link a record on a pairing: an account without an organization records \
+                         evidence for the pairing's western side";
 
 /// What checking the metadata settles.
 struct Checked {
     category: EvidenceCategory,
-    title: String,
-    links: Vec<EvidenceLink>,
-    pairing_id: Option<Uuid>,
+    /// Its title is set: an upload requires one.
+    meta: Metadata,
     owner: crate::authz::Owner,
     external_id: Option<String>,
 }
@@ -557,44 +617,43 @@ async fn check(
             }),
         ),
     };
-    let title = match meta.title.as_deref() {
-        None => {
-            f.push("title", "is required");
-            None
-        }
-        Some(t) => f.check("title", Text::parse(t, TITLE_MAX).map(Text::into_inner)),
-    };
-    check_period(&mut f, meta.period_year, meta.period_quarter);
-    let pairing_id = check_links(ctx, db, scope, &mut f, &meta.links).await?;
+    if meta.title.is_none() {
+        f.push("title", "is required");
+    }
+    let linked = Linked::read(db, scope, [meta.links.as_slice()]).await?;
+    let checked_meta = check_metadata(
+        &mut f,
+        &linked,
+        meta.title.as_deref(),
+        meta.period_year,
+        meta.period_quarter,
+        &meta.links,
+    );
     let external = external_id(&mut f, meta.external_id.as_deref());
     f.finish()?;
-    let (category, title, external) = (checked(category)?, checked(title)?, checked(external)?);
+    let (category, meta, external) = (
+        checked(category)?,
+        checked(checked_meta)?,
+        checked(external)?,
+    );
 
     // Recorded by the caller's organization; an admin or coordinator without one records it
     // for the western side of the pairing it proves.
     let dir = ctx.directory.get(&ctx.db).await?;
     let owner_org = actor
         .org_id
-        .or_else(|| pairing_id.and_then(|p| dir.live_pairing(p).map(|p| p.west_org_id)))
-        .ok_or_else(|| {
-            AppError::field(
-                "links",
-                "link a record on a pairing: an account without an organization records \
-                 evidence for the pairing's western side",
-            )
-        })?;
+        .or_else(|| {
+            meta.pairing_id
+                .and_then(|p| dir.live_pairing(p).map(|p| p.west_org_id))
+        })
+        .ok_or_else(|| AppError::field("links", OWNERLESS))?;
     let (owner, _) = kernel::new_owner(&dir, actor, owner_org);
     ensure_write(actor, scope, RecordKind::Evidence, owner)?;
     kernel::ensure_external_free::<EvidenceFamily>(db, actor, owner.org_id, external.as_deref())
         .await?;
-    let mut links = meta.links.clone();
-    links.sort();
-    links.dedup();
     Ok(Checked {
         category,
-        title,
-        links,
-        pairing_id,
+        meta,
         owner,
         external_id: external,
     })
@@ -743,29 +802,27 @@ async fn write_row(
     let inserted = evidence::Entity::insert(evidence::ActiveModel {
         id: Set(id),
         category: Set(c.category.as_str().to_string()),
-        title: Set(c.title),
         file_name: Set(rules::safe_file_name(file_name)),
         media_type: Set(stored.media_type.to_string()),
         size_bytes: Set(size_bytes),
         sha256: Set(stored.sha256),
         storage_key: Set(key.to_string()),
-        period_year: Set(meta.period_year),
-        period_quarter: Set(meta.period_quarter),
-        pairing_id: Set(c.pairing_id),
         version: Set(1),
         owner_org_id: Set(c.owner.org_id),
         external_id: Set(c.external_id),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
+        ..metadata_columns(&c.meta)
     })
     .exec_with_returning(&tx)
     .await?;
-    insert_links(&tx, id, &c.links).await?;
+    insert_links(&tx, &[(id, c.meta.links.as_slice())]).await?;
     let row = EvidenceRow {
         evidence: inserted,
         links: Some(
-            c.links
+            c.meta
+                .links
                 .iter()
                 .map(|l| format!("{}:{}", l.record_type.as_str(), l.record_id))
                 .collect::<Vec<_>>()
@@ -775,22 +832,47 @@ async fn write_row(
     kernel::created::<EvidenceFamily>(tx, actor, row).await
 }
 
+/// The content columns of checked metadata (the title only when it is set).
+fn metadata_columns(meta: &Metadata) -> evidence::ActiveModel {
+    let mut model = evidence::ActiveModel {
+        period_year: Set(meta.period_year),
+        period_quarter: Set(meta.period_quarter),
+        pairing_id: Set(meta.pairing_id),
+        ..Default::default()
+    };
+    if let Some(title) = &meta.title {
+        model.title = Set(title.clone());
+    }
+    model
+}
+
+/// Writes the links of `records`: multi-row statements, whatever their number.
 async fn insert_links(
     tx: &impl ConnectionTrait,
-    id: Uuid,
-    links: &[EvidenceLink],
+    records: &[(Uuid, &[EvidenceLink])],
 ) -> AppResult<()> {
-    if links.is_empty() {
-        return Ok(());
+    let rows: Vec<evidence_link::ActiveModel> = records
+        .iter()
+        .flat_map(|(id, links)| {
+            links.iter().map(|l| evidence_link::ActiveModel {
+                evidence_id: Set(*id),
+                record_type: Set(l.record_type.as_str().to_string()),
+                record_id: Set(l.record_id),
+            })
+        })
+        .collect();
+    sync::insert_all::<evidence_link::Entity>(tx, rows).await
+}
+
+/// Replaces the links of stored `records` (the old ones go): multi-row statements.
+async fn relink(tx: &impl ConnectionTrait, records: &[(Uuid, &[EvidenceLink])]) -> AppResult<()> {
+    for chunk in records.chunks(sync::CHUNK) {
+        evidence_link::Entity::delete_many()
+            .filter(evidence_link::Column::EvidenceId.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(tx)
+            .await?;
     }
-    evidence_link::Entity::insert_many(links.iter().map(|l| evidence_link::ActiveModel {
-        evidence_id: Set(id),
-        record_type: Set(l.record_type.as_str().to_string()),
-        record_id: Set(l.record_id),
-    }))
-    .exec_without_returning(tx)
-    .await?;
-    Ok(())
+    insert_links(tx, records).await
 }
 
 /// A partial update of the record (never of the file): absent fields stay, `null` clears a
@@ -834,12 +916,16 @@ pub async fn update(
     let period_year = keep(&patch.period_year, before.period_year);
     let period_quarter = keep(&patch.period_quarter, before.period_quarter);
     let links = patch.links.clone().unwrap_or_else(|| before.links.clone());
+    let linked = Linked::read(&change.tx, actor.scope(), [links.as_slice()]).await?;
     let mut f = Fields::new();
-    let title = f.check_opt("title", patch.title.as_deref(), |t| {
-        Text::parse(t, TITLE_MAX).map(Text::into_inner)
-    });
-    check_period(&mut f, period_year, period_quarter);
-    let pairing_id = check_links(ctx, &change.tx, actor.scope(), &mut f, &links).await?;
+    let meta = check_metadata(
+        &mut f,
+        &linked,
+        patch.title.as_deref(),
+        period_year,
+        period_quarter,
+        &links,
+    );
     let external = super::records::patch_nullable(
         &mut f,
         "external_id",
@@ -848,26 +934,196 @@ pub async fn update(
         |e: &String| Text::parse(e, super::records::EXTERNAL_ID_MAX).map(Text::into_inner),
     );
     f.finish()?;
-    let (title, external) = (checked(title)?, checked(external)?);
-    let mut model: evidence::ActiveModel = change.current.evidence.clone().into();
-    if let Some(title) = title {
-        model.title = Set(title);
-    }
-    model.period_year = Set(period_year);
-    model.period_quarter = Set(period_quarter);
-    model.pairing_id = Set(pairing_id);
+    let (meta, external) = (checked(meta)?, checked(external)?);
+    let mut model = metadata_columns(&meta);
     model.external_id = Set(external);
     if patch.links.is_some() {
-        evidence_link::Entity::delete_many()
-            .filter(evidence_link::Column::EvidenceId.eq(id))
-            .exec(&change.tx)
-            .await?;
-        let mut links = links;
-        links.sort();
-        links.dedup();
-        insert_links(&change.tx, id, &links).await?;
+        relink(&change.tx, &[(id, meta.links.as_slice())]).await?;
     }
     change.save(model).await
+}
+
+/// One item of `POST /sync/evidence`: the metadata of a piece of evidence its organization
+/// already uploaded (`POST /evidence` with this `external_id`), as it should now read. It holds
+/// every field `PATCH /evidence/{id}` changes but the key: an absent period is none, absent
+/// `links` are none (the links replace the stored ones, in any order). The file and its
+/// category never change.
+#[derive(Clone, Debug, Deserialize, ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "EvidenceMetadataInput")]
+pub struct EvidenceMetadata {
+    /// The `external_id` the evidence was uploaded with: which one this item is.
+    pub external_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub period_year: Option<i32>,
+    /// 1–4, with `period_year`.
+    #[serde(default)]
+    pub period_quarter: Option<i32>,
+    #[serde(default)]
+    #[graphql(default)]
+    pub links: Vec<EvidenceLink>,
+}
+
+/// What a sync batch of evidence names, read once: the linked records the caller may read,
+/// the western side of the pairings they are on (whom an account without an organization
+/// writes for), and which stored evidence of the batch a submitted ledger froze.
+pub struct Named {
+    linked: Linked,
+    west_of: HashMap<Uuid, Uuid>,
+    frozen: HashMap<Uuid, Uuid>,
+}
+
+/// Batch sync (`POST /sync/evidence`): the rules of [`update`] for the metadata of evidence
+/// already uploaded; an item naming no stored evidence is refused (a sync item cannot carry the
+/// file), and so is a change to evidence a submitted ledger froze.
+impl sync::Synced for EvidenceFamily {
+    type Input = EvidenceMetadata;
+    type Item = Metadata;
+    type Lookup = Named;
+
+    fn external_id(input: &EvidenceMetadata) -> Option<&str> {
+        Some(&input.external_id)
+    }
+
+    /// One statement per record type the links name, one for the pairings of an account without
+    /// an organization, and two for the frozen evidence: the stored rows the batch names are
+    /// locked first (PostgreSQL), as [`ledger_submissions::ensure_not_frozen`] locks one.
+    async fn lookup(tx: &WriteTx, actor: &Actor, inputs: &[EvidenceMetadata]) -> AppResult<Named> {
+        let scope = actor.scope();
+        let linked = Linked::read(tx, scope, inputs.iter().map(|i| i.links.as_slice())).await?;
+        let west_of: HashMap<Uuid, Uuid> = match actor.org_id {
+            Some(_) => HashMap::new(),
+            None => {
+                let pairings = inputs.iter().filter_map(|i| linked.pairing(&i.links));
+                readable_pairings(tx, scope, pairings)
+                    .await?
+                    .into_iter()
+                    .map(|(id, p)| (id, p.west_org_id))
+                    .collect()
+            }
+        };
+        let owners: HashSet<Uuid> = actor
+            .org_id
+            .into_iter()
+            .chain(west_of.values().copied())
+            .collect();
+        let named: BTreeSet<&str> = inputs.iter().map(|i| i.external_id.trim()).collect();
+        let named: Vec<&str> = named.into_iter().collect();
+        let mut stored = Vec::new();
+        for chunk in named.chunks(sync::CHUNK) {
+            use evidence::Column as C;
+            let mut select = evidence::Entity::find()
+                .select_only()
+                .column(C::Id)
+                .filter(C::OwnerOrgId.is_in(owners.iter().copied()))
+                .filter(C::ExternalId.is_in(chunk.iter().copied()))
+                .filter(C::DeletedAt.is_null())
+                .order_by_asc(C::Id);
+            if tx.get_database_backend() == DbBackend::Postgres {
+                select = select.lock_exclusive();
+            }
+            stored.extend(select.into_tuple::<Uuid>().all(tx).await?);
+        }
+        Ok(Named {
+            linked,
+            west_of,
+            frozen: ledger_submissions::frozen(tx, &stored).await?,
+        })
+    }
+
+    /// As an upload: the caller's organization; the pairing's western side for an account
+    /// without one.
+    fn owner_org(actor: &Actor, named: &Named, input: &EvidenceMetadata) -> Uuid {
+        actor
+            .org_id
+            .or_else(|| {
+                named
+                    .linked
+                    .pairing(&input.links)
+                    .and_then(|p| named.west_of.get(&p).copied())
+            })
+            .unwrap_or_else(Uuid::nil)
+    }
+
+    fn check(
+        actor: &Actor,
+        named: &Named,
+        input: EvidenceMetadata,
+        f: &mut Fields,
+    ) -> Option<Metadata> {
+        let meta = check_metadata(
+            f,
+            &named.linked,
+            Some(&input.title),
+            input.period_year,
+            input.period_quarter,
+            &input.links,
+        )?;
+        if actor.org_id.is_none() && meta.pairing_id.is_none() {
+            f.push("links", OWNERLESS);
+        }
+        Some(meta)
+    }
+
+    fn check_stored(named: &Named, stored: Option<&EvidenceRow>, _: &Metadata, f: &mut Fields) {
+        match stored {
+            None => f.push(
+                "external_id",
+                "names no evidence of this organization: upload the file first with POST \
+                 /api/v1/evidence and this external_id",
+            ),
+            Some(row) => {
+                if let Some(submission) = named.frozen.get(&row.evidence.id) {
+                    f.push(
+                        "external_id",
+                        ledger_submissions::frozen_detail(*submission),
+                    );
+                }
+            }
+        }
+    }
+
+    fn same(stored: &EvidenceRow, meta: &Metadata) -> bool {
+        let m = &stored.evidence;
+        meta.title.as_ref() == Some(&m.title)
+            && m.period_year == meta.period_year
+            && m.period_quarter == meta.period_quarter
+            && m.pairing_id == meta.pairing_id
+            && parse_links(stored.links.as_deref()).ok().as_ref() == Some(&meta.links)
+    }
+
+    fn content(meta: &Metadata) -> evidence::ActiveModel {
+        metadata_columns(meta)
+    }
+
+    async fn link(
+        tx: &WriteTx,
+        created: &[(Uuid, &Metadata)],
+        updated: &[(Uuid, &Metadata)],
+    ) -> AppResult<()> {
+        relink(tx, &links_of(updated)).await?;
+        insert_links(tx, &links_of(created)).await
+    }
+}
+
+/// The links each of `records` is to have.
+fn links_of<'a>(records: &[(Uuid, &'a Metadata)]) -> Vec<(Uuid, &'a [EvidenceLink])> {
+    records
+        .iter()
+        .map(|(id, m)| (*id, m.links.as_slice()))
+        .collect()
+}
+
+/// Batch sync (`POST /sync/evidence`): the metadata of each piece of evidence the caller's
+/// organization uploaded, by `external_id`, updated or left unchanged; all in one transaction
+/// or none.
+pub async fn sync(
+    ctx: &AppCtx,
+    actor: &Actor,
+    items: Vec<EvidenceMetadata>,
+) -> AppResult<sync::SyncResponse> {
+    sync::run::<EvidenceFamily>(ctx, actor, items).await
 }
 
 /// Deletes a piece of evidence: the record (soft, audited), then its file.

@@ -23,6 +23,8 @@
 //!   submitted by an editor of the organization or above it in the tree, a coordinator or an
 //!   admin, for a western organization.
 
+use std::collections::HashMap;
+
 use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{evidence, ledger_submission, ledger_submission_evidence};
@@ -485,27 +487,48 @@ pub async fn ensure_not_frozen(tx: &WriteTx, evidence_id: Uuid) -> AppResult<()>
             .one(tx)
             .await?;
     }
-    let by: Option<Uuid> = ledger_submission_evidence::Entity::find()
-        .select_only()
-        .column(ledger_submission_evidence::Column::SubmissionId)
-        .filter(ledger_submission_evidence::Column::EvidenceId.eq(evidence_id))
-        .order_by_asc(ledger_submission_evidence::Column::SubmissionId)
-        .limit(1)
-        .into_tuple()
-        .one(tx)
-        .await?;
-    match by {
+    match frozen(tx, &[evidence_id]).await?.get(&evidence_id) {
         None => Ok(()),
         Some(submission) => Err(AppError::Conflict {
             code: "frozen",
             field: None,
-            detail: format!(
-                "this evidence is part of the submitted ledger {submission}: it can no longer \
-                 be changed or deleted"
-            ),
+            detail: frozen_detail(*submission),
             existing_id: None,
         }),
     }
+}
+
+/// Which of `evidence_ids` a submitted ledger froze, each with the first submission that did:
+/// one statement per 500 ids. Lock the rows first (as [`ensure_not_frozen`] does) so that a
+/// submission freezing one at the same moment is either seen or fails.
+pub async fn frozen(
+    db: &impl ConnectionTrait,
+    evidence_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Uuid>> {
+    use ledger_submission_evidence::Column as C;
+    let mut found = HashMap::new();
+    for chunk in evidence_ids.chunks(500) {
+        let rows: Vec<(Uuid, Uuid)> = ledger_submission_evidence::Entity::find()
+            .select_only()
+            .columns([C::EvidenceId, C::SubmissionId])
+            .filter(C::EvidenceId.is_in(chunk.iter().copied()))
+            .order_by_asc(C::SubmissionId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (evidence, submission) in rows {
+            found.entry(evidence).or_insert(submission);
+        }
+    }
+    Ok(found)
+}
+
+/// Why frozen evidence does not change.
+pub fn frozen_detail(submission: Uuid) -> String {
+    format!(
+        "this evidence is part of the submitted ledger {submission}: it can no longer be changed \
+         or deleted"
+    )
 }
 
 /// The province office's review of the latest submission of a ledger.
