@@ -431,6 +431,135 @@ async fn a_planted_quarter_is_reconciled_exactly() {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(3), "{list}");
 }
 
+/// A quarter whose voucher numbers are each on at most one record of a side that the other
+/// side also has (the common case, which the service pairs with a plain join and no ranking):
+/// the same lines as the ranked pairing finds, numbered discrepancies first, then the pairs
+/// found by amount and date, then the voucher pairs that agree, and an exchange after the money.
+/// A number repeated on one side only pairs with nothing, so it needs no ranking either.
+#[tokio::test]
+async fn without_repeated_vouchers_the_plain_join_finds_the_same_lines() {
+    let app = spawn_app().await;
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let p = pairing.as_str();
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let mut ids = sync(
+        &app,
+        &shanghai,
+        "fund_transaction",
+        json!([
+            money("E1", "transfer", 100_000, "2021-07-05", Some("V-1"), p),
+            money("E2", "transfer", 200_000, "2021-07-01", Some("V-2"), p),
+            money("E3", "transfer", 300_000, "2021-08-01", Some("V-3"), p),
+            money("E5", "transfer", 70_000, "2021-09-01", None, p),
+            // One number on two transfers, none on the arrivals.
+            money("E6a", "transfer", 61_000, "2021-07-20", Some("V-6"), p),
+            money("E6b", "transfer", 62_000, "2021-07-10", Some("V-6"), p),
+            money("E7", "transfer", 7_000, "2021-07-02", Some("V-7"), p),
+        ]),
+    )
+    .await;
+    ids.extend(
+        sync(
+            &app,
+            &zunyi,
+            "fund_transaction",
+            json!([
+                money("W1", "arrival", 100_000, "2021-07-06", Some("V-1"), p),
+                money("W2", "arrival", 199_000, "2021-07-02", Some("V-2"), p),
+                money("W4", "arrival", 40_000, "2021-08-15", Some("V-4"), p),
+                money("W5", "arrival", 70_000, "2021-09-03", None, p),
+                money("W7", "arrival", 7_000, "2021-07-03", Some("V-7"), p),
+            ]),
+        )
+        .await,
+    );
+    let exchange = json!([{"external_id": "X1", "kind": "training", "direction": "west_to_east",
+        "pairing_id": p, "host_org_id": app.org_id("310000").await,
+        "visiting_org_ids": [app.org_id("520300").await], "start_on": "2021-07-01",
+        "end_on": "2021-07-02", "leaders_present": [], "participants": 3, "summary": null}]);
+    ids.extend(sync(&app, &shanghai, "exchange", exchange).await);
+    let names: HashMap<String, String> = ids.into_iter().map(|(e, id)| (id, e)).collect();
+
+    let (status, report) = reconcile(
+        &app,
+        &shanghai,
+        json!({"kind": "horizontal", "pairing_id": pairing, "year": 2021, "quarter": 3}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let id = report["id"].as_str().unwrap_or_default().to_string();
+    let lines = all_lines(&app, &zunyi, &id, "").await;
+    let shapes: Vec<_> = lines.iter().map(|l| shape(l, &names)).collect();
+    let f = "fund_transaction";
+    let owned = |l: &[(&str, &str, &str, &str, &str)]| expected(l).into_iter().collect::<Vec<_>>();
+    let in_order = [
+        (f, "amount_mismatch", "voucher", "E2", "W2"),
+        (f, "east_only", "", "E6b", ""),
+        (f, "east_only", "", "E6a", ""),
+        (f, "east_only", "", "E3", ""),
+        (f, "west_only", "", "", "W4"),
+        (f, "matched", "amount_date", "E5", "W5"),
+    ];
+    let discrepancies_then_by_date: Vec<_> = in_order.iter().flat_map(|l| owned(&[*l])).collect();
+    assert_eq!(shapes[..6], discrepancies_then_by_date[..], "{lines:#?}");
+    // The voucher pairs that agree come next, in the order they formed; the exchange last.
+    assert_eq!(
+        shapes[6..8].iter().cloned().collect::<BTreeSet<_>>(),
+        expected(&[
+            (f, "matched", "voucher", "E1", "W1"),
+            (f, "matched", "voucher", "E7", "W7"),
+        ])
+    );
+    assert_eq!(
+        shapes[8..],
+        owned(&[("exchange", "east_only", "", "X1", "")])[..]
+    );
+    let numbers: Vec<i64> = lines.iter().filter_map(|l| l["line_no"].as_i64()).collect();
+    assert_eq!(numbers, (1..=9).collect::<Vec<i64>>());
+    assert_eq!(report["line_count"], 9);
+    let matched = &lines[6];
+    assert_eq!(matched["east_amount_fen"], matched["west_amount_fen"]);
+    assert!(
+        matched["voucher_no"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("V-"))
+    );
+
+    let totals = &report["totals"];
+    assert_eq!(totals["east"]["fund_transactions"], 7);
+    assert_eq!(totals["west"]["fund_transactions"], 5);
+    assert_eq!(
+        totals["east"]["amount_fen"],
+        100_000 + 200_000 + 300_000 + 70_000 + 61_000 + 62_000 + 7_000
+    );
+    assert_eq!(
+        totals["west"]["amount_fen"],
+        100_000 + 199_000 + 40_000 + 70_000 + 7_000
+    );
+    let by_status: Vec<(String, i64)> = totals["by_status"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["record_type"] == f)
+        .map(|s| {
+            (
+                s["status"].as_str().unwrap_or_default().to_string(),
+                s["lines"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_status,
+        [
+            ("amount_mismatch".to_string(), 1),
+            ("east_only".to_string(), 3),
+            ("west_only".to_string(), 1),
+            ("matched".to_string(), 3),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn each_side_answers_its_own_lines_and_outsiders_get_nothing() {
     let app = spawn_app().await;

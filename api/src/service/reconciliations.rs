@@ -189,8 +189,10 @@ pub struct ReconciliationView {
 #[graphql(name = "ReconciliationLine")]
 pub struct LineView {
     pub reconciliation_id: Uuid,
-    /// 1, 2, … within the report: discrepancies first (amount mismatches, east only, west
-    /// only), then the matched lines, each by date.
+    /// 1, 2, … within the report. Horizontal: the money lines, then the exchanges; of each,
+    /// the discrepancies first (amount mismatches, east only, west only) by date, then the
+    /// pairs found by amount and date (or by dates) by date, then the money pairs found by
+    /// voucher number whose amounts agree.
     pub line_no: i64,
     pub record_type: LineRecordType,
     pub status: LineStatus,
@@ -585,11 +587,10 @@ pub async fn create(
 
     let id = Uuid::now_v7();
     let work = Work::open(&tx).await?;
-    work.fund_transactions(pairing.id, start, end).await?;
+    let agreed = work.fund_transactions(pairing.id, start, end).await?;
     work.exchanges(pairing.id, start, end).await?;
-    work.split().await?;
     work.pair_rounds(window).await?;
-    let line_count = work.store(id).await?;
+    let line_count = work.store(id, agreed).await?;
     let totals = work.totals().await?;
     work.close().await?;
 
@@ -736,25 +737,50 @@ pub async fn step(
     Ok(after)
 }
 
-/// The working table of one run: a row per line as it forms, numbered by `k`. Created in the
-/// run's transaction and dropped with it.
+/// The working tables of one run, created in the run's transaction and dropped with it.
+/// `recon_work` holds the voucher pairs whose amounts agree (most lines of a real pairing),
+/// narrow and numbered `k` = 1, 2, … as they formed; `recon_left` every other line, the rounds
+/// of [`Work::pair_rounds`] pairing its one-sided ones.
 struct Work<'a> {
     tx: &'a WriteTx,
     backend: DbBackend,
 }
 
-/// The order of the stored lines: money before exchanges, discrepancies first, then by date
-/// (and the order the lines formed in). Integers and dates only: sorting a million lines by
-/// text under the database's collation would cost more than the rest of the run.
+/// The order of the lines of `recon_left`: money before exchanges, discrepancies first, then
+/// by date (and the order the lines formed in). Integers and dates only: sorting a million lines
+/// by text under the database's collation would cost more than the rest of the run.
 const LINE_ORDER: &str = "CASE record_type WHEN 'fund_transaction' THEN 0 ELSE 1 END, \
      CASE status WHEN 'amount_mismatch' THEN 0 WHEN 'east_only' THEN 1 \
      WHEN 'west_only' THEN 2 ELSE 3 END, COALESCE(east_on, west_on), k";
 
-/// Every line of the run: the pairs of the voucher pass, and the rest.
-const ALL_LINES: &str = "(SELECT * FROM recon_work UNION ALL SELECT * FROM recon_left) l";
+/// Every line of the run, with what the totals count.
+const ALL_LINES: &str = "(SELECT record_type, status, east_id, west_id, east_amount, \
+     west_amount FROM recon_left UNION ALL SELECT 'fund_transaction', 'matched', east_id, \
+     west_id, amount, amount FROM recon_work) l";
 
 const WORK_COLUMNS: &str = "record_type, status, rule, voucher_no, match_key, east_id, west_id, \
      east_owner, west_owner, east_amount, west_amount, east_on, west_on, east_end, west_end";
+
+/// The line a voucher pass row `j` makes when its amounts agree.
+const AGREE: &str = "eid IS NOT NULL AND wid IS NOT NULL AND ea = wa";
+
+/// What the voucher pass counted: the records of each side, the rows of the join that hold one,
+/// and the pairs that agree.
+struct PassCounts {
+    east: i64,
+    west: i64,
+    joined_east: i64,
+    joined_west: i64,
+    agreed: i64,
+}
+
+impl PassCounts {
+    /// A voucher number repeated on one side and present on the other makes the join repeat
+    /// the other side's record: the plain join then is not the pairing, the ranked one is.
+    fn repeated(&self) -> bool {
+        self.east != self.joined_east || self.west != self.joined_west
+    }
+}
 
 impl<'a> Work<'a> {
     async fn open(tx: &'a WriteTx) -> AppResult<Self> {
@@ -766,37 +792,35 @@ impl<'a> Work<'a> {
                 "uuid",
                 " ON COMMIT DROP",
             ),
-            _ => ("k INTEGER PRIMARY KEY", "BLOB", ""),
+            _ => ("k INTEGER", "BLOB", ""),
         };
         if backend != DbBackend::Postgres {
             // A run that failed on this connection rolled its table back; this is a guard.
-            work.run("DROP TABLE IF EXISTS temp.recon_work", vec![])
-                .await?;
-            work.run("DROP TABLE IF EXISTS temp.recon_pairs", vec![])
-                .await?;
-            work.run("DROP TABLE IF EXISTS temp.recon_left", vec![])
-                .await?;
+            for table in ["recon_work", "recon_pairs", "recon_left"] {
+                work.run(&format!("DROP TABLE IF EXISTS temp.{table}"), vec![])
+                    .await?;
+            }
         } else {
-            // A run sorts and hashes a million rows a side: in memory, not in temporary files;
-            // and its statements run once, so compiling them (JIT) costs more than it saves.
+            // A run hashes a million rows a side: in memory, not in temporary files, and by
+            // hash rather than by sorting both sides for a merge join (which the planner picks
+            // for tables it has no statistics of, at several times the cost); its statements
+            // run once, so compiling them (JIT) costs more than it saves.
             work.run("SET LOCAL work_mem = '256MB'", vec![]).await?;
+            work.run("SET LOCAL enable_mergejoin = off", vec![]).await?;
             work.run("SET LOCAL jit = off", vec![]).await?;
         }
         work.run(
             &format!(
-                "CREATE TEMPORARY TABLE recon_work ({key}, record_type TEXT NOT NULL, \
-                 status TEXT NOT NULL, rule TEXT, voucher_no TEXT, match_key TEXT NOT NULL, \
-                 east_id {id}, west_id {id}, east_owner {id}, west_owner {id}, \
-                 east_amount BIGINT, west_amount BIGINT, east_on DATE, west_on DATE, \
-                 east_end DATE, west_end DATE){tail}"
+                "CREATE TEMPORARY TABLE recon_work ({key} PRIMARY KEY, voucher_no TEXT, \
+                 east_id {id}, west_id {id}, east_owner {id}, west_owner {id}, amount BIGINT, \
+                 east_on DATE, west_on DATE){tail}"
             ),
             vec![],
         )
         .await?;
-        // The one-sided lines, apart: the pairing rounds read only them.
         work.run(
             &format!(
-                "CREATE TEMPORARY TABLE recon_left (k BIGINT PRIMARY KEY, \
+                "CREATE TEMPORARY TABLE recon_left ({key} PRIMARY KEY, \
                  record_type TEXT NOT NULL, status TEXT NOT NULL, rule TEXT, voucher_no TEXT, \
                  match_key TEXT NOT NULL, east_id {id}, west_id {id}, east_owner {id}, \
                  west_owner {id}, east_amount BIGINT, west_amount BIGINT, east_on DATE, \
@@ -821,6 +845,20 @@ impl<'a> Work<'a> {
             .rows_affected())
     }
 
+    /// The first row of `sql`'s result, as `N` integers named `c0`, `c1`, ….
+    async fn counts<const N: usize>(&self, sql: &str, values: Vec<Value>) -> AppResult<[i64; N]> {
+        let row = self
+            .tx
+            .query_one_raw(Statement::from_sql_and_values(self.backend, sql, values))
+            .await?
+            .ok_or_else(|| AppError::internal("a count returned no row"))?;
+        let mut out = [0; N];
+        for (i, n) in out.iter_mut().enumerate() {
+            *n = row.try_get("", &format!("c{i}"))?;
+        }
+        Ok(out)
+    }
+
     /// The `n`th bind parameter.
     fn p(&self, n: usize) -> String {
         match self.backend {
@@ -837,26 +875,51 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// The pairing's transfers and arrivals in the period, paired by voucher number. A voucher
-    /// number on one record of each side is a plain full outer join (hashed, as one would write
-    /// it by hand); only numbers repeated on a side are ranked by date to pair up in order, so
-    /// the common case sorts nothing.
+    /// The pairing's transfers and arrivals in the period, paired by voucher number: the pairs
+    /// that agree go to `recon_work`, the rest (amount mismatches, one-sided records) to
+    /// `recon_left`. A voucher number on at most one record of each side is a plain full outer
+    /// join, hashed, as one would write it by hand; only when the pass finds a number repeated
+    /// on a side does it run again with each side's records of a number ranked by date, to
+    /// pair up in order.
     async fn fund_transactions(
         &self,
         pairing: Uuid,
         start: NaiveDate,
         end: NaiveDate,
-    ) -> AppResult<()> {
-        // Voucher numbers compare byte for byte: the join and the grouping then hash and sort
-        // them without the database's collation rules.
-        let bytewise = match self.backend {
-            DbBackend::Postgres => " COLLATE \"C\"",
-            _ => "",
+    ) -> AppResult<i64> {
+        let values = || vec![pairing.into(), start.into(), end.into()];
+        let plain = self.voucher_pass(false, values()).await?;
+        if !plain.repeated() {
+            return Ok(plain.agreed);
+        }
+        self.run("DELETE FROM recon_left", vec![]).await?;
+        self.run("DELETE FROM recon_work", vec![]).await?;
+        if self.backend == DbBackend::Postgres {
+            // The pairs are numbered 1, 2, … again (SQLite numbers an empty table so).
+            self.run("ALTER TABLE recon_work ALTER COLUMN k RESTART", vec![])
+                .await?;
+        }
+        Ok(self.voucher_pass(true, values()).await?.agreed)
+    }
+
+    /// One voucher pass: the join `j` of the two sides on the voucher number (and, `ranked`, on
+    /// the rank of each record among its side's records of that number), split between the
+    /// two tables. On PostgreSQL one statement reads both sides once and writes both tables.
+    async fn voucher_pass(&self, ranked: bool, values: Vec<Value>) -> AppResult<PassCounts> {
+        // Voucher numbers compare byte for byte: the join hashes them without the database's
+        // collation rules.
+        let v = match self.backend {
+            DbBackend::Postgres => "NULLIF(TRIM(voucher_no), '') COLLATE \"C\"",
+            _ => "NULLIF(TRIM(voucher_no), '')",
         };
         let side = |kind: &str| {
+            let rank = if ranked {
+                format!(", ROW_NUMBER() OVER (PARTITION BY {v} ORDER BY occurred_on, id) AS vr")
+            } else {
+                String::new()
+            };
             format!(
-                "SELECT id, owner_org_id, amount_fen, occurred_on, \
-                 NULLIF(TRIM(voucher_no), ''){bytewise} AS v \
+                "SELECT id, owner_org_id, amount_fen, occurred_on, {v} AS v{rank} \
                  FROM fund_transactions WHERE pairing_id = {} AND kind = '{kind}' \
                  AND deleted_at IS NULL AND occurred_on BETWEEN {} AND {}",
                 self.p(1),
@@ -864,74 +927,83 @@ impl<'a> Work<'a> {
                 self.p(3)
             )
         };
-        let repeated = |alias: &str| {
-            format!("SELECT v FROM {alias} WHERE v IS NOT NULL GROUP BY v HAVING COUNT(*) > 1")
+        let on = if ranked {
+            "e.v = w.v AND e.vr = w.vr"
+        } else {
+            "e.v = w.v"
         };
-        let ranked = |alias: &str| {
-            format!(
-                "SELECT {alias}.*, ROW_NUMBER() OVER (PARTITION BY {alias}.v \
-                 ORDER BY {alias}.occurred_on, {alias}.id) AS vr FROM {alias} \
-                 WHERE EXISTS (SELECT 1 FROM dup WHERE dup.v = {alias}.v)"
-            )
-        };
-        let single = |alias: &str| {
-            format!(
-                "SELECT {alias}.*, 1 AS vr FROM {alias} \
-                 WHERE NOT EXISTS (SELECT 1 FROM dup WHERE dup.v = {alias}.v)"
-            )
-        };
-        let pairs = "SELECT 'fund_transaction', \
-             CASE WHEN e.id IS NULL THEN 'west_only' WHEN w.id IS NULL THEN 'east_only' \
-             WHEN e.amount_fen = w.amount_fen THEN 'matched' ELSE 'amount_mismatch' END, \
-             CASE WHEN e.id IS NOT NULL AND w.id IS NOT NULL THEN 'voucher' END, \
-             COALESCE(e.v, w.v), CAST(COALESCE(e.amount_fen, w.amount_fen) AS TEXT), \
-             e.id, w.id, e.owner_org_id, w.owner_org_id, e.amount_fen, w.amount_fen, \
-             e.occurred_on, w.occurred_on, e.occurred_on, w.occurred_on";
-        let sql = format!(
-            "WITH e0 AS ({}), w0 AS ({}), dup AS ({} UNION {}) \
-             INSERT INTO recon_work ({WORK_COLUMNS}) \
-             {pairs} FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v \
-             UNION ALL \
-             {pairs} FROM ({}) e FULL OUTER JOIN ({}) w ON e.v = w.v AND e.vr = w.vr",
+        let with = format!(
+            "e AS ({}), w AS ({}), j AS (SELECT e.id AS eid, w.id AS wid, COALESCE(e.v, w.v) AS v, \
+             e.owner_org_id AS eo, w.owner_org_id AS wo, e.amount_fen AS ea, w.amount_fen AS wa, \
+             e.occurred_on AS eon, w.occurred_on AS won FROM e FULL OUTER JOIN w ON {on})",
             side("transfer"),
             side("arrival"),
-            repeated("e0"),
-            repeated("w0"),
-            single("e0"),
-            single("w0"),
-            ranked("e0"),
-            ranked("w0"),
         );
-        self.run(&sql, vec![pairing.into(), start.into(), end.into()])
-            .await?;
-        Ok(())
-    }
-
-    /// Moves the one-sided lines to `recon_left`, where the pairing rounds look for pairs.
-    async fn split(&self) -> AppResult<()> {
-        let one_sided = "status IN ('east_only', 'west_only')";
-        self.run(
-            &format!(
-                "INSERT INTO recon_left (k, {WORK_COLUMNS}) \
-                 SELECT k, {WORK_COLUMNS} FROM recon_work WHERE {one_sided}"
-            ),
-            vec![],
-        )
-        .await?;
-        self.run(&format!("DELETE FROM recon_work WHERE {one_sided}"), vec![])
-            .await?;
-        if self.backend == DbBackend::Postgres {
-            // A temporary table has no statistics until analyzed: without them the planner
-            // joins the one-sided lines to themselves by nested loops.
-            self.run("ANALYZE recon_left", vec![]).await?;
-        }
-        Ok(())
+        let left = format!(
+            "INSERT INTO recon_left ({WORK_COLUMNS}) SELECT 'fund_transaction', \
+             CASE WHEN eid IS NULL THEN 'west_only' WHEN wid IS NULL THEN 'east_only' \
+             ELSE 'amount_mismatch' END, \
+             CASE WHEN eid IS NOT NULL AND wid IS NOT NULL THEN 'voucher' END, \
+             v, CAST(COALESCE(ea, wa) AS TEXT), eid, wid, eo, wo, ea, wa, eon, won, eon, won \
+             FROM j WHERE NOT ({AGREE})"
+        );
+        let agreed = format!(
+            "INSERT INTO recon_work (voucher_no, east_id, west_id, east_owner, west_owner, \
+             amount, east_on, west_on) SELECT v, eid, wid, eo, wo, ea, eon, won FROM j \
+             WHERE {AGREE}"
+        );
+        let counted = "CAST(COUNT(*) AS BIGINT)";
+        let [east, west, joined_east, joined_west, agreed] = if self.backend == DbBackend::Postgres
+        {
+            self.counts(
+                &format!(
+                    "WITH {with}, l AS ({left} RETURNING 1), m AS ({agreed} RETURNING 1) \
+                     SELECT (SELECT {counted} FROM e) AS c0, (SELECT {counted} FROM w) AS c1, \
+                     (SELECT CAST(COUNT(eid) AS BIGINT) FROM j) AS c2, \
+                     (SELECT CAST(COUNT(wid) AS BIGINT) FROM j) AS c3, \
+                     (SELECT {counted} FROM m) AS c4"
+                ),
+                values,
+            )
+            .await?
+        } else {
+            self.run(&format!("WITH {with} {left}"), values.clone())
+                .await?;
+            let agreed = self
+                .run(&format!("WITH {with} {agreed}"), values.clone())
+                .await?;
+            let [east, west, joined_east, joined_west] = self
+                .counts(
+                    &format!(
+                        "WITH {with} SELECT (SELECT {counted} FROM e) AS c0, \
+                         (SELECT {counted} FROM w) AS c1, \
+                         (SELECT CAST(COUNT(eid) AS BIGINT) FROM j) AS c2, \
+                         (SELECT CAST(COUNT(wid) AS BIGINT) FROM j) AS c3"
+                    ),
+                    values,
+                )
+                .await?;
+            [
+                east,
+                west,
+                joined_east,
+                joined_west,
+                i64::try_from(agreed).unwrap_or(i64::MAX),
+            ]
+        };
+        Ok(PassCounts {
+            east,
+            west,
+            joined_east,
+            joined_west,
+            agreed,
+        })
     }
 
     /// The pairing's exchanges overlapping the period, each side's alone for now.
     async fn exchanges(&self, pairing: Uuid, start: NaiveDate, end: NaiveDate) -> AppResult<()> {
         let sql = format!(
-            "INSERT INTO recon_work ({WORK_COLUMNS}) \
+            "INSERT INTO recon_left ({WORK_COLUMNS}) \
              SELECT 'exchange', CASE o.region WHEN 'east' THEN 'east_only' ELSE 'west_only' END, \
              NULL, NULL, x.kind || '/' || x.direction, \
              CASE o.region WHEN 'east' THEN x.id END, CASE o.region WHEN 'east' THEN NULL ELSE x.id END, \
@@ -950,6 +1022,11 @@ impl<'a> Work<'a> {
         );
         self.run(&sql, vec![pairing.into(), start.into(), end.into()])
             .await?;
+        if self.backend == DbBackend::Postgres {
+            // A temporary table has no statistics until analyzed: without them the planner
+            // joins the one-sided lines to themselves by nested loops.
+            self.run("ANALYZE recon_left", vec![]).await?;
+        }
         Ok(())
     }
 
@@ -998,19 +1075,39 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// Writes the lines of report `id`, numbered in [`LINE_ORDER`]; returns how many.
-    async fn store(&self, id: Uuid) -> AppResult<i64> {
-        let sql = format!(
-            "INSERT INTO reconciliation_lines (reconciliation_id, line_no, record_type, status, \
-             rule, voucher_no, east_record_id, west_record_id, east_owner_org_id, \
-             west_owner_org_id, east_amount_fen, west_amount_fen, east_on, west_on, resolution, \
-             version) \
-             SELECT {}, ROW_NUMBER() OVER (ORDER BY {LINE_ORDER}), record_type, status, rule, \
+    /// Writes the lines of report `id`: those of `recon_left` numbered in [`LINE_ORDER`], with
+    /// the `agreed` voucher pairs of `recon_work` after its money lines (in the order they
+    /// formed, which needs no sort) and before its exchanges; returns how many.
+    async fn store(&self, id: Uuid, agreed: i64) -> AppResult<i64> {
+        let [money] = self
+            .counts(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS c0 FROM recon_left \
+                 WHERE record_type = 'fund_transaction'",
+                vec![],
+            )
+            .await?;
+        let columns = "reconciliation_id, line_no, record_type, status, rule, voucher_no, \
+             east_record_id, west_record_id, east_owner_org_id, west_owner_org_id, \
+             east_amount_fen, west_amount_fen, east_on, west_on, resolution, version";
+        let left = format!(
+            "INSERT INTO reconciliation_lines ({columns}) \
+             SELECT {}, ROW_NUMBER() OVER (ORDER BY {LINE_ORDER}) \
+             + CASE record_type WHEN 'exchange' THEN {} ELSE 0 END, record_type, status, rule, \
              voucher_no, east_id, west_id, east_owner, west_owner, east_amount, west_amount, \
-             east_on, west_on, 'open', 1 FROM {ALL_LINES}",
-            self.p(1)
+             east_on, west_on, 'open', 1 FROM recon_left",
+            self.p(1),
+            self.p(2),
         );
-        let n = self.run(&sql, vec![id.into()]).await?;
+        let pairs = format!(
+            "INSERT INTO reconciliation_lines ({columns}) \
+             SELECT {}, {} + k, 'fund_transaction', 'matched', 'voucher', voucher_no, east_id, \
+             west_id, east_owner, west_owner, amount, amount, east_on, west_on, 'open', 1 \
+             FROM recon_work",
+            self.p(1),
+            self.p(2),
+        );
+        let n = self.run(&left, vec![id.into(), agreed.into()]).await?
+            + self.run(&pairs, vec![id.into(), money.into()]).await?;
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 
