@@ -8,7 +8,7 @@
 # counted and once stored into a table (as the report stores its lines). The service's peak
 # resident memory is read from /proc (VmHWM) after the run.
 #
-#   bench/reconcile.sh            ROWS=1000000 PROFILE=release
+#   bench/reconcile.sh            ROWS=1000000 PROFILE=release [BUILD=0] [LOG_MS=0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,12 @@ if [ "${BUILD:-1}" = 1 ]; then
   if [ "$PROFILE" = release ]; then cargo build --release -q -p xiezuo; else cargo build -q -p xiezuo; fi
 fi
 psql $PG -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+# LOG_MS=0 logs every statement of the run with its duration to the server's log (the profile
+# of where the time goes; EXPLAIN ANALYZE the slow ones);
+# set before the service connects.
+if [ -n "${LOG_MS:-}" ]; then
+  psql $PG -qc "ALTER DATABASE $DB SET log_min_duration_statement = $LOG_MS"
+fi
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" \
   XIEZUO_BIND="127.0.0.1:$PORT" XIEZUO_ADMIN_PASSWORD=bench-admin-password \
   XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 XIEZUO_DATA_DIR="$WORK/data" \
@@ -70,11 +76,6 @@ SQL
 now() { date +%s.%N; }
 # Each timed phase starts after a checkpoint, so that none pays for the WAL another wrote.
 checkpoint() { psql $PG -d $DB -qc CHECKPOINT; }
-# LOG_MS=0 logs every statement of the run with its duration to the server's log (the profile
-# of where the time goes; EXPLAIN ANALYZE the slow ones).
-if [ -n "${LOG_MS:-}" ]; then
-  psql $PG -qc "ALTER DATABASE $DB SET log_min_duration_statement = $LOG_MS"
-fi
 checkpoint
 RSS0=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
 t0=$(now)

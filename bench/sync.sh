@@ -5,7 +5,7 @@
 # batches again (all `unchanged`), beside `\copy` with psql of 100,000 rows of the same shape
 # into the same table, with the same indexes.
 #
-#   bench/sync.sh                 ROWS=100000 BATCH=1000 PROFILE=release
+#   bench/sync.sh                 ROWS=100000 BATCH=1000 PROFILE=release [BUILD=0] [LOG_MS=0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +19,15 @@ DB=xiezuo_bench_sync
 BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d)
 
-if [ "$PROFILE" = release ]; then cargo build --release -q -p xiezuo; else cargo build -q -p xiezuo; fi
+if [ "${BUILD:-1}" = 1 ]; then
+  if [ "$PROFILE" = release ]; then cargo build --release -q -p xiezuo; else cargo build -q -p xiezuo; fi
+fi
 psql $PG -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+# LOG_MS=0 logs every statement with its duration to the server's log (where the time goes);
+# set before the service connects.
+if [ -n "${LOG_MS:-}" ]; then
+  psql $PG -qc "ALTER DATABASE $DB SET log_min_duration_statement = $LOG_MS"
+fi
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" \
   XIEZUO_BIND="127.0.0.1:$PORT" XIEZUO_ADMIN_PASSWORD=bench-admin-password \
   XIEZUO_JWT_SECRET=bench-secret-bench-secret-bench-secret-1 XIEZUO_DATA_DIR="$WORK/data" \
