@@ -18,6 +18,7 @@ mod m20261201_000010_change_feed;
 mod m20261201_000011_webhooks;
 mod m20261202_000012_reconciliations;
 mod m20261203_000013_statements;
+mod m20261203_000014_owner_index_once;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_webhooks::Migration),
             Box::new(m20261202_000012_reconciliations::Migration),
             Box::new(m20261203_000013_statements::Migration),
+            Box::new(m20261203_000014_owner_index_once::Migration),
         ]
     }
 }
