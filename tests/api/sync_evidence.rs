@@ -71,6 +71,13 @@ fn sorted(ids: &[Uuid]) -> Vec<String> {
     ids
 }
 
+/// Sends `items` as `token` and expects them refused: `(field, external_id)` of each error.
+async fn refused(app: &TestApp, token: &str, items: Value) -> Vec<(String, Option<String>)> {
+    let (status, problem) = sync(app, token, FAMILY, items).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    item_errors(&problem)
+}
+
 /// The message of the error on `field`.
 fn message<'a>(problem: &'a Value, field: &str) -> &'a str {
     problem["errors"]
@@ -293,16 +300,13 @@ async fn a_bad_item_writes_nothing_and_names_the_link() {
     // Records on two pairings, which the province office reads: one piece proves one pairing.
     let coordinator = app.token(Role::Coordinator, Some("520000"));
     let office = upload(&app, &coordinator, "GZ-E1", &projects(&ps[..1])).await;
-    let (status, problem) = sync(
-        &app,
-        &coordinator,
-        FAMILY,
-        json!([item("GZ-E1", UPLOADED, &projects(&[ps[0], elsewhere[0]]))]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(
+            &app,
+            &coordinator,
+            json!([item("GZ-E1", UPLOADED, &projects(&[ps[0], elsewhere[0]]))]),
+        )
+        .await,
         [("items[0].links".to_string(), Some("GZ-E1".to_string()))]
     );
     let (status, body) = sync(
@@ -378,16 +382,13 @@ async fn evidence_must_be_uploaded_first_and_frozen_evidence_stays() {
     // Deleted through REST, its external id stays taken.
     let response = app.delete(&path, &zunyi, Some(1)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let (status, problem) = sync(
-        &app,
-        &zunyi,
-        FAMILY,
-        json!([item("ZY-E1", UPLOADED, &projects(&ps[..1]))]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(
+            &app,
+            &zunyi,
+            json!([item("ZY-E1", UPLOADED, &projects(&ps[..1]))]),
+        )
+        .await,
         [(
             "items[0].external_id".to_string(),
             Some("ZY-E1".to_string())
@@ -478,25 +479,15 @@ async fn evidence_sync_is_refused_where_a_single_write_is() {
 
     // 广州 is on 广州–毕节: 遵义's project is not there for it, and 遵义's evidence is not its own.
     let guangzhou = app.token(Role::Partner, Some("440100"));
-    let (status, problem) = sync(&app, &guangzhou, FAMILY, changed.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(&app, &guangzhou, changed.clone()).await,
         [(
             "items[0].links[0].record_id".to_string(),
             Some("ZY-E1".to_string())
         )]
     );
-    let (status, problem) = sync(
-        &app,
-        &guangzhou,
-        FAMILY,
-        json!([item("ZY-E1", "改过的标题", &[])]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(&app, &guangzhou, json!([item("ZY-E1", "改过的标题", &[])]),).await,
         [(
             "items[0].external_id".to_string(),
             Some("ZY-E1".to_string())
@@ -505,10 +496,8 @@ async fn evidence_sync_is_refused_where_a_single_write_is() {
     // 上海 reads it, but sync matches its own organization's external ids only.
     let shanghai = app.token(Role::Partner, Some("310000"));
     assert_eq!(read(&app, &shanghai, &path).await["title"], UPLOADED);
-    let (status, problem) = sync(&app, &shanghai, FAMILY, changed.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(&app, &shanghai, changed.clone()).await,
         [(
             "items[0].external_id".to_string(),
             Some("ZY-E1".to_string())
@@ -537,16 +526,8 @@ async fn evidence_sync_is_refused_where_a_single_write_is() {
         app.org_id("520300").await.to_string()
     );
     assert_eq!(stored["title"], "改过的标题", "{stored}");
-    let (status, problem) = sync(
-        &app,
-        &admin,
-        FAMILY,
-        json!([item("ADM-E1", "改过的标题", &[])]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(
-        item_errors(&problem),
+        refused(&app, &admin, json!([item("ADM-E1", "改过的标题", &[])]),).await,
         [("items[0].links".to_string(), Some("ADM-E1".to_string()))]
     );
 }
