@@ -424,7 +424,7 @@ impl sync::Synced for Agreements {
                 })
             })
             .collect::<Vec<_>>();
-        sync::insert_all::<Entity>(tx, rows).await
+        super::bulk::insert::<Entity>(tx, rows).await
     }
 }
 

@@ -21,9 +21,9 @@
 use chrono::{DateTime, Utc};
 use entity::change;
 use sea_orm::{
+    ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, Query},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -117,9 +117,6 @@ pub const KINDS: [RecordKind; 14] = [
     RecordKind::Statement,
 ];
 
-/// Rows per insert statement: 11 values each, well under SQLite's 32,766 bound variables.
-const INSERT_CHUNK: usize = 1_000;
-
 /// The advisory lock the feed's writers take in turn (PostgreSQL): any fixed 64-bit key
 /// (`xiezuo` in ASCII), shared with the migrations' backfill.
 const FEED_LOCK: i64 = migration::feed_backfill::FEED_LOCK;
@@ -127,9 +124,8 @@ const FEED_LOCK: i64 = migration::feed_backfill::FEED_LOCK;
 /// Appends `entries` in order: call with the transaction that makes the changes, so both commit
 /// or neither, as its **last write** (an audit entry may follow): from here to the commit it
 /// holds the feed's turn, and a row lock taken after it could deadlock with a writer waiting for
-/// that turn. One statement per thousand entries.
+/// that turn. One statement per thousand entries ([`bulk::insert`](super::bulk::insert)).
 pub async fn append(db: &impl ConnectionTrait, entries: &[Entry]) -> Result<()> {
-    use change::Column as C;
     if entries.is_empty() {
         return Ok(());
     }
@@ -139,37 +135,27 @@ pub async fn append(db: &impl ConnectionTrait, entries: &[Entry]) -> Result<()> 
             .await?;
     }
     let at = now();
-    for chunk in entries.chunks(INSERT_CHUNK) {
-        let mut insert = Query::insert();
-        insert.into_table(change::Entity).columns([
-            C::RecordType,
-            C::RecordId,
-            C::Version,
-            C::Rule,
-            C::BeforeOwner,
-            C::BeforeKey,
-            C::AfterOwner,
-            C::AfterKey,
-            C::ChangedAt,
-        ]);
-        for e in chunk {
+    let rows = entries
+        .iter()
+        .map(|e| {
             let keys = e.after.or(e.before).ok_or_else(|| {
                 AppError::internal(format!("change of {} has no keys", e.record_id))
             })?;
-            insert.values_panic([
-                Expr::val(e.kind.as_str()),
-                Expr::val(e.record_id),
-                Expr::val(e.version),
-                Expr::val(keys.rule.as_str()),
-                Expr::val(e.before.map(|k| k.owner)),
-                Expr::val(e.before.and_then(|k| k.key)),
-                Expr::val(e.after.map(|k| k.owner)),
-                Expr::val(e.after.and_then(|k| k.key)),
-                Expr::val(at),
-            ]);
-        }
-        db.execute(&insert).await?;
-    }
+            Ok(change::ActiveModel {
+                seq: NotSet,
+                record_type: Set(e.kind.as_str().to_string()),
+                record_id: Set(e.record_id),
+                version: Set(e.version),
+                rule: Set(keys.rule.as_str().to_string()),
+                before_owner: Set(e.before.map(|k| k.owner)),
+                before_key: Set(e.before.and_then(|k| k.key)),
+                after_owner: Set(e.after.map(|k| k.owner)),
+                after_key: Set(e.after.and_then(|k| k.key)),
+                changed_at: Set(at),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    super::bulk::insert::<change::Entity>(db, rows).await?;
     Ok(())
 }
 

@@ -861,7 +861,7 @@ async fn insert_links(
             })
         })
         .collect();
-    sync::insert_all::<evidence_link::Entity>(tx, rows).await
+    super::bulk::insert::<evidence_link::Entity>(tx, rows).await
 }
 
 /// Replaces the links of stored `records` (the old ones go): multi-row statements.

@@ -584,7 +584,7 @@ impl sync::Synced for Exchanges {
                 })
             })
             .collect::<Vec<_>>();
-        sync::insert_all::<Entity>(tx, rows).await
+        super::bulk::insert::<Entity>(tx, rows).await
     }
 }
 

@@ -961,7 +961,7 @@ pub async fn sync(
     // The writes: new rows in multi-row inserts, changed rows each under its version check.
     use sync::SyncOutcome as Outcome;
     let mut results = Vec::with_capacity(steps.len());
-    let mut written = Vec::new();
+    let mut updated = Vec::new();
     let mut replaced = HashMap::new();
     let mut inserts = Vec::new();
     let mut touched = Vec::new();
@@ -993,7 +993,7 @@ pub async fn sync(
                 let id = current.id;
                 touched.push((item, current.project_id));
                 replaced.insert(id, current);
-                written.push(id);
+                updated.push(id);
                 results.push(SyncResult {
                     external_id: item.external_id.clone(),
                     id,
@@ -1004,7 +1004,6 @@ pub async fn sync(
             SyncStep::Same(id) => (id, Outcome::Unchanged),
         };
         if outcome == Outcome::Created {
-            written.push(id);
             touched.push((item, None));
         }
         results.push(SyncResult {
@@ -1013,13 +1012,7 @@ pub async fn sync(
             result: outcome,
         });
     }
-    let mut inserts = inserts.into_iter().peekable();
-    while inserts.peek().is_some() {
-        let chunk: Vec<_> = inserts.by_ref().take(sync::CHUNK).collect();
-        fund_transaction::Entity::insert_many(chunk)
-            .exec_without_returning(&tx)
-            .await?;
-    }
+    let mut rows = super::bulk::insert_returning::<fund_transaction::Entity>(&tx, inserts).await?;
 
     // The money rules, on the totals as the batch leaves them. Only what arrives, is spent or
     // is refunded (the western side's kinds) moves what is available: a batch of pledges and
@@ -1074,7 +1067,8 @@ pub async fn sync(
     }
     errors.finish()?;
 
-    let rows = sync::rows::<FundTransactions>(&tx, &written).await?;
+    // The new rows came back from their insert; the changed ones are read again.
+    rows.extend(sync::rows::<FundTransactions>(&tx, &updated).await?);
     sync::close::<FundTransactions>(tx, actor, rows, &replaced).await?;
     Ok(sync::SyncResponse { results })
 }

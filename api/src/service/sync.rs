@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{
     AppCtx, WriteTx,
     audit::{self, Action},
-    changes,
+    bulk, changes,
     kernel::{self, Record},
     now, records,
 };
@@ -233,22 +233,6 @@ where
             .map_err(|e| AppError::internal(format!("new {} row: {e}", S::KIND.as_str())))?;
     }
     Ok(row)
-}
-
-/// Inserts `rows` in multi-row statements of [`CHUNK`] rows.
-pub async fn insert_all<E: EntityTrait>(
-    tx: &impl ConnectionTrait,
-    rows: impl IntoIterator<Item = E::ActiveModel>,
-) -> Result<()>
-where
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        E::insert_many(chunk).exec_without_returning(tx).await?;
-    }
-    Ok(())
 }
 
 /// The stored rows of `ids`, as the batch wrote them: one statement per [`CHUNK`].
@@ -511,7 +495,7 @@ where
         replaced.insert(id, row.clone());
         updated.push((id, item));
     }
-    insert_all::<S::Entity>(&tx, inserts).await?;
+    bulk::insert::<S::Entity>(&tx, inserts).await?;
     S::link(&tx, &created, &updated).await?;
     let written: Vec<Uuid> = created.iter().chain(&updated).map(|(id, _)| *id).collect();
     let rows = rows::<S>(&tx, &written).await?;
