@@ -2,9 +2,7 @@
 //! coordinator and auditor.
 
 use entity::audit_log;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -37,58 +35,21 @@ impl Action {
     }
 }
 
-/// The most entries one statement of [`append_many`] carries.
-const MANY_CHUNK: usize = 1_000;
-
-/// Appends the entries of a batch, in the batch's transaction. On PostgreSQL each chunk goes as
-/// one JSON parameter the server unpacks (`json_to_recordset`): a multi-row `VALUES` of 11,000
-/// parameters cost more to bind and plan than to insert (a third of a sync batch's time in
-/// PostgreSQL). Elsewhere, multi-row inserts.
+/// Appends the entries of a batch, in the batch's transaction: multi-row inserts
+/// ([`bulk::insert`](super::bulk::insert); on PostgreSQL each thousand entries go as one JSON
+/// parameter, parsed as `json`, not `jsonb`, so the logged images keep their key order as a
+/// single insert stores them).
 pub async fn append_many(
     db: &impl ConnectionTrait,
     entries: Vec<audit_log::Model>,
 ) -> AppResult<()> {
-    for chunk in entries.chunks(MANY_CHUNK) {
-        if db.get_database_backend() == DbBackend::Postgres {
-            let rows: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "id": e.id, "occurred_at": e.occurred_at, "actor_type": e.actor_type,
-                        "actor_id": e.actor_id, "actor_role": e.actor_role, "action": e.action,
-                        "record_type": e.record_type, "record_id": e.record_id,
-                        "before": e.before, "after": e.after, "request_id": e.request_id,
-                    })
-                })
-                .collect();
-            // Sent as text and parsed as `json`, not `jsonb`: the logged images keep their
-            // key order, as a single insert stores them.
-            let text = serde_json::Value::Array(rows).to_string();
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO audit_log (id, occurred_at, actor_type, actor_id, actor_role, action, \
-                 record_type, record_id, before, after, request_id) \
-                 SELECT id, occurred_at, actor_type, actor_id, actor_role, action, record_type, \
-                 record_id, before, after, request_id \
-                 FROM json_to_recordset(CAST(CAST($1 AS text) AS json)) AS r(id uuid, \
-                 occurred_at timestamptz, actor_type text, actor_id uuid, actor_role text, \
-                 action text, record_type text, record_id uuid, before json, after json, \
-                 request_id text)",
-                [text.into()],
-            ))
-            .await?;
-        } else {
-            audit_log::Entity::insert_many(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(sea_orm::IntoActiveModel::into_active_model),
-            )
-            .exec_without_returning(db)
-            .await?;
-        }
-    }
-    Ok(())
+    super::bulk::insert::<audit_log::Entity>(
+        db,
+        entries
+            .into_iter()
+            .map(sea_orm::IntoActiveModel::into_active_model),
+    )
+    .await
 }
 
 /// Appends one entry. Call with the transaction that makes the change, so both commit or neither.

@@ -22,7 +22,8 @@ pub const CHUNK: usize = 1_000;
 const SQLITE_PARAMS: usize = 32_766;
 
 /// Inserts `rows`, a statement per [`CHUNK`] (fewer rows per statement on SQLite for a wide
-/// table). Every row sets the same columns; the others take their defaults.
+/// table). Every row sets the same columns (an internal error otherwise); the others take
+/// their defaults.
 pub async fn insert<E: EntityTrait>(
     db: &impl ConnectionTrait,
     rows: impl IntoIterator<Item = E::ActiveModel>,
@@ -59,10 +60,27 @@ where
     let Some(first) = rows.first() else {
         return Ok(stored);
     };
-    let columns: Vec<E::Column> = E::Column::iter()
-        .filter(|c| first.get(*c).is_set())
-        .collect();
+    let columns: Vec<E::Column> = E::Column::iter().filter(|c| given(first, *c)).collect();
+    let table = E::default().table_name().to_string();
+    if let Some(n) = rows
+        .iter()
+        .position(|row| E::Column::iter().any(|c| given(row, c) != given(first, c)))
+    {
+        return Err(AppError::internal(format!(
+            "a bulk insert into {table} sets other columns in row {n} than in its first row"
+        )));
+    }
     let backend = db.get_database_backend();
+    let list = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO \"{table}\" ({list}) SELECT {list} \
+         FROM json_populate_recordset(NULL::\"{table}\", CAST($1 AS json)){}",
+        if returning { " RETURNING *" } else { "" }
+    );
     let per_statement = match backend {
         DbBackend::Postgres => CHUNK,
         _ => CHUNK.min(SQLITE_PARAMS / columns.len().max(1)),
@@ -94,20 +112,9 @@ where
                     .map(serde_json::Value::Object)
             })
             .collect::<Result<Vec<_>>>()?;
-        let table = E::default().table_name().to_string();
-        let list = columns
-            .iter()
-            .map(|c| format!("\"{}\"", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO \"{table}\" ({list}) SELECT {list} \
-             FROM json_populate_recordset(NULL::\"{table}\", CAST($1 AS json)){}",
-            if returning { " RETURNING *" } else { "" }
-        );
         let statement = Statement::from_sql_and_values(
             backend,
-            sql,
+            sql.clone(),
             [serde_json::Value::Array(json).to_string().into()],
         );
         if returning {
@@ -117,6 +124,11 @@ where
         }
     }
     Ok(stored)
+}
+
+/// Whether `row` gives column `c` a value: set, or unchanged (a model turned into a row).
+fn given<A: ActiveModelTrait>(row: &A, c: <A::Entity as EntityTrait>::Column) -> bool {
+    row.get(c).into_value().is_some()
 }
 
 /// A column value as `json_populate_recordset` reads it into the column's type: numbers and
@@ -148,6 +160,33 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    /// A row that leaves out a column the first row sets would be written with NULL there on
+    /// PostgreSQL (not the column's default): refused before any statement runs.
+    #[tokio::test]
+    async fn rows_setting_other_columns_are_refused() -> Result<()> {
+        use entity::change;
+        use sea_orm::ActiveValue::{NotSet, Set};
+        let db = sea_orm::Database::connect("sqlite::memory:").await?;
+        let row = |after_key| change::ActiveModel {
+            seq: NotSet,
+            record_type: Set("project".into()),
+            record_id: Set(Uuid::nil()),
+            version: Set(1),
+            rule: Set("record".into()),
+            before_owner: Set(None),
+            before_key: Set(None),
+            after_owner: Set(Some(Uuid::nil())),
+            after_key,
+            changed_at: Set(Utc::now()),
+        };
+        let refused = insert::<change::Entity>(&db, [row(Set(None)), row(NotSet)]).await;
+        let Err(AppError::Internal(e)) = refused else {
+            panic!("mixed rows were not refused: {refused:?}");
+        };
+        assert!(e.to_string().contains("row 1"), "{e}");
+        Ok(())
+    }
 
     #[test]
     fn values_take_the_forms_postgresql_reads() -> Result<()> {

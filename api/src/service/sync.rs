@@ -30,7 +30,7 @@ use crate::{
     error::{AppError, FieldError, Result},
 };
 
-/// Rows per multi-row statement: under SQLite's 32,766 bound parameters for the widest table.
+/// Keys per lookup statement (a list of bound values, under SQLite's 32,766 bound parameters).
 pub const CHUNK: usize = 1_000;
 
 /// A batch: `{"items": [...]}`.
