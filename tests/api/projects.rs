@@ -584,8 +584,47 @@ async fn validation_names_every_bad_field_and_codes_are_unique() {
     )
     .await;
     assert_eq!(body["field"], "code");
+    // The service checks before it writes, so the answer names the code that is taken (the
+    // unique index alone could only say "code is already taken").
+    assert_eq!(
+        body["detail"], "project code ZY-DUP is already taken",
+        "{body}"
+    );
     let (_, list) = parts(app.get("/api/v1/projects?code=ZY-DUP", &s.zunyi).await).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+
+    // Renaming another project onto a taken code is the same conflict, and changes nothing;
+    // keeping one's own code is not a conflict with oneself.
+    let other = create_project(&app, &s.zunyi, "ZY-OTHER", &s.pairing).await;
+    let path = format!(
+        "/api/v1/projects/{}",
+        other["id"].as_str().unwrap_or_default()
+    );
+    let body = assert_problem(
+        app.patch_json(&path, &s.zunyi, Some(1), &json!({"code": "ZY-DUP"}))
+            .await,
+        409,
+        "duplicate",
+    )
+    .await;
+    assert_eq!(body["field"], "code");
+    assert_eq!(
+        body["detail"], "project code ZY-DUP is already taken",
+        "{body}"
+    );
+    let (status, same) = parts(
+        app.patch_json(
+            &path,
+            &s.zunyi,
+            Some(1),
+            &json!({"code": "ZY-OTHER", "title": "改名"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["code"], "ZY-OTHER");
+    assert_eq!(same["version"], 2);
 }
 
 #[tokio::test]
