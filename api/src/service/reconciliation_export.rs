@@ -37,14 +37,15 @@ pub async fn export(
     };
     let stem = format!("reconciliation-{period}-{id}");
     let prelude: Prelude = Box::new(move |workbook| summary(workbook, &report));
-    Ok(spreadsheet::start(
+    spreadsheet::start(
         format,
         stem,
         LineView::SHEET,
         &spreadsheet::headers::<LineView>(),
         rows,
         (format == ListFormat::Xlsx).then_some(prelude),
-    ))
+    )
+    .await
 }
 
 /// The report's lines, a page at a time, read by a task of their own.

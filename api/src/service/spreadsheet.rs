@@ -2,9 +2,18 @@
 //! keep, streamed. A record family says how its rows look ([`Tabular`]: a column's Chinese
 //! header, its English key and how a record fills it); this module pages through the family's
 //! own list function (so the caller's scope and the filters apply exactly as for JSON) and
-//! writes the pages as they come. CSV goes out page by page; XLSX rows go to rust_xlsxwriter's
-//! constant-memory worksheets (rows spill to a temporary file), and only the finished,
-//! compressed workbook is sent from memory.
+//! writes the pages as they come. CSV goes out page by page. XLSX rows go to rust_xlsxwriter's
+//! constant-memory worksheets (rows spill to a temporary file); once every row is in, the
+//! response starts and the workbook's ZIP is streamed out as it is compressed, so no export is
+//! ever held whole in memory.
+//!
+//! A failure while the rows are read (a database error, say) ends an XLSX export before the
+//! response has started: the client gets the problem, with its status, rather than a `200` and a
+//! cut-off file. A CSV export has already started by then; its response is aborted without the
+//! final chunk, which every HTTP client reports as an incomplete transfer. A client that goes away
+//! stops a CSV export at the next page and an XLSX export at the next block of its ZIP. (While an
+//! XLSX export is still reading its rows nothing has been written, and actix-web does not tell a
+//! handler that its client left, so that phase runs to its end.)
 
 mod columns;
 
@@ -14,7 +23,7 @@ use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{AppCtx, Page, directory::Directory};
@@ -194,14 +203,15 @@ pub async fn export<Q: Paged + Clone, T: Tabular>(
         fetch(ctx.clone(), actor.clone(), q)
     });
     let rows = spawn_rows(pages, dir, rows_actor);
-    Ok(start(
+    start(
         format,
         T::FILE.to_string(),
         T::SHEET,
         &headers::<T>(),
         rows,
         None,
-    ))
+    )
+    .await
 }
 
 /// The headers of `T`'s columns.
@@ -281,20 +291,25 @@ pub fn spawn_rows<T: Tabular>(
 /// What an XLSX export writes before its rows (a summary sheet, say), as sheet 0.
 pub type Prelude = Box<dyn FnOnce(&mut Workbook) -> Result<(), XlsxError> + Send>;
 
-/// Starts writing `rows` under `headers` as `format`, into a file named `{stem}.{ext}`.
-pub fn start(
+/// Starts writing `rows` under `headers` as `format`, into a file named `{stem}.{ext}`. For XLSX
+/// this returns once every row is in the workbook, with the error that stopped it if one did.
+pub async fn start(
     format: ListFormat,
     stem: String,
     sheet: &'static str,
     headers: &[&'static str],
     rows: mpsc::Receiver<AppResult<Vec<Vec<Cell>>>>,
     prelude: Option<Prelude>,
-) -> Export {
+) -> AppResult<Export> {
     let (tx, rx) = mpsc::channel(4);
     let headers = headers.to_vec();
     let (ext, content_type) = match format {
         ListFormat::Xlsx => {
-            tokio::spawn(xlsx(sheet, headers, rows, prelude, tx));
+            let (filled, is_filled) = oneshot::channel();
+            tokio::task::spawn_blocking(move || xlsx(sheet, &headers, rows, prelude, filled, tx));
+            is_filled
+                .await
+                .map_err(|_| AppError::internal("the workbook's writer stopped"))??;
             ("xlsx", XLSX)
         }
         _ => {
@@ -302,11 +317,11 @@ pub fn start(
             ("csv", CSV)
         }
     };
-    Export {
+    Ok(Export {
         file_name: format!("{stem}.{ext}"),
         content_type,
         body: rx,
-    }
+    })
 }
 
 fn io_error(e: impl std::fmt::Display) -> std::io::Error {
@@ -352,53 +367,80 @@ async fn csv(
     }
 }
 
-async fn xlsx(
+/// Fills a workbook with `rows` and tells `filled` how that went; then, if the request still
+/// waits, writes the workbook into `tx` (on a blocking thread: both steps are CPU and file work).
+fn xlsx(
     sheet: &'static str,
-    headers: Vec<&'static str>,
+    headers: &[&'static str],
     rows: mpsc::Receiver<AppResult<Vec<Vec<Cell>>>>,
     prelude: Option<Prelude>,
+    filled: oneshot::Sender<AppResult<()>>,
     tx: mpsc::Sender<std::io::Result<Bytes>>,
 ) {
-    let built =
-        tokio::task::spawn_blocking(move || build_xlsx(sheet, &headers, rows, prelude)).await;
-    let bytes = match built {
-        Ok(Ok(bytes)) => Bytes::from(bytes),
-        Ok(Err(e)) => {
-            let _ = tx.send(Err(io_error(e))).await;
-            return;
-        }
+    let mut workbook = match fill_xlsx(sheet, headers, rows, prelude) {
+        Ok(workbook) => workbook,
         Err(e) => {
-            let _ = tx.send(Err(io_error(e))).await;
+            let _ = filled.send(Err(e));
             return;
         }
     };
-    for start in (0..bytes.len()).step_by(64 * 1024) {
-        let end = (start + 64 * 1024).min(bytes.len());
-        if tx.send(Ok(bytes.slice(start..end))).await.is_err() {
-            return;
+    if filled.send(Ok(())).is_err() {
+        return;
+    }
+    let mut out = ChunkWriter {
+        buf: Vec::with_capacity(CHUNK),
+        tx,
+    };
+    let saved = workbook
+        .save_to_writer(&mut out)
+        .map_err(io_error)
+        .and_then(|()| out.send());
+    // A client that left is no failure to report; anything else aborts the response.
+    if let Err(e) = saved
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let _ = out.tx.blocking_send(Err(e));
+    }
+}
+
+/// Bytes of a streamed file per body chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// A writer that sends what it is given as body chunks of [`CHUNK`] bytes, blocking while the
+/// client is slower than the writing; `BrokenPipe` once the response is gone.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
     }
 }
 
-/// Why a workbook could not be written.
-enum BuildError {
-    Xlsx(XlsxError),
-    Read(AppError),
-}
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Xlsx(e) => write!(f, "writing the workbook: {e}"),
-            Self::Read(e) => write!(f, "reading the rows: {e:?}"),
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
         }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
     }
 }
 
-impl From<XlsxError> for BuildError {
-    fn from(e: XlsxError) -> Self {
-        Self::Xlsx(e)
-    }
+fn xlsx_error(e: XlsxError) -> AppError {
+    AppError::internal(format!("writing the workbook: {e}"))
 }
 
 /// Writes the bold header row of `sheet` and freezes it.
@@ -464,18 +506,18 @@ pub fn write_cell(
     Ok(())
 }
 
-fn build_xlsx(
+fn fill_xlsx(
     sheet: &str,
     headers: &[&str],
     mut rows: mpsc::Receiver<AppResult<Vec<Vec<Cell>>>>,
     prelude: Option<Prelude>,
-) -> Result<Vec<u8>, BuildError> {
+) -> AppResult<Workbook> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let money = money_format();
     let first = match prelude {
         Some(prelude) => {
-            prelude(&mut workbook)?;
+            prelude(&mut workbook).map_err(xlsx_error)?;
             1
         }
         None => 0,
@@ -484,31 +526,36 @@ fn build_xlsx(
     let mut sheets = 0;
     let mut row = SHEET_ROWS;
     while let Some(page) = rows.blocking_recv() {
-        for cells in page.map_err(BuildError::Read)? {
+        for cells in page? {
             if row == SHEET_ROWS {
                 sheets += 1;
-                let next = workbook.add_worksheet_with_constant_memory()?;
+                let next = workbook
+                    .add_worksheet_with_constant_memory()
+                    .map_err(xlsx_error)?;
                 next.set_name(if sheets == 1 {
                     sheet.to_string()
                 } else {
                     format!("{sheet}{sheets}")
-                })?;
-                header_row(next, headers, &bold)?;
+                })
+                .map_err(xlsx_error)?;
+                header_row(next, headers, &bold).map_err(xlsx_error)?;
                 row = 0;
             }
-            let ws = workbook.worksheet_from_index(first + sheets - 1)?;
+            let ws = workbook
+                .worksheet_from_index(first + sheets - 1)
+                .map_err(xlsx_error)?;
             row += 1;
             for (col, cell) in (0u16..).zip(&cells) {
-                write_cell(ws, row, col, cell, &money)?;
+                write_cell(ws, row, col, cell, &money).map_err(xlsx_error)?;
             }
         }
     }
     if sheets == 0 {
         let empty = workbook.add_worksheet();
-        empty.set_name(sheet)?;
-        header_row(empty, headers, &bold)?;
+        empty.set_name(sheet).map_err(xlsx_error)?;
+        header_row(empty, headers, &bold).map_err(xlsx_error)?;
     }
-    Ok(workbook.save_to_buffer()?)
+    Ok(workbook)
 }
 
 #[cfg(test)]
@@ -555,6 +602,103 @@ mod tests {
             got[2].as_ref().is_err_and(|e| e.contains("repeated")),
             "{got:?}"
         );
+    }
+
+    /// `rows` as they would come from a list: each page, then the pages' end.
+    fn rows_of(pages: Vec<AppResult<Vec<Vec<Cell>>>>) -> mpsc::Receiver<AppResult<Vec<Vec<Cell>>>> {
+        let (tx, rx) = mpsc::channel(pages.len().max(1));
+        for page in pages {
+            let _ = tx.try_send(page);
+        }
+        rx
+    }
+
+    async fn body_of(export: Export) -> Vec<std::io::Result<Bytes>> {
+        let mut body = export.body;
+        let mut chunks = Vec::new();
+        while let Some(chunk) = body.recv().await {
+            chunks.push(chunk);
+        }
+        chunks
+    }
+
+    #[tokio::test]
+    async fn an_xlsx_export_that_fails_reading_its_rows_fails_before_its_response_starts() {
+        let page = vec![vec![Cell::text("甲"), Cell::Yuan(100)]];
+        let rows = rows_of(vec![
+            Ok(page),
+            Err(AppError::internal("the database went away")),
+        ]);
+        let started = start(
+            ListFormat::Xlsx,
+            "x".into(),
+            "行",
+            &["名称", "金额"],
+            rows,
+            None,
+        )
+        .await;
+        assert!(
+            matches!(started, Err(AppError::Internal(ref e)) if e.to_string().contains("went away")),
+            "{:?}",
+            started.map(|e| e.file_name)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_xlsx_export_streams_a_workbook_that_reads_back() {
+        use calamine::{Reader, Xlsx};
+        // Text that does not compress away, so the ZIP takes several chunks.
+        let page: Vec<Vec<Cell>> = (0..20_000u64)
+            .map(|i| {
+                let noise = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                vec![Cell::text(format!("项目{noise:x}")), Cell::Yuan(i as i64)]
+            })
+            .collect();
+        let rows = rows_of(vec![Ok(page)]);
+        let export = start(
+            ListFormat::Xlsx,
+            "x".into(),
+            "行",
+            &["名称", "金额"],
+            rows,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(export.file_name, "x.xlsx");
+        let chunks = body_of(export).await;
+        assert!(
+            chunks.len() > 1,
+            "one chunk of {:?}",
+            chunks.first().map(|c| c.as_ref().map(Bytes::len))
+        );
+        let bytes: Vec<u8> = chunks
+            .into_iter()
+            .flat_map(|c| c.unwrap_or_else(|e| panic!("{e}")).to_vec())
+            .collect();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let range = book.worksheet_range("行").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(range.height(), 20_001);
+        assert_eq!(
+            range.get_value((20_000, 1)).map(ToString::to_string),
+            Some("199.99".to_string())
+        );
+    }
+
+    #[test]
+    fn the_chunk_writer_reports_a_response_that_is_gone() {
+        use std::io::Write;
+        let (tx, rx) = mpsc::channel(1);
+        drop(rx);
+        let mut out = ChunkWriter {
+            buf: Vec::new(),
+            tx,
+        };
+        assert!(out.write(&[0; 100]).is_ok(), "under a chunk: buffered");
+        let gone = out.write(&[0; CHUNK]).map_err(|e| e.kind());
+        assert_eq!(gone, Err(std::io::ErrorKind::BrokenPipe));
     }
 
     #[test]
