@@ -34,6 +34,7 @@ use zip::{CompressionMethod, write::SimpleFileOptions};
 use super::{
     AppCtx,
     assessments::{self, Assessment},
+    body::ChannelWriter,
     evidence::hex,
     evidence::{EvidenceFamily, EvidenceView},
     kernel::{self, Record},
@@ -126,10 +127,7 @@ pub async fn package(ctx: &AppCtx, actor: &Actor, org_id: Uuid, year: i32) -> Ap
     let storage = ctx.storage.clone();
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let sink = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
+        let sink = ChannelWriter::new(tx.clone(), CHUNK);
         if let Err(e) = write(sink, &handle, &storage, &assessment, &items) {
             tracing::warn!(error = %e, %org_id, year, "writing an assessment package failed");
             // The client sees the download break, not a complete-looking archive.
@@ -140,38 +138,6 @@ pub async fn package(ctx: &AppCtx, actor: &Actor, org_id: Uuid, year: i32) -> Ap
         file_name: format!("assessment-{org_id}-{year}.zip"),
         body: rx,
     })
-}
-
-/// A `Write` that sends its bytes to the client in chunks, waiting while the client is slow.
-struct ChannelWriter {
-    tx: mpsc::Sender<std::io::Result<Bytes>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
 }
 
 fn options(size: u64, method: CompressionMethod) -> SimpleFileOptions {

@@ -7,6 +7,7 @@ pub mod assessment_package;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod bulk;
 pub mod calendar;
 pub mod changes;

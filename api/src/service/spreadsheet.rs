@@ -26,7 +26,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppCtx, Page, directory::Directory};
+use super::{AppCtx, Page, body::ChannelWriter, directory::Directory};
 use crate::{
     authz::Actor,
     domain::{Limit, calendar::SHANGHAI, names},
@@ -387,55 +387,13 @@ fn xlsx(
     if filled.send(Ok(())).is_err() {
         return;
     }
-    let mut out = ChunkWriter {
-        buf: Vec::with_capacity(CHUNK),
-        tx,
-    };
+    let mut out = ChannelWriter::new(tx, 64 * 1024);
     let saved = workbook
         .save_to_writer(&mut out)
         .map_err(io_error)
-        .and_then(|()| out.send());
-    // A client that left is no failure to report; anything else aborts the response.
-    if let Err(e) = saved
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        let _ = out.tx.blocking_send(Err(e));
-    }
-}
-
-/// Bytes of a streamed file per body chunk.
-const CHUNK: usize = 64 * 1024;
-
-/// A writer that sends what it is given as body chunks of [`CHUNK`] bytes, blocking while the
-/// client is slower than the writing; `BrokenPipe` once the response is gone.
-struct ChunkWriter {
-    buf: Vec<u8>,
-    tx: mpsc::Sender<std::io::Result<Bytes>>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-    }
-}
-
-impl std::io::Write for ChunkWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
+        .and_then(|()| std::io::Write::flush(&mut out));
+    if let Err(e) = saved {
+        out.fail(e);
     }
 }
 
@@ -685,20 +643,6 @@ mod tests {
             range.get_value((20_000, 1)).map(ToString::to_string),
             Some("199.99".to_string())
         );
-    }
-
-    #[test]
-    fn the_chunk_writer_reports_a_response_that_is_gone() {
-        use std::io::Write;
-        let (tx, rx) = mpsc::channel(1);
-        drop(rx);
-        let mut out = ChunkWriter {
-            buf: Vec::new(),
-            tx,
-        };
-        assert!(out.write(&[0; 100]).is_ok(), "under a chunk: buffered");
-        let gone = out.write(&[0; CHUNK]).map_err(|e| e.kind());
-        assert_eq!(gone, Err(std::io::ErrorKind::BrokenPipe));
     }
 
     #[test]
