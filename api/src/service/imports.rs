@@ -254,6 +254,49 @@ fn read_table(bytes: &[u8]) -> AppResult<Table> {
     Ok(table)
 }
 
+/// The most bytes one part of a workbook may unpack to. calamine reads the shared-string table
+/// whole into memory, and a single text of a worksheet whole into a buffer; a legitimate import
+/// of [`CELLS_MAX`] cells needs well under this.
+const UNPACKED_PART_MAX: u64 = 256 << 20;
+/// The most bytes a whole workbook may unpack to.
+const UNPACKED_MAX: u64 = 1 << 30;
+
+/// Checks that the ZIP `bytes` unpacks within `part_max` bytes a part and `total_max` in all,
+/// by unpacking it (the sizes a ZIP declares may lie): a 32 MiB upload could otherwise unpack to
+/// gigabytes of shared strings before a single row is counted.
+fn unpacks_within(bytes: &[u8], part_max: u64, total_max: u64) -> AppResult<()> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        AppError::field("file", format!("is not a readable XLSX workbook: {e}"))
+    };
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let part = archive.by_index(i).map_err(|e| unreadable(&e))?;
+        let name = part.name().map_err(|e| unreadable(&e))?.to_string();
+        let size = std::io::copy(&mut part.take(part_max + 1), &mut std::io::sink())
+            .map_err(|e| unreadable(&e))?;
+        total += size;
+        if size > part_max || total > total_max {
+            let mib = |n: u64| n >> 20;
+            return Err(AppError::field(
+                "file",
+                format!(
+                    "unpacks to more than {} MiB ({name}{}); split it",
+                    mib(if size > part_max { part_max } else { total_max }),
+                    if size > part_max {
+                        ""
+                    } else {
+                        " and the parts before it"
+                    },
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The first worksheet, cell by cell (calamine's range would first allocate the rectangle a
 /// file's farthest cell spans, whatever the cells it holds).
 fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
@@ -261,6 +304,7 @@ fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
     let unreadable = |e: &dyn std::fmt::Display| {
         AppError::field("file", format!("is not a readable XLSX workbook: {e}"))
     };
+    unpacks_within(bytes, UNPACKED_PART_MAX, UNPACKED_MAX)?;
     let mut book: Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let name = book
@@ -906,6 +950,62 @@ mod tests {
         assert_eq!(item_field("items[3].amount_fen"), (Some(3), "amount_fen"));
         assert_eq!(item_field("items[0].items[2].name"), (Some(0), "items"));
         assert_eq!(item_field("items"), (None, "items"));
+    }
+
+    /// A ZIP of parts of `sizes` bytes each, deflated (a run of one byte packs to almost nothing).
+    fn zip_of(sizes: &[usize]) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (i, size) in sizes.iter().enumerate() {
+            let written = zip
+                .start_file(format!("xl/part{i}.xml"), options)
+                .map_err(|e| e.to_string())
+                .and_then(|()| zip.write_all(&vec![b'a'; *size]).map_err(|e| e.to_string()));
+            assert_eq!(written, Ok(()));
+        }
+        zip.finish()
+            .map(std::io::Cursor::into_inner)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn refusal(result: AppResult<()>) -> String {
+        match result {
+            Err(AppError::Validation(errors)) => format!("{errors:?}"),
+            other => panic!("not refused as a bad file: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_workbook_that_unpacks_beyond_the_bounds_is_refused_before_it_is_read() {
+        const MIB: usize = 1 << 20;
+        let bomb = zip_of(&[1_000, 2 * MIB]);
+        assert!(bomb.len() < 64 * 1024, "{} bytes packed", bomb.len());
+        let why = refusal(unpacks_within(&bomb, MIB as u64, 8 * MIB as u64));
+        assert!(
+            why.contains("file") && why.contains("more than 1 MiB (xl/part1.xml)"),
+            "{why}"
+        );
+
+        let many = zip_of(&[MIB, MIB, MIB]);
+        let why = refusal(unpacks_within(&many, MIB as u64, 2 * MIB as u64));
+        assert!(
+            why.contains("more than 2 MiB (xl/part2.xml and the parts before it)"),
+            "{why}"
+        );
+
+        // Exactly at the bounds is within them.
+        assert!(unpacks_within(&many, MIB as u64, 3 * MIB as u64).is_ok());
+        // The real bounds take what a real import holds.
+        assert!(unpacks_within(&many, UNPACKED_PART_MAX, UNPACKED_MAX).is_ok());
+        // Not a ZIP at all: unreadable, still named as the file's fault.
+        let why = refusal(unpacks_within(
+            b"PK\x03\x04 and then nothing",
+            MIB as u64,
+            MIB as u64,
+        ));
+        assert!(why.contains("not a readable XLSX workbook"), "{why}");
     }
 
     #[test]
