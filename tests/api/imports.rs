@@ -4,7 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tests::{TestApp, assert_problem, parts, spawn_app};
+use tests::{TestApp, assert_problem, parts, spawn_app, spawn_app_with};
 use xiezuo::domain::Role;
 
 async fn import(
@@ -496,4 +496,115 @@ async fn an_import_is_refused_outside_the_callers_scope_and_for_what_is_not_a_sp
     .await;
     assert_eq!(body["errors"][0]["field"], "file", "{body}");
     assert!(body.to_string().contains("200 columns"), "{body}");
+}
+
+/// The one error of a refused file: `file`, and why.
+async fn file_refusal(response: reqwest::Response) -> String {
+    let body = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "file", "{body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_file_beyond_the_bounds_is_refused_naming_the_bound_and_writes_nothing() {
+    let app = spawn_app_with(|c| c.import_max_bytes = 8 * 1024 * 1024).await;
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let editor = app.token(Role::Editor, Some("520300"));
+    let header = "外部编号,类型,金额（元）,日期,结对ID";
+    let row = |i: usize| format!("B-{i},到位,1.00,2019-07-02,{pairing}");
+
+    // 200 columns are read (the extra ones are ignored); 201 are too many.
+    for (columns, refused) in [(200, false), (201, true)] {
+        let extra: Vec<String> = (5..columns).map(|i| format!("c{i}")).collect();
+        let csv = format!("{header},{}\n{}\n", extra.join(","), row(0));
+        let response = import(
+            &app,
+            &editor,
+            "fund_transaction",
+            true,
+            csv.into_bytes(),
+            "c.csv",
+        )
+        .await;
+        if refused {
+            let why = file_refusal(response).await;
+            assert_eq!(why, "has more than 200 columns; split it");
+        } else {
+            let (status, body) = parts(response).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["rows"], 1, "{body}");
+        }
+    }
+
+    // 100,001 rows are one too many (the header does not count).
+    let mut csv = String::from(header);
+    for i in 0..100_001 {
+        csv.push('\n');
+        csv.push_str(&row(i));
+    }
+    let why = file_refusal(
+        import(
+            &app,
+            &editor,
+            "fund_transaction",
+            false,
+            csv.into_bytes(),
+            "r.csv",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(why, "has more than 100000 rows; split it");
+
+    // Few rows, but more than 3,000,000 cells: 15,001 rows of 200.
+    let wide = vec!["1"; 195].join(",");
+    let mut csv = format!(
+        "{header},{}",
+        (5..200)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for i in 0..15_001 {
+        csv.push('\n');
+        csv.push_str(&row(i));
+        csv.push(',');
+        csv.push_str(&wide);
+    }
+    let why = file_refusal(
+        import(
+            &app,
+            &editor,
+            "fund_transaction",
+            false,
+            csv.into_bytes(),
+            "w.csv",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(why, "has more than 3000000 cells; split it");
+    assert_eq!(
+        count(&app, &editor, &pairing).await,
+        0,
+        "a refused file wrote"
+    );
+
+    // More bytes than XIEZUO_IMPORT_MAX_BYTES: refused while it is received.
+    let big = format!("{header}\n{}", "x".repeat(8 * 1024 * 1024));
+    let response = import(
+        &app,
+        &editor,
+        "fund_transaction",
+        true,
+        big.into_bytes(),
+        "b.csv",
+    )
+    .await;
+    let why = file_refusal(response).await;
+    assert_eq!(why, "must be at most 8388608 bytes");
 }

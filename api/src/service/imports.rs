@@ -242,8 +242,11 @@ fn read_table(bytes: &[u8]) -> AppResult<Table> {
             return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
         }
         cells += record.len();
-        if table.len() > ROWS_MAX || cells > CELLS_MAX {
+        if table.len() > ROWS_MAX {
             return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        }
+        if cells > CELLS_MAX {
+            return Err(too_big(&format!("more than {CELLS_MAX} cells")));
         }
         // The line the record starts on: blank lines, which the reader skips, still count.
         let line = record
@@ -339,8 +342,11 @@ fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
             return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
         }
         cells += 1;
-        if cells > CELLS_MAX || (rows.len() > ROWS_MAX && !rows.contains_key(&row)) {
+        if rows.len() > ROWS_MAX && !rows.contains_key(&row) {
             return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        }
+        if cells > CELLS_MAX {
+            return Err(too_big(&format!("more than {CELLS_MAX} cells")));
         }
         let cells_of_row = rows.entry(row).or_default();
         if cells_of_row.len() <= col {
@@ -1006,6 +1012,33 @@ mod tests {
             MIB as u64,
         ));
         assert!(why.contains("not a readable XLSX workbook"), "{why}");
+    }
+
+    /// A workbook whose first sheet has `rows` rows of `columns` cells.
+    fn workbook(rows: u32, columns: u16) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for row in 0..rows {
+            for col in 0..columns {
+                let written = sheet.write_number(row, col, f64::from(row));
+                assert!(written.is_ok());
+            }
+        }
+        book.save_to_buffer().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_workbook_beyond_the_row_and_column_bounds_is_refused_naming_them() {
+        let why = |bytes: Vec<u8>| match read_table(&bytes) {
+            Err(AppError::Validation(errors)) => format!("{errors:?}"),
+            other => panic!("not refused: {:?}", other.map(|t| t.len())),
+        };
+        assert!(matches!(read_table(&workbook(2, 200)), Ok(t) if t.len() == 2));
+        assert!(why(workbook(2, 201)).contains("more than 200 columns"));
+        // The header and 100,000 rows are read; one row more is refused.
+        let rows = ROWS_MAX as u32 + 1;
+        assert!(matches!(read_table(&workbook(rows, 1)), Ok(t) if t.len() == ROWS_MAX + 1));
+        assert!(why(workbook(rows + 1, 1)).contains("more than 100000 rows"));
     }
 
     #[test]
