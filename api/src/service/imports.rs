@@ -29,7 +29,7 @@ use super::{
 use crate::{
     authz::{Actor, Scope},
     domain::{FundKind, ProjectCategory, Role},
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult, FieldError, Result},
 };
 
 /// How far an import has come, for a progress bar (`xiezuo import`).
@@ -201,20 +201,39 @@ impl Family {
 /// spreadsheet program shows it), the header first.
 type Table = Vec<(u64, Vec<String>)>;
 
-/// The most columns a file may have.
-const COLUMNS_MAX: usize = 200;
-/// The most cells a file may hold: what [`ROWS_MAX`] rows of a wide sheet need, and a bound on
-/// the memory a hostile file can make the reading take.
-const CELLS_MAX: usize = 3_000_000;
+/// How big a file may be; the reading stops at the first bound passed.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// Rows, the header row not counted.
+    rows: usize,
+    columns: usize,
+    /// Cells that hold something, the header's too: what [`ROWS_MAX`] rows of a wide sheet
+    /// need, and a bound on the memory a hostile file can make the reading take.
+    cells: usize,
+    /// The bytes one part of a workbook may unpack to. calamine reads the shared-string table
+    /// whole into memory, and a single text of a worksheet whole into a buffer; a legitimate
+    /// import of `cells` cells needs well under this.
+    unpacked_part: u64,
+    /// The bytes a whole workbook may unpack to.
+    unpacked: u64,
+}
+
+const BOUNDS: Bounds = Bounds {
+    rows: ROWS_MAX,
+    columns: 200,
+    cells: 3_000_000,
+    unpacked_part: 256 << 20,
+    unpacked: 1 << 30,
+};
 
 fn too_big(what: &str) -> AppError {
     AppError::field("file", format!("has {what}; split it"))
 }
 
-/// Reads `bytes` as XLSX (by its ZIP signature) or CSV, within the bounds above.
-fn read_table(bytes: &[u8]) -> AppResult<Table> {
+/// Reads `bytes` as XLSX (by its ZIP signature) or CSV, within `bounds`.
+fn read_table(bytes: &[u8], bounds: Bounds) -> Result<Table> {
     if bytes.starts_with(b"PK\x03\x04") {
-        return read_xlsx(bytes);
+        return read_xlsx(bytes, bounds);
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.trim_start_matches('\u{feff}').to_string(),
@@ -238,15 +257,15 @@ fn read_table(bytes: &[u8]) -> AppResult<Table> {
     for record in reader.records() {
         let record =
             record.map_err(|e| AppError::field("file", format!("is not valid CSV: {e}")))?;
-        if record.len() > COLUMNS_MAX {
-            return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
+        if record.len() > bounds.columns {
+            return Err(too_big(&format!("more than {} columns", bounds.columns)));
         }
         cells += record.len();
-        if table.len() > ROWS_MAX {
-            return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        if table.len() > bounds.rows {
+            return Err(too_big(&format!("more than {} rows", bounds.rows)));
         }
-        if cells > CELLS_MAX {
-            return Err(too_big(&format!("more than {CELLS_MAX} cells")));
+        if cells > bounds.cells {
+            return Err(too_big(&format!("more than {} cells", bounds.cells)));
         }
         // The line the record starts on: blank lines, which the reader skips, still count.
         let line = record
@@ -257,17 +276,11 @@ fn read_table(bytes: &[u8]) -> AppResult<Table> {
     Ok(table)
 }
 
-/// The most bytes one part of a workbook may unpack to. calamine reads the shared-string table
-/// whole into memory, and a single text of a worksheet whole into a buffer; a legitimate import
-/// of [`CELLS_MAX`] cells needs well under this.
-const UNPACKED_PART_MAX: u64 = 256 << 20;
-/// The most bytes a whole workbook may unpack to.
-const UNPACKED_MAX: u64 = 1 << 30;
-
-/// Checks that the ZIP `bytes` unpacks within `part_max` bytes a part and `total_max` in all,
-/// by unpacking it (the sizes a ZIP declares may lie): a 32 MiB upload could otherwise unpack to
-/// gigabytes of shared strings before a single row is counted.
-fn unpacks_within(bytes: &[u8], part_max: u64, total_max: u64) -> AppResult<()> {
+/// Checks that the ZIP `bytes` unpacks within the bounds, by unpacking it (the sizes a ZIP
+/// declares may lie): a 32 MiB upload could otherwise unpack to gigabytes of shared strings
+/// before a single row is counted.
+fn unpacks_within(bytes: &[u8], bounds: Bounds) -> Result<()> {
+    let (part_max, total_max) = (bounds.unpacked_part, bounds.unpacked);
     use std::io::Read;
     let unreadable = |e: &dyn std::fmt::Display| {
         AppError::field("file", format!("is not a readable XLSX workbook: {e}"))
@@ -302,12 +315,12 @@ fn unpacks_within(bytes: &[u8], part_max: u64, total_max: u64) -> AppResult<()> 
 
 /// The first worksheet, cell by cell (calamine's range would first allocate the rectangle a
 /// file's farthest cell spans, whatever the cells it holds).
-fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
+fn read_xlsx(bytes: &[u8], bounds: Bounds) -> Result<Table> {
     use calamine::{DataRef, Reader, Xlsx};
     let unreadable = |e: &dyn std::fmt::Display| {
         AppError::field("file", format!("is not a readable XLSX workbook: {e}"))
     };
-    unpacks_within(bytes, UNPACKED_PART_MAX, UNPACKED_MAX)?;
+    unpacks_within(bytes, bounds)?;
     let mut book: Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let name = book
@@ -338,15 +351,15 @@ fn read_xlsx(bytes: &[u8]) -> AppResult<Table> {
             DataRef::Error(e) => format!("#{e}"),
         };
         let col = col as usize;
-        if col >= COLUMNS_MAX {
-            return Err(too_big(&format!("more than {COLUMNS_MAX} columns")));
+        if col >= bounds.columns {
+            return Err(too_big(&format!("more than {} columns", bounds.columns)));
         }
         cells += 1;
-        if rows.len() > ROWS_MAX && !rows.contains_key(&row) {
-            return Err(too_big(&format!("more than {ROWS_MAX} rows")));
+        if rows.len() > bounds.rows && !rows.contains_key(&row) {
+            return Err(too_big(&format!("more than {} rows", bounds.rows)));
         }
-        if cells > CELLS_MAX {
-            return Err(too_big(&format!("more than {CELLS_MAX} cells")));
+        if cells > bounds.cells {
+            return Err(too_big(&format!("more than {} cells", bounds.cells)));
         }
         let cells_of_row = rows.entry(row).or_default();
         if cells_of_row.len() <= col {
@@ -558,7 +571,7 @@ fn parse_rows<T: DeserializeOwned>(
     family: Family,
     table: Table,
     progress: Progress<'_>,
-) -> AppResult<Parsed<T>> {
+) -> Result<Parsed<T>> {
     let fields = family.fields();
     let mut rows = table.into_iter();
     let (_, header) = rows
@@ -619,13 +632,8 @@ fn parse_rows<T: DeserializeOwned>(
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        // At most `BOUNDS.rows`: the table was read within them.
         parsed.total += 1;
-        if parsed.total as usize > ROWS_MAX {
-            return Err(AppError::field(
-                "file",
-                format!("holds more than {ROWS_MAX} rows; split it"),
-            ));
-        }
         let mut item = Map::new();
         let mut bad = false;
         for (cell, column) in cells.iter().zip(&by_column) {
@@ -716,14 +724,14 @@ pub async fn import_with_progress(
     bytes: &[u8],
     dry_run: bool,
     progress: Progress<'_>,
-) -> AppResult<ImportReport> {
+) -> Result<ImportReport> {
     // A caller who writes no records at all is refused before its file is read.
     if actor.role == Role::Auditor {
         return Err(AppError::Forbidden);
     }
     // Unpacking and parsing a workbook is CPU work: off the request's thread.
     let owned = bytes.to_vec();
-    let table = tokio::task::spawn_blocking(move || read_table(&owned))
+    let table = tokio::task::spawn_blocking(move || read_table(&owned, BOUNDS))
         .await
         .map_err(|e| AppError::internal(format!("reading the file: {e}")))??;
     let dir = ctx.directory.get(&ctx.db).await?;
@@ -976,69 +984,88 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn refusal(result: AppResult<()>) -> String {
+    fn refusal<T: std::fmt::Debug>(result: Result<T>) -> String {
         match result {
             Err(AppError::Validation(errors)) => format!("{errors:?}"),
             other => panic!("not refused as a bad file: {other:?}"),
         }
     }
 
+    const MIB: u64 = 1 << 20;
+
+    /// Small bounds, to test each at its edge.
+    const SMALL: Bounds = Bounds {
+        rows: 3,
+        columns: 4,
+        cells: 14,
+        unpacked_part: MIB,
+        unpacked: 3 * MIB,
+    };
+
     #[test]
     fn a_workbook_that_unpacks_beyond_the_bounds_is_refused_before_it_is_read() {
-        const MIB: usize = 1 << 20;
-        let bomb = zip_of(&[1_000, 2 * MIB]);
+        let mib = MIB as usize;
+        let bomb = zip_of(&[1_000, 2 * mib]);
         assert!(bomb.len() < 64 * 1024, "{} bytes packed", bomb.len());
-        let why = refusal(unpacks_within(&bomb, MIB as u64, 8 * MIB as u64));
+        let why = refusal(unpacks_within(&bomb, SMALL));
         assert!(
             why.contains("file") && why.contains("more than 1 MiB (xl/part1.xml)"),
             "{why}"
         );
 
-        let many = zip_of(&[MIB, MIB, MIB]);
-        let why = refusal(unpacks_within(&many, MIB as u64, 2 * MIB as u64));
+        let many = zip_of(&[mib, mib, mib, 1]);
+        let why = refusal(unpacks_within(&many, SMALL));
         assert!(
-            why.contains("more than 2 MiB (xl/part2.xml and the parts before it)"),
+            why.contains("more than 3 MiB (xl/part3.xml and the parts before it)"),
             "{why}"
         );
 
         // Exactly at the bounds is within them.
-        assert!(unpacks_within(&many, MIB as u64, 3 * MIB as u64).is_ok());
+        assert!(unpacks_within(&zip_of(&[mib, mib, mib]), SMALL).is_ok());
         // The real bounds take what a real import holds.
-        assert!(unpacks_within(&many, UNPACKED_PART_MAX, UNPACKED_MAX).is_ok());
+        assert!(unpacks_within(&many, BOUNDS).is_ok());
         // Not a ZIP at all: unreadable, still named as the file's fault.
-        let why = refusal(unpacks_within(
-            b"PK\x03\x04 and then nothing",
-            MIB as u64,
-            MIB as u64,
-        ));
+        let why = refusal(unpacks_within(b"PK\x03\x04 and then nothing", SMALL));
         assert!(why.contains("not a readable XLSX workbook"), "{why}");
     }
 
-    /// A workbook whose first sheet has `rows` rows of `columns` cells.
-    fn workbook(rows: u32, columns: u16) -> Vec<u8> {
+    /// A workbook whose first sheet has a row of `n` numbers for each `n` of `rows`.
+    fn workbook(rows: &[u16]) -> Vec<u8> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
-        for row in 0..rows {
-            for col in 0..columns {
-                let written = sheet.write_number(row, col, f64::from(row));
-                assert!(written.is_ok());
+        for (row, cells) in (0u32..).zip(rows) {
+            for col in 0..*cells {
+                assert!(sheet.write_number(row, col, f64::from(row)).is_ok());
             }
         }
         book.save_to_buffer().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// CSV text with a row of `n` cells for each `n` of `rows`.
+    fn csv_of(rows: &[u16]) -> Vec<u8> {
+        rows.iter()
+            .map(|n| vec!["1"; usize::from(*n)].join(",") + "\n")
+            .collect::<String>()
+            .into_bytes()
+    }
+
     #[test]
-    fn a_workbook_beyond_the_row_and_column_bounds_is_refused_naming_them() {
-        let why = |bytes: Vec<u8>| match read_table(&bytes) {
-            Err(AppError::Validation(errors)) => format!("{errors:?}"),
-            other => panic!("not refused: {:?}", other.map(|t| t.len())),
-        };
-        assert!(matches!(read_table(&workbook(2, 200)), Ok(t) if t.len() == 2));
-        assert!(why(workbook(2, 201)).contains("more than 200 columns"));
-        // The header and 100,000 rows are read; one row more is refused.
-        let rows = ROWS_MAX as u32 + 1;
-        assert!(matches!(read_table(&workbook(rows, 1)), Ok(t) if t.len() == ROWS_MAX + 1));
-        assert!(why(workbook(rows + 1, 1)).contains("more than 100000 rows"));
+    fn a_file_is_read_up_to_each_bound_and_refused_past_it() {
+        for (kind, file) in [("XLSX", workbook as fn(&[u16]) -> Vec<u8>), ("CSV", csv_of)] {
+            let read = |rows: &[u16]| read_table(&file(rows), SMALL).map(|t| t.len());
+            let refused = |rows: &[u16], why: &str| {
+                let got = refusal(read(rows));
+                assert!(got.contains(why), "{kind} {rows:?}: {got}");
+            };
+            // The header and three rows; a fourth row is one too many.
+            assert_eq!(read(&[1, 1, 1, 1]).ok(), Some(4), "{kind}");
+            refused(&[1, 1, 1, 1, 1], "has more than 3 rows; split it");
+            assert_eq!(read(&[4, 4]).ok(), Some(2), "{kind}");
+            refused(&[4, 5], "has more than 4 columns; split it");
+            // Fourteen cells; a fifteenth is one too many.
+            assert_eq!(read(&[4, 4, 4, 2]).ok(), Some(4), "{kind}");
+            refused(&[4, 4, 4, 3], "has more than 14 cells; split it");
+        }
     }
 
     #[test]
