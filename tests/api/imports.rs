@@ -540,24 +540,25 @@ async fn a_file_beyond_the_bounds_is_refused_naming_the_bound_and_writes_nothing
         }
     }
 
+    let refused = async |csv: String| {
+        let response = import(
+            &app,
+            &editor,
+            "fund_transaction",
+            false,
+            csv.into_bytes(),
+            "f.csv",
+        );
+        file_refusal(response.await).await
+    };
+
     // 100,001 rows are one too many (the header does not count).
     let mut csv = String::from(header);
     for i in 0..100_001 {
         csv.push('\n');
         csv.push_str(&row(i));
     }
-    let why = file_refusal(
-        import(
-            &app,
-            &editor,
-            "fund_transaction",
-            false,
-            csv.into_bytes(),
-            "r.csv",
-        )
-        .await,
-    )
-    .await;
+    let why = refused(csv).await;
     assert_eq!(why, "has more than 100000 rows; split it");
 
     // Few rows, but more than 3,000,000 cells: 15,001 rows of 200.
@@ -575,18 +576,7 @@ async fn a_file_beyond_the_bounds_is_refused_naming_the_bound_and_writes_nothing
         csv.push(',');
         csv.push_str(&wide);
     }
-    let why = file_refusal(
-        import(
-            &app,
-            &editor,
-            "fund_transaction",
-            false,
-            csv.into_bytes(),
-            "w.csv",
-        )
-        .await,
-    )
-    .await;
+    let why = refused(csv).await;
     assert_eq!(why, "has more than 3000000 cells; split it");
     assert_eq!(
         count(&app, &editor, &pairing).await,

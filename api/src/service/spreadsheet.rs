@@ -580,14 +580,9 @@ mod tests {
         chunks
     }
 
-    #[tokio::test]
-    async fn an_xlsx_export_that_fails_reading_its_rows_fails_before_its_response_starts() {
-        let page = vec![vec![Cell::text("甲"), Cell::Yuan(100)]];
-        let rows = rows_of(vec![
-            Ok(page),
-            Err(AppError::internal("the database went away")),
-        ]);
-        let started = start(
+    /// `rows` as an XLSX export of two columns.
+    async fn xlsx_of(rows: mpsc::Receiver<AppResult<Vec<Vec<Cell>>>>) -> AppResult<Export> {
+        start(
             ListFormat::Xlsx,
             "x".into(),
             "行",
@@ -595,7 +590,17 @@ mod tests {
             rows,
             None,
         )
-        .await;
+        .await
+    }
+
+    #[tokio::test]
+    async fn an_xlsx_export_that_fails_reading_its_rows_fails_before_its_response_starts() {
+        let page = vec![vec![Cell::text("甲"), Cell::Yuan(100)]];
+        let rows = rows_of(vec![
+            Ok(page),
+            Err(AppError::internal("the database went away")),
+        ]);
+        let started = xlsx_of(rows).await;
         assert!(
             matches!(started, Err(AppError::Internal(ref e)) if e.to_string().contains("went away")),
             "{:?}",
@@ -614,16 +619,7 @@ mod tests {
             })
             .collect();
         let rows = rows_of(vec![Ok(page)]);
-        let export = start(
-            ListFormat::Xlsx,
-            "x".into(),
-            "行",
-            &["名称", "金额"],
-            rows,
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        let export = xlsx_of(rows).await.unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(export.file_name, "x.xlsx");
         let chunks = body_of(export).await;
         assert!(
