@@ -9,9 +9,10 @@
 //! under SQLite's bound-parameter limit.
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, QueryTrait, Statement, Value,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Statement,
+    Value,
 };
+use serde::{Serialize, Serializer, ser::SerializeMap};
 
 use crate::error::{AppError, Result};
 
@@ -23,7 +24,8 @@ const SQLITE_PARAMS: usize = 32_766;
 
 /// Inserts `rows`, a statement per [`CHUNK`] (fewer rows per statement on SQLite for a wide
 /// table). Every row sets the same columns (an internal error otherwise); the others take
-/// their defaults.
+/// their defaults. (A caller that needs the stored rows has them: every value is its own, down
+/// to the microsecond of [`super::now`], so nothing is read back.)
 pub async fn insert<E: EntityTrait>(
     db: &impl ConnectionTrait,
     rows: impl IntoIterator<Item = E::ActiveModel>,
@@ -31,34 +33,9 @@ pub async fn insert<E: EntityTrait>(
 where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
-    write::<E>(db, rows.into_iter().collect(), false).await?;
-    Ok(())
-}
-
-/// [`insert`], returning the stored rows (in no particular order).
-pub async fn insert_returning<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    rows: Vec<E::ActiveModel>,
-) -> Result<Vec<E::Model>>
-where
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: FromQueryResult,
-{
-    write::<E>(db, rows, true).await
-}
-
-async fn write<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    rows: Vec<E::ActiveModel>,
-    returning: bool,
-) -> Result<Vec<E::Model>>
-where
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-    E::Model: FromQueryResult,
-{
-    let mut stored = Vec::new();
+    let rows: Vec<E::ActiveModel> = rows.into_iter().collect();
     let Some(first) = rows.first() else {
-        return Ok(stored);
+        return Ok(());
     };
     let columns: Vec<E::Column> = E::Column::iter().filter(|c| given(first, *c)).collect();
     let table = E::default().table_name().to_string();
@@ -71,15 +48,15 @@ where
         )));
     }
     let backend = db.get_database_backend();
-    let list = columns
+    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let list = names
         .iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
+        .map(|c| format!("\"{c}\""))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
         "INSERT INTO \"{table}\" ({list}) SELECT {list} \
-         FROM json_populate_recordset(NULL::\"{table}\", CAST($1 AS json)){}",
-        if returning { " RETURNING *" } else { "" }
+         FROM json_populate_recordset(NULL::\"{table}\", CAST($1 AS json))"
     );
     let per_statement = match backend {
         DbBackend::Postgres => CHUNK,
@@ -89,41 +66,30 @@ where
     while rows.peek().is_some() {
         let chunk: Vec<E::ActiveModel> = rows.by_ref().take(per_statement).collect();
         if backend != DbBackend::Postgres {
-            let mut insert = E::insert_many(chunk);
-            if returning {
-                insert.query().returning_all();
-                let statement = insert.build(backend);
-                stored.extend(E::Model::find_by_statement(statement).all(db).await?);
-            } else {
-                insert.exec_without_returning(db).await?;
-            }
+            E::insert_many(chunk).exec_without_returning(db).await?;
             continue;
         }
+        // The values are moved out of their rows and written as JSON text as they are: no JSON
+        // tree is built, and a JSON column (an audit image) is not copied.
         let json = chunk
-            .iter()
-            .map(|row| {
-                columns
+            .into_iter()
+            .map(|mut row| JsonRow {
+                names: &names,
+                values: columns
                     .iter()
-                    .map(|c| {
-                        let value = row.get(*c).into_value().unwrap_or(Value::Int(None));
-                        Ok((c.as_str().to_string(), json_value(&value)?))
-                    })
-                    .collect::<Result<serde_json::Map<_, _>>>()
-                    .map(serde_json::Value::Object)
+                    .map(|c| row.take(*c).into_value().unwrap_or(Value::Int(None)))
+                    .collect(),
             })
-            .collect::<Result<Vec<_>>>()?;
-        let statement = Statement::from_sql_and_values(
+            .collect::<Vec<_>>();
+        let text = serde_json::to_string(&json).map_err(|e| AppError::internal(e.to_string()))?;
+        db.execute_raw(Statement::from_sql_and_values(
             backend,
             sql.clone(),
-            [serde_json::Value::Array(json).to_string().into()],
-        );
-        if returning {
-            stored.extend(E::Model::find_by_statement(statement).all(db).await?);
-        } else {
-            db.execute_raw(statement).await?;
-        }
+            [text.into()],
+        ))
+        .await?;
     }
-    Ok(stored)
+    Ok(())
 }
 
 /// Whether `row` gives column `c` a value: set, or unchanged (a model turned into a row).
@@ -131,27 +97,44 @@ fn given<A: ActiveModelTrait>(row: &A, c: <A::Entity as EntityTrait>::Column) ->
     row.get(c).into_value().is_some()
 }
 
+/// One row as the JSON object `json_populate_recordset` reads: the columns by name.
+struct JsonRow<'a> {
+    names: &'a [&'a str],
+    values: Vec<Value>,
+}
+
+impl Serialize for JsonRow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.values.len()))?;
+        for (name, value) in self.names.iter().zip(&self.values) {
+            map.serialize_entry(name, &JsonCell(value))?;
+        }
+        map.end()
+    }
+}
+
 /// A column value as `json_populate_recordset` reads it into the column's type: numbers and
 /// booleans as themselves, uuids, text, dates and instants (RFC 3339) as strings, a JSON column
 /// as the JSON itself.
-fn json_value(value: &Value) -> Result<serde_json::Value> {
-    use serde_json::json;
-    Ok(match value {
-        Value::Bool(v) => json!(v),
-        Value::SmallInt(v) => json!(v),
-        Value::Int(v) => json!(v),
-        Value::BigInt(v) => json!(v),
-        Value::String(v) => json!(v),
-        Value::Uuid(v) => json!(v),
-        Value::ChronoDate(v) => json!(v),
-        Value::ChronoDateTimeUtc(v) => json!(v),
-        Value::Json(v) => v.as_deref().cloned().unwrap_or(serde_json::Value::Null),
-        other => {
-            return Err(AppError::internal(format!(
+struct JsonCell<'a>(&'a Value);
+
+impl Serialize for JsonCell<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Bool(v) => v.serialize(s),
+            Value::SmallInt(v) => v.serialize(s),
+            Value::Int(v) => v.serialize(s),
+            Value::BigInt(v) => v.serialize(s),
+            Value::String(v) => v.serialize(s),
+            Value::Uuid(v) => v.serialize(s),
+            Value::ChronoDate(v) => v.serialize(s),
+            Value::ChronoDateTimeUtc(v) => v.serialize(s),
+            Value::Json(v) => v.serialize(s),
+            other => Err(serde::ser::Error::custom(format!(
                 "a bulk insert has no JSON form for {other:?}"
-            )));
+            ))),
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -216,9 +199,11 @@ mod tests {
             ),
         ];
         for (value, expect) in cases {
-            assert_eq!(json_value(&value)?, expect, "{value:?}");
+            let json = serde_json::to_value(JsonCell(&value))
+                .map_err(|e| AppError::internal(e.to_string()))?;
+            assert_eq!(json, expect, "{value:?}");
         }
-        assert!(json_value(&Value::Double(Some(1.5))).is_err());
+        assert!(serde_json::to_value(JsonCell(&Value::Double(Some(1.5)))).is_err());
         Ok(())
     }
 }

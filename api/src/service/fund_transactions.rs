@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{fund_transaction, pairing, project};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
     sea_query::{Alias, Expr, Func},
 };
 use serde::{Deserialize, Serialize};
@@ -934,22 +934,22 @@ pub async fn sync(
             continue;
         }
         let step = match current {
-            None => SyncStep::Create(fund_transaction::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                pairing_id: Set(item.pairing_id),
-                project_id: Set(item.project_id),
-                kind: Set(item.kind.as_str().into()),
-                side: Set(owner.region.as_str().into()),
-                amount_fen: Set(item.amount_fen),
-                occurred_on: Set(item.occurred_on),
-                voucher_no: Set(item.voucher_no.clone()),
-                note: Set(item.note.clone()),
-                version: Set(1),
-                owner_org_id: Set(owner.org_id),
-                external_id: Set(Some(item.external_id.clone())),
-                created_at: Set(at),
-                updated_at: Set(at),
-                deleted_at: Set(None),
+            None => SyncStep::Create(fund_transaction::Model {
+                id: Uuid::now_v7(),
+                pairing_id: item.pairing_id,
+                project_id: item.project_id,
+                kind: item.kind.as_str().into(),
+                side: owner.region.as_str().into(),
+                amount_fen: item.amount_fen,
+                occurred_on: item.occurred_on,
+                voucher_no: item.voucher_no.clone(),
+                note: item.note.clone(),
+                version: 1,
+                owner_org_id: owner.org_id,
+                external_id: Some(item.external_id.clone()),
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
             }),
             Some(c) if same => SyncStep::Same(c.id),
             Some(c) => SyncStep::Update(c.clone()),
@@ -968,7 +968,7 @@ pub async fn sync(
     for (item, step) in steps {
         let (id, outcome) = match step {
             SyncStep::Create(model) => {
-                let id = *model.id.as_ref();
+                let id = model.id;
                 inserts.push(model);
                 (id, Outcome::Created)
             }
@@ -1012,7 +1012,16 @@ pub async fn sync(
             result: outcome,
         });
     }
-    let mut rows = super::bulk::insert_returning::<fund_transaction::Entity>(&tx, inserts).await?;
+    // The new rows are stored as they are: they need not be read back.
+    super::bulk::insert::<fund_transaction::Entity>(
+        &tx,
+        inserts
+            .iter()
+            .cloned()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .await?;
+    let mut rows = inserts;
 
     // The money rules, on the totals as the batch leaves them. Only what arrives, is spent or
     // is refunded (the western side's kinds) moves what is available: a batch of pledges and
@@ -1067,14 +1076,14 @@ pub async fn sync(
     }
     errors.finish()?;
 
-    // The new rows came back from their insert; the changed ones are read again.
+    // The changed rows are read again (their version and instant are the database's).
     rows.extend(sync::rows::<FundTransactions>(&tx, &updated).await?);
     sync::close::<FundTransactions>(tx, actor, rows, &replaced).await?;
     Ok(sync::SyncResponse { results })
 }
 
 enum SyncStep {
-    Create(fund_transaction::ActiveModel),
+    Create(fund_transaction::Model),
     Update(fund_transaction::Model),
     Same(Uuid),
 }
