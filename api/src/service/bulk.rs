@@ -134,6 +134,7 @@ fn column_array(values: Vec<Value>) -> std::result::Result<(Value, Option<Value>
         None => return Err("an empty column".into()),
     };
     let mut nulls = Vec::with_capacity(values.len());
+    let mut any_null = false;
     let mut items = Vec::with_capacity(values.len());
     for value in values {
         let null = !value.is_some();
@@ -155,10 +156,10 @@ fn column_array(values: Vec<Value>) -> std::result::Result<(Value, Option<Value>
             }
             (_, other) => return Err(format!("{other:?} in a column of {ty:?}")),
         };
+        any_null |= null;
         nulls.push(Value::Bool(Some(null)));
         items.push(item);
     }
-    let any_null = nulls.iter().any(|n| *n == Value::Bool(Some(true)));
     Ok((
         Value::Array(ty, Some(Box::new(items))),
         any_null.then(|| Value::Array(ArrayType::Bool, Some(Box::new(nulls)))),
