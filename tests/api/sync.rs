@@ -91,6 +91,49 @@ async fn a_batch_creates_then_is_unchanged_then_updates() {
         .unwrap_or_default()
         .to_string();
 
+    // Stored as sent (a field the item left out is null), and the audit entry's image of the
+    // new record is the record as stored: the batch keeps the rows it inserts rather than
+    // reading them back, so any difference between the two would show here.
+    let (_, created) = parts(
+        app.get(&format!("/api/v1/fund-transactions/{id}"), &shanghai)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        [
+            &created["external_id"],
+            &created["kind"],
+            &created["amount_fen"],
+            &created["occurred_on"],
+            &created["voucher_no"],
+            &created["note"],
+            &created["project_id"],
+            &created["version"],
+        ],
+        [
+            &json!("SH-2"),
+            &json!("transfer"),
+            &json!(200_000),
+            &json!("2019-06-03"),
+            &json!("SH-2"),
+            &Value::Null,
+            &Value::Null,
+            &json!(1),
+        ],
+        "{created}"
+    );
+    let (_, audit) = parts(
+        app.get(
+            &format!("/api/v1/audit-log?record_id={id}"),
+            &app.admin_token(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(audit["items"][0]["action"], "create", "{audit}");
+    assert_eq!(audit["items"][0]["before"], Value::Null, "{audit}");
+    assert_eq!(audit["items"][0]["after"], created, "{audit}");
+
     // Sent again, as a retrying partner system would: nothing written.
     let (status, again) = sync(&app, &shanghai, batch.clone()).await;
     assert_eq!(status, StatusCode::OK, "{again}");
