@@ -79,7 +79,16 @@ where
         let mut params = Vec::with_capacity(columns.len());
         let mut names = Vec::with_capacity(columns.len());
         let mut select = Vec::with_capacity(columns.len());
-        for (i, values) in by_column.into_iter().enumerate() {
+        for (i, mut values) in by_column.into_iter().enumerate() {
+            // A `json` column takes its values as text, which PostgreSQL only checks: bound as
+            // `jsonb` each would be parsed into a tree and printed back.
+            if json[i] {
+                for value in &mut values {
+                    if let Value::Json(v) = value {
+                        *value = Value::String(v.as_ref().map(|j| j.to_string()));
+                    }
+                }
+            }
             let (array, nulls) = column_array(values)
                 .map_err(|e| AppError::internal(format!("a bulk insert into {table}: {e}")))?;
             params.push(array);
@@ -90,7 +99,6 @@ where
                 names.push(format!("n{i}"));
                 expr = format!("CASE WHEN n{i} THEN NULL ELSE c{i} END");
             }
-            // A JSON value is bound as `jsonb`; the column is `json`.
             if json[i] {
                 expr = format!("CAST({expr} AS json)");
             }
