@@ -19,6 +19,7 @@ mod m20261201_000011_webhooks;
 mod m20261202_000012_reconciliations;
 mod m20261203_000013_statements;
 mod m20261203_000014_owner_index_once;
+mod m20261203_000015_statement_lines;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_reconciliations::Migration),
             Box::new(m20261203_000013_statements::Migration),
             Box::new(m20261203_000014_owner_index_once::Migration),
+            Box::new(m20261203_000015_statement_lines::Migration),
         ]
     }
 }

@@ -187,7 +187,7 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
         json!({"org_id": w.finance, "year": 2019, "indicator": "arrived_fen", "value": 1}),
     )
     .await;
-    created(
+    let county_figure = created(
         &app,
         &renhuai_editor,
         "/api/v1/statements",
@@ -378,6 +378,115 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["resolution"], "resolved");
 
+    // The department reads and answers the line about its own figure, and nothing else of the
+    // report: found through its statement.
+    let statement_lines = |statement: &Value| {
+        format!(
+            "/api/v1/statements/{}/reconciliation-lines",
+            statement["id"].as_str().unwrap_or_default()
+        )
+    };
+    let (status, page) = parts(app.get(&statement_lines(&agrees), &finance_editor).await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let found: Vec<(Value, Value, Value, Value)> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            (
+                l["reconciliation_id"].clone(),
+                l["line_no"].clone(),
+                l["status"].clone(),
+                l["compared_value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(json!(id), json!(6), json!("matched"), json!(150_000))],
+        "{page}"
+    );
+    assert_eq!(page["next_cursor"], Value::Null);
+    // Another organization's statement is not the department's to read, and a figure no report
+    // compared has no lines.
+    assert_problem(
+        app.get(&statement_lines(&differs), &finance_editor).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let (status, page) = parts(
+        app.get(&statement_lines(&county_figure), &renhuai_editor)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"], json!([]));
+    for path in [
+        format!("/api/v1/reconciliations/{id}"),
+        format!("/api/v1/reconciliations/{id}/lines"),
+        format!("/api/v1/reconciliations/{id}/lines/3"),
+        format!("/api/v1/reconciliations/{id}/lines/3/history"),
+    ] {
+        assert_problem(app.get(&path, &finance_editor).await, 404, "not_found").await;
+    }
+    let (status, body) = parts(
+        app.post_json(
+            &format!("/api/v1/reconciliations/{id}/lines/6/steps"),
+            &finance_editor,
+            &json!({"action": "explain", "note": "财政口径与台账一致"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resolution"], "explained");
+    let (status, history) = parts(
+        app.get(
+            &format!("/api/v1/reconciliations/{id}/lines/6/history"),
+            &finance_editor,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(history[0]["actor_org_id"], json!(w.finance));
+    // An editor of another prefecture reads neither the statement nor its line.
+    let tongren = app.token(Role::Editor, Some("520600"));
+    assert_problem(
+        app.get(&statement_lines(&agrees), &tongren).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/reconciliations/{id}/lines/6/steps"),
+            &tongren,
+            &json!({"action": "resolve"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // The same through GraphQL.
+    let data = app
+        .gql(
+            &finance_editor,
+            "query($id: UUID!) { statement(id: $id) { reconciliationLines(first: 5) { \
+             edges { node { reconciliationId lineNo resolution note } } } } }",
+            json!({"id": agrees["id"]}),
+        )
+        .await;
+    assert_eq!(
+        data["data"]["statement"]["reconciliationLines"]["edges"],
+        json!([{"node": {"reconciliationId": id, "lineNo": 6, "resolution": "explained",
+                         "note": "财政口径与台账一致"}}]),
+        "{data}"
+    );
+
     // The CSV carries the indicator and both figures.
     let text = app
         .get(
@@ -398,7 +507,6 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
     );
 
     // Who may run and read it.
-    let tongren = app.token(Role::Editor, Some("520600"));
     assert_problem(
         app.get(&format!("/api/v1/reconciliations/{id}"), &tongren)
             .await,

@@ -1,6 +1,6 @@
 //! Statements: `statement`, `statements` and their mutations, over `service::statements`.
 
-use async_graphql::{Context, Object, connection::Connection};
+use async_graphql::{ComplexObject, Context, Object, connection::Connection};
 use uuid::Uuid;
 
 use super::{connection, gql, page_args, parts};
@@ -8,11 +8,36 @@ use crate::{
     error::AppError,
     service::{
         idempotency,
+        reconciliations::{self, LineView, StatementLineQuery},
         statements::{
             self, NewStatement, StatementPatch, StatementQuery as StatementFilter, StatementView,
         },
     },
 };
+
+#[ComplexObject]
+impl StatementView {
+    /// The reconciliation lines that compare this statement with its prefecture's own figure,
+    /// one per vertical report, in the order the reports were made (Relay connection; `first`
+    /// ≤ 500). The declaring organization reads them without reading the rest of the report.
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn reconciliation_lines(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, LineView>> {
+        let (app, actor) = parts(ctx)?;
+        let q = StatementLineQuery {
+            limit: first.map(i64::from),
+            cursor: after,
+        };
+        let page = reconciliations::statement_lines(app, actor, self.id, q)
+            .await
+            .map_err(page_args)?;
+        Ok(connection(page, |l| l.reconciliation_id))
+    }
+}
 
 #[derive(Default)]
 pub struct StatementQuery;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::listing;
 use crate::http::{
-    extract::{IfMatch, Json, ListQuery, etag},
+    extract::{IfMatch, Json, ListQuery, Query, etag},
     problem::{Problem, ProblemBody},
 };
 use crate::service::spreadsheet::FormatParam;
@@ -15,6 +15,7 @@ use crate::{
     authz::Actor,
     service::{
         AppCtx, Page,
+        reconciliations::{self, LineView, StatementLineQuery},
         statements::{self, NewStatement, StatementPatch, StatementQuery, StatementView},
     },
 };
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get)
+        .service(lines)
         .service(update)
         .service(remove);
 }
@@ -91,6 +93,31 @@ pub async fn create(
 #[get("/statements/{id}")]
 pub async fn get(ctx: Ctx, actor: Actor, id: web::Path<Uuid>) -> Result<HttpResponse, Problem> {
     Ok(one(&statements::get(&ctx, &actor, *id).await?))
+}
+
+/// The reconciliation lines that compare this statement with its prefecture's own figure, one
+/// per vertical report, in the order the reports were made (keyset pages). For whoever reads
+/// the statement: the declaring organization sees, explains or resolves the line about its
+/// figure (`POST /api/v1/reconciliations/{id}/lines/{line_no}/steps`) without reading the rest
+/// of the report.
+#[utoipa::path(
+    tag = "statements",
+    operation_id = "list_statement_reconciliation_lines",
+    params(("id" = Uuid, Path), StatementLineQuery),
+    responses(
+        (status = 200, body = Page<LineView>),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/statements/{id}/reconciliation-lines")]
+pub async fn lines(
+    ctx: Ctx,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    q: Query<StatementLineQuery>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(reconciliations::statement_lines(&ctx, &actor, *id, q.0).await?))
 }
 
 /// Correct a statement's value or note. Send `If-Match` with the ETag you read.

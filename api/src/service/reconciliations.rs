@@ -24,7 +24,10 @@
 //!
 //! **Answering a line.** The side that owns a line's record (by the same write rule as the
 //! record itself) explains it, marks it resolved, or reopens it; each step is kept in the line's
-//! history, and the line shows the latest.
+//! history, and the line shows the latest. A vertical line that compares a statement is also read
+//! and answered by whoever reads the statement ([`statement_lines`]): the municipal department
+//! that declared a figure answers the line about it without reading the rest of its
+//! prefecture's report.
 
 use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -320,6 +323,17 @@ impl LineQuery {
     }
 }
 
+/// A page of the lines that compare one statement.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatementLineQuery {
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Which lines of a report to read.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LineFilter {
@@ -490,14 +504,84 @@ pub async fn line_rows(
         .collect()
 }
 
-/// One line of a report the caller may read.
-pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> AppResult<LineView> {
-    kernel::find::<Reconciliations>(&ctx.db, actor.scope(), id).await?;
+/// Line `line_no` of report `id`, for a caller who reads the report or, for a line comparing a
+/// statement, the statement: the organization that declared a figure reads and answers the line
+/// about it without reading the rest of its prefecture's report.
+async fn readable_line(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    line_no: i64,
+) -> AppResult<reconciliation_line::Model> {
+    let reads_report = match kernel::find::<Reconciliations>(db, actor.scope(), id).await {
+        Ok(_) => true,
+        Err(AppError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
     let row = reconciliation_line::Entity::find_by_id((id, line_no))
-        .one(&ctx.db)
+        .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    line_view(row)
+    if reads_report {
+        return Ok(row);
+    }
+    let Some(statement) = row.statement_id else {
+        return Err(AppError::NotFound);
+    };
+    let live = reconciliation::Entity::find_by_id(id)
+        .filter(reconciliation::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .is_some();
+    if !live {
+        return Err(AppError::NotFound);
+    }
+    kernel::find::<super::statements::Statements>(db, actor.scope(), statement).await?;
+    Ok(row)
+}
+
+/// One line of a report the caller may read (or of a statement it reads: see
+/// [`readable_line`]).
+pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> AppResult<LineView> {
+    line_view(readable_line(&ctx.db, actor, id, line_no).await?)
+}
+
+/// The lines that compare statement `statement` with its prefecture's own figure, one per
+/// vertical report that compared it, in the order the reports were made: for a caller who
+/// reads the statement.
+pub async fn statement_lines(
+    ctx: &AppCtx,
+    actor: &Actor,
+    statement: Uuid,
+    q: StatementLineQuery,
+) -> AppResult<Page<LineView>> {
+    use reconciliation_line::Column as C;
+    let mut f = Fields::new();
+    let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
+    f.finish()?;
+    let args = checked(args)?;
+    kernel::find::<super::statements::Statements>(&ctx.db, actor.scope(), statement).await?;
+    let live_reports = sea_orm::sea_query::Query::select()
+        .column(reconciliation::Column::Id)
+        .from(reconciliation::Entity)
+        .and_where(reconciliation::Column::DeletedAt.is_null())
+        .to_owned();
+    let mut select = reconciliation_line::Entity::find()
+        .filter(C::StatementId.eq(statement))
+        .filter(C::ReconciliationId.in_subquery(live_reports));
+    if let Some(cursor) = args.cursor {
+        select = select.filter(C::ReconciliationId.gt(cursor.id()));
+    }
+    let limit = args.limit.get();
+    let rows = select
+        .order_by_asc(C::ReconciliationId)
+        .limit(limit + 1)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(line_view)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_rows(rows, limit, |l| l.reconciliation_id))
 }
 
 /// A line's history, oldest first.
@@ -508,7 +592,7 @@ pub async fn line_history(
     line_no: i64,
 ) -> AppResult<Vec<LineEventView>> {
     use reconciliation_line_event::Column as C;
-    line(ctx, actor, id, line_no).await?;
+    readable_line(&ctx.db, actor, id, line_no).await?;
     reconciliation_line_event::Entity::find()
         .filter(C::ReconciliationId.eq(id))
         .filter(C::LineNo.eq(line_no))
@@ -631,11 +715,7 @@ pub async fn step(
 ) -> AppResult<LineView> {
     use reconciliation_line::Column as C;
     let (dir, tx) = kernel::begin(ctx).await?;
-    kernel::find::<Reconciliations>(&tx, actor.scope(), id).await?;
-    let current = reconciliation_line::Entity::find_by_id((id, line_no))
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let current = readable_line(&tx, actor, id, line_no).await?;
     let kind = match LineRecordType::from_db(&current.record_type)? {
         LineRecordType::FundTransaction => RecordKind::FundTransaction,
         LineRecordType::Exchange => RecordKind::Exchange,

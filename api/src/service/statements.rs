@@ -62,7 +62,7 @@ impl StatementIndicator {
 pub const NOTE_MAX: usize = 2000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject)]
-#[graphql(name = "Statement")]
+#[graphql(name = "Statement", complex)]
 pub struct StatementView {
     pub id: Uuid,
     /// The declaring organization.
