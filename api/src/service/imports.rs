@@ -29,7 +29,7 @@ use super::{
 use crate::{
     authz::{Actor, Scope},
     domain::{FundKind, ProjectCategory, Role},
-    error::{AppError, AppResult, FieldError, Result},
+    error::{AppError, FieldError, Result},
 };
 
 /// How far an import has come, for a progress bar (`xiezuo import`).
@@ -712,7 +712,7 @@ pub async fn import(
     family: Family,
     bytes: &[u8],
     dry_run: bool,
-) -> AppResult<ImportReport> {
+) -> Result<ImportReport> {
     import_with_progress(ctx, actor, family, bytes, dry_run, &|_| {}).await
 }
 
@@ -771,7 +771,7 @@ pub async fn import_with_progress(
 }
 
 /// Fund transactions and exchanges: every field is a column, so a row says all of its record.
-async fn keep_all<T>(_: &AppCtx, _: &mut Parsed<T>) -> AppResult<()> {
+async fn keep_all<T>(_: &AppCtx, _: &mut Parsed<T>) -> Result<()> {
     Ok(())
 }
 
@@ -779,10 +779,7 @@ async fn keep_all<T>(_: &AppCtx, _: &mut Parsed<T>) -> AppResult<()> {
 /// milestones and contact (no column holds them), and any column the file lacks. Sync then
 /// compares and writes the whole content, so an exported sheet imports back unchanged and an
 /// edited one changes only what was edited.
-async fn keep_stored_project_fields(
-    ctx: &AppCtx,
-    parsed: &mut Parsed<NewProject>,
-) -> AppResult<()> {
+async fn keep_stored_project_fields(ctx: &AppCtx, parsed: &mut Parsed<NewProject>) -> Result<()> {
     use entity::project;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let named: Vec<String> = parsed
@@ -855,9 +852,9 @@ async fn keep_stored_project_fields(
 /// The report of a parsed file and what sync said of its good rows.
 fn report(
     parsed: Parsed<()>,
-    outcome: Option<AppResult<SyncResponse>>,
+    outcome: Option<Result<SyncResponse>>,
     dry_run: bool,
-) -> AppResult<ImportReport> {
+) -> Result<ImportReport> {
     let mut errors = parsed.errors;
     let mut report = ImportReport {
         rows: parsed.total,

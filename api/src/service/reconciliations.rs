@@ -50,7 +50,7 @@ use super::{
 use crate::{
     authz::{self, Actor, Owner, RecordKind},
     domain::{Fen, Fields, checked},
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 crate::domain::names!(
@@ -359,7 +359,7 @@ impl Record for Reconciliations {
         row
     }
 
-    fn view(_: &Actor, m: reconciliation::Model) -> AppResult<ReconciliationView> {
+    fn view(_: &Actor, m: reconciliation::Model) -> Result<ReconciliationView> {
         let totals = serde_json::from_str(&m.totals)
             .map_err(|e| AppError::internal(format!("stored totals of {}: {e}", m.id)))?;
         Ok(ReconciliationView {
@@ -380,7 +380,7 @@ impl Record for Reconciliations {
     }
 }
 
-fn line_view(m: reconciliation_line::Model) -> AppResult<LineView> {
+fn line_view(m: reconciliation_line::Model) -> Result<LineView> {
     Ok(LineView {
         reconciliation_id: m.reconciliation_id,
         line_no: m.line_no,
@@ -411,7 +411,7 @@ fn line_view(m: reconciliation_line::Model) -> AppResult<LineView> {
     })
 }
 
-pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> AppResult<ReconciliationView> {
+pub async fn get(ctx: &AppCtx, actor: &Actor, id: Uuid) -> Result<ReconciliationView> {
     kernel::get::<Reconciliations>(ctx, actor, id).await
 }
 
@@ -419,7 +419,7 @@ pub async fn list(
     ctx: &AppCtx,
     actor: &Actor,
     q: ReconciliationQuery,
-) -> AppResult<Page<ReconciliationView>> {
+) -> Result<Page<ReconciliationView>> {
     use reconciliation::Column as C;
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
@@ -452,12 +452,7 @@ pub fn line_key(line_no: i64) -> Uuid {
 }
 
 /// One page of a report's lines in line order, after the caller's cursor.
-pub async fn lines(
-    ctx: &AppCtx,
-    actor: &Actor,
-    id: Uuid,
-    q: LineQuery,
-) -> AppResult<Page<LineView>> {
+pub async fn lines(ctx: &AppCtx, actor: &Actor, id: Uuid, q: LineQuery) -> Result<Page<LineView>> {
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
     f.finish()?;
@@ -480,7 +475,7 @@ pub async fn line_rows(
     filter: &LineFilter,
     after: i64,
     limit: u64,
-) -> AppResult<Vec<LineView>> {
+) -> Result<Vec<LineView>> {
     use reconciliation_line::Column as C;
     let mut select = reconciliation_line::Entity::find()
         .filter(C::ReconciliationId.eq(id))
@@ -512,7 +507,7 @@ async fn readable_line(
     actor: &Actor,
     id: Uuid,
     line_no: i64,
-) -> AppResult<reconciliation_line::Model> {
+) -> Result<reconciliation_line::Model> {
     let reads_report = match kernel::find::<Reconciliations>(db, actor.scope(), id).await {
         Ok(_) => true,
         Err(AppError::NotFound) => false,
@@ -542,7 +537,7 @@ async fn readable_line(
 
 /// One line of a report the caller may read (or of a statement it reads: see
 /// [`readable_line`]).
-pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> AppResult<LineView> {
+pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> Result<LineView> {
     line_view(readable_line(&ctx.db, actor, id, line_no).await?)
 }
 
@@ -554,7 +549,7 @@ pub async fn statement_lines(
     actor: &Actor,
     statement: Uuid,
     q: StatementLineQuery,
-) -> AppResult<Page<LineView>> {
+) -> Result<Page<LineView>> {
     use reconciliation_line::Column as C;
     let mut f = Fields::new();
     let args = PageArgs::parse(&mut f, q.limit, q.cursor.as_deref());
@@ -580,7 +575,7 @@ pub async fn statement_lines(
         .await?
         .into_iter()
         .map(line_view)
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(rows, limit, |l| l.reconciliation_id))
 }
 
@@ -590,7 +585,7 @@ pub async fn line_history(
     actor: &Actor,
     id: Uuid,
     line_no: i64,
-) -> AppResult<Vec<LineEventView>> {
+) -> Result<Vec<LineEventView>> {
     use reconciliation_line_event::Column as C;
     readable_line(&ctx.db, actor, id, line_no).await?;
     reconciliation_line_event::Entity::find()
@@ -620,7 +615,7 @@ pub async fn create(
     ctx: &AppCtx,
     actor: &Actor,
     input: NewReconciliation,
-) -> AppResult<ReconciliationView> {
+) -> Result<ReconciliationView> {
     if input.kind == ReconciliationKind::Vertical {
         return super::vertical::create(ctx, actor, input).await;
     }
@@ -712,7 +707,7 @@ pub async fn step(
     line_no: i64,
     expected_version: Option<i32>,
     input: LineStep,
-) -> AppResult<LineView> {
+) -> Result<LineView> {
     use reconciliation_line::Column as C;
     let (dir, tx) = kernel::begin(ctx).await?;
     let current = readable_line(&tx, actor, id, line_no).await?;
@@ -863,7 +858,7 @@ impl PassCounts {
 }
 
 impl<'a> Work<'a> {
-    async fn open(tx: &'a WriteTx) -> AppResult<Self> {
+    async fn open(tx: &'a WriteTx) -> Result<Self> {
         let backend = tx.get_database_backend();
         let work = Self { tx, backend };
         // `k` numbers the rows as they are inserted. The pairs are only ever read whole, so on
@@ -921,7 +916,7 @@ impl<'a> Work<'a> {
         Ok(work)
     }
 
-    async fn run(&self, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    async fn run(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
         Ok(self
             .tx
             .execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
@@ -930,7 +925,7 @@ impl<'a> Work<'a> {
     }
 
     /// The first row of `sql`'s result, as `N` integers named `c0`, `c1`, ….
-    async fn counts<const N: usize>(&self, sql: &str, values: Vec<Value>) -> AppResult<[i64; N]> {
+    async fn counts<const N: usize>(&self, sql: &str, values: Vec<Value>) -> Result<[i64; N]> {
         let row = self
             .tx
             .query_one_raw(Statement::from_sql_and_values(self.backend, sql, values))
@@ -970,7 +965,7 @@ impl<'a> Work<'a> {
         pairing: Uuid,
         start: NaiveDate,
         end: NaiveDate,
-    ) -> AppResult<i64> {
+    ) -> Result<i64> {
         let values = || vec![pairing.into(), start.into(), end.into()];
         let plain = self.voucher_pass(false, values()).await?;
         if !plain.repeated() {
@@ -989,7 +984,7 @@ impl<'a> Work<'a> {
     /// One voucher pass: the join `j` of the two sides on the voucher number (and, `ranked`, on
     /// the rank of each record among its side's records of that number), split between the
     /// two tables. On PostgreSQL one statement reads both sides once and writes both tables.
-    async fn voucher_pass(&self, ranked: bool, values: Vec<Value>) -> AppResult<PassCounts> {
+    async fn voucher_pass(&self, ranked: bool, values: Vec<Value>) -> Result<PassCounts> {
         // Voucher numbers compare byte for byte: the join hashes them without the database's
         // collation rules.
         let v = match self.backend {
@@ -1085,7 +1080,7 @@ impl<'a> Work<'a> {
     }
 
     /// The pairing's exchanges overlapping the period, each side's alone for now.
-    async fn exchanges(&self, pairing: Uuid, start: NaiveDate, end: NaiveDate) -> AppResult<()> {
+    async fn exchanges(&self, pairing: Uuid, start: NaiveDate, end: NaiveDate) -> Result<()> {
         let sql = format!(
             "INSERT INTO recon_left ({WORK_COLUMNS}) \
              SELECT 'exchange', CASE o.region WHEN 'east' THEN 'east_only' ELSE 'west_only' END, \
@@ -1118,7 +1113,7 @@ impl<'a> Work<'a> {
     /// that also chose it, by the order the module documents, until a round pairs nothing.
     /// The best candidate pair of all is always chosen by both of its lines, so every round
     /// pairs at least one and the rounds end.
-    async fn pair_rounds(&self, window: i32) -> AppResult<()> {
+    async fn pair_rounds(&self, window: i32) -> Result<()> {
         let gap = self.days("e.east_on", "w.west_on");
         let candidates = format!(
             "SELECT e.k AS ek, w.k AS wk, e.east_on AS e_on, w.west_on AS w_on, \
@@ -1162,7 +1157,7 @@ impl<'a> Work<'a> {
     /// Writes the lines of report `id`: those of `recon_left` numbered in [`LINE_ORDER`], with
     /// the `agreed` voucher pairs of `recon_work` after its money lines (in the order they
     /// formed, which needs no sort) and before its exchanges; returns how many.
-    async fn store(&self, id: Uuid, agreed: i64) -> AppResult<i64> {
+    async fn store(&self, id: Uuid, agreed: i64) -> Result<i64> {
         let [money] = self
             .counts(
                 "SELECT CAST(COUNT(*) AS BIGINT) AS c0 FROM recon_left \
@@ -1196,7 +1191,7 @@ impl<'a> Work<'a> {
     }
 
     /// The totals per side and status, from the working table.
-    async fn totals(&self) -> AppResult<Totals> {
+    async fn totals(&self) -> Result<Totals> {
         let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)");
         let sql = format!(
             "SELECT record_type, status, CAST(COUNT(*) AS BIGINT) AS lines, \
@@ -1251,7 +1246,7 @@ impl<'a> Work<'a> {
         Ok(totals)
     }
 
-    async fn close(self) -> AppResult<()> {
+    async fn close(self) -> Result<()> {
         if self.backend != DbBackend::Postgres {
             self.run("DROP TABLE temp.recon_pairs", vec![]).await?;
             self.run("DROP TABLE temp.recon_left", vec![]).await?;

@@ -36,7 +36,7 @@ use super::{
 use crate::{
     authz::{self, Actor},
     domain::{Fen, Fields, FundKind, OrgLevel},
-    error::{AppError, AppResult},
+    error::{AppError, Result},
 };
 
 /// Whose figure a pairing's records count in.
@@ -54,7 +54,7 @@ pub async fn create(
     ctx: &AppCtx,
     actor: &Actor,
     input: NewReconciliation,
-) -> AppResult<ReconciliationView> {
+) -> Result<ReconciliationView> {
     let (dir, tx) = kernel::begin(ctx).await?;
     let org = input
         .org_id
@@ -164,7 +164,7 @@ async fn figures(
     side_of: &HashMap<Uuid, Side>,
     start: NaiveDate,
     end: NaiveDate,
-) -> AppResult<Figures> {
+) -> Result<Figures> {
     let mut figures = Figures::new();
     let ids: Vec<Uuid> = pairings.keys().copied().collect();
     if !ids.is_empty() {
@@ -238,7 +238,7 @@ fn lines(
     counties: &[Uuid],
     figures: &Figures,
     declared: &[statement::Model],
-) -> AppResult<Vec<reconciliation_line::ActiveModel>> {
+) -> Result<Vec<reconciliation_line::ActiveModel>> {
     struct Line {
         record_type: LineRecordType,
         indicator: StatementIndicator,
@@ -321,7 +321,7 @@ fn lines(
 }
 
 /// Lines per type and status (a vertical report has no sides' money totals).
-fn totals(lines: &[reconciliation_line::ActiveModel]) -> AppResult<Totals> {
+fn totals(lines: &[reconciliation_line::ActiveModel]) -> Result<Totals> {
     let mut counts: Vec<(LineRecordType, LineStatus, i64)> = Vec::new();
     for l in lines {
         let (Set(t), Set(s)) = (&l.record_type, &l.status) else {
