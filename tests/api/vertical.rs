@@ -452,6 +452,26 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
     assert_eq!(status, StatusCode::OK, "{history}");
     assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
     assert_eq!(history[0]["actor_org_id"], json!(w.finance));
+    let response = app
+        .get(
+            &format!("/api/v1/reconciliations/{id}/lines/6"),
+            &finance_editor,
+        )
+        .await;
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (status, line) = parts(response).await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(
+        (&line["statement_id"], &line["resolution"], &line["version"]),
+        (&agrees["id"], &json!("explained"), &json!(2)),
+        "{line}"
+    );
+    assert!(etag.starts_with("\"2-"), "{etag}");
     // An editor of another prefecture reads neither the statement nor its line.
     let tongren = app.token(Role::Editor, Some("520600"));
     assert_problem(
