@@ -507,6 +507,30 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
         "{data}"
     );
 
+    // A second run compares the statement again: its lines page one report at a time.
+    let again = created(
+        &app,
+        &zunyi_editor,
+        "/api/v1/reconciliations",
+        json!({"kind": "vertical", "org_id": w.zunyi, "year": 2019, "quarter": 3}),
+    )
+    .await;
+    let mut seen = Vec::new();
+    let mut path = format!("{}?limit=1", statement_lines(&agrees));
+    for _ in 0..3 {
+        let (status, page) = parts(app.get(&path, &finance_editor).await).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+        seen.push(page["items"][0]["reconciliation_id"].clone());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("{}?limit=1&cursor={cursor}", statement_lines(&agrees));
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![json!(id), again["id"].clone()]);
+
     // The CSV carries the indicator and both figures.
     let text = app
         .get(
@@ -561,9 +585,10 @@ async fn a_prefecture_against_its_counties_and_its_departments_statements_found_
         .await,
     )
     .await;
+    // Both runs of the report.
     assert_eq!(
         listed["items"].as_array().map(Vec::len),
-        Some(1),
+        Some(2),
         "{listed}"
     );
 }
