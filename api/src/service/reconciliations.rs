@@ -44,7 +44,7 @@ use super::{
     AppCtx, Page, WriteTx, audit,
     kernel::{self, Columns, Readable, Record},
     ledgers, now,
-    records::{PageArgs, long_text},
+    records::{self, PageArgs, long_text},
     statements::StatementIndicator,
 };
 use crate::{
@@ -561,17 +561,11 @@ pub async fn statement_lines(
         .from(reconciliation::Entity)
         .and_where(reconciliation::Column::DeletedAt.is_null())
         .to_owned();
-    let mut select = reconciliation_line::Entity::find()
+    let select = reconciliation_line::Entity::find()
         .filter(C::StatementId.eq(statement))
         .filter(C::ReconciliationId.in_subquery(live_reports));
-    if let Some(cursor) = args.cursor {
-        select = select.filter(C::ReconciliationId.gt(cursor.id()));
-    }
     let limit = args.limit.get();
-    let rows = select
-        .order_by_asc(C::ReconciliationId)
-        .limit(limit + 1)
-        .all(&ctx.db)
+    let rows = records::fetch_page(&ctx.db, select, C::ReconciliationId, args)
         .await?
         .into_iter()
         .map(line_view)
