@@ -21,6 +21,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub totals: String,
     pub line_count: i64,
+    /// A horizontal report's voucher-agreed pairs (`reconciliation_pairs`) are its lines
+    /// `pairs_after + 1` to `pairs_after + pair_count`; a line of that stretch stored in
+    /// `reconciliation_line` (a pair a side answered) takes precedence over its pair.
+    pub pairs_after: i64,
+    pub pair_count: i64,
     pub created_by: Uuid,
     pub version: i32,
     pub owner_org_id: Uuid,

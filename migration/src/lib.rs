@@ -20,6 +20,7 @@ mod m20261202_000012_reconciliations;
 mod m20261203_000013_statements;
 mod m20261203_000014_owner_index_once;
 mod m20261203_000015_statement_lines;
+mod m20261204_000016_reconciliation_pairs;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_statements::Migration),
             Box::new(m20261203_000014_owner_index_once::Migration),
             Box::new(m20261203_000015_statement_lines::Migration),
+            Box::new(m20261204_000016_reconciliation_pairs::Migration),
         ]
     }
 }

@@ -175,10 +175,22 @@ async fn reconcile(app: &TestApp, token: &str, body: Value) -> (StatusCode, Valu
 
 /// Every line of a report, through the pages.
 async fn all_lines(app: &TestApp, token: &str, id: &str, filter: &str) -> Vec<Value> {
+    lines_in_pages(app, token, id, 4, filter).await
+}
+
+/// Every line of a report, through pages of `limit`.
+async fn lines_in_pages(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    limit: u32,
+    filter: &str,
+) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor = String::new();
     loop {
-        let path = format!("/api/v1/reconciliations/{id}/lines?limit=4{filter}{cursor}");
+        assert!(out.len() < 1000, "the pages do not end: {out:#?}");
+        let path = format!("/api/v1/reconciliations/{id}/lines?limit={limit}{filter}{cursor}");
         let (status, page) = parts(app.get(&path, token).await).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         out.extend(page["items"].as_array().into_iter().flatten().cloned());
@@ -782,6 +794,190 @@ async fn each_side_answers_its_own_lines_and_outsiders_get_nothing() {
     assert_eq!(explained.len(), 1);
     let resolved = all_lines(&app, &planted.zunyi, &id, "&resolution=resolved").await;
     assert_eq!(resolved.len(), 1);
+}
+
+/// The numbers and resolutions of `lines`.
+fn numbered(lines: &[Value]) -> Vec<(i64, String)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["line_no"].as_i64().unwrap_or_default(),
+                l["resolution"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The voucher pairs that agree are kept apart from the other lines and numbered among them; a
+/// pair a side answers takes its own place, once, in every read: the list in pages of any size,
+/// each filter, the line itself, its history and its version.
+#[tokio::test]
+async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    let body =
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 2});
+    let (status, report) = reconcile(&app, &planted.zunyi, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let id = report["id"].as_str().unwrap_or_default().to_string();
+    let path = format!("/api/v1/reconciliations/{id}/lines");
+
+    let before = all_lines(&app, &planted.zunyi, &id, "").await;
+    assert_eq!(numbered(&before).len(), 17);
+    assert_eq!(
+        before
+            .iter()
+            .filter_map(|l| l["line_no"].as_i64())
+            .collect::<Vec<_>>(),
+        (1..=17).collect::<Vec<_>>()
+    );
+    // V-001, V-002 and the two V-007: four voucher pairs, one stretch of numbers, after the
+    // other money lines and before the exchanges.
+    let pairs: Vec<i64> = before
+        .iter()
+        .filter(|l| l["rule"] == "voucher" && l["status"] == "matched")
+        .filter_map(|l| l["line_no"].as_i64())
+        .collect();
+    assert_eq!(pairs.len(), 4, "{before:#?}");
+    assert!(pairs.windows(2).all(|w| w[1] == w[0] + 1), "{pairs:?}");
+    let after_pairs = &before[usize::try_from(pairs[3]).unwrap_or_default()..];
+    assert!(
+        !after_pairs.is_empty() && after_pairs.iter().all(|l| l["record_type"] == "exchange"),
+        "{before:#?}"
+    );
+    // Every page size reads the same lines.
+    for limit in [1, 2, 3, 100] {
+        let paged = lines_in_pages(&app, &planted.zunyi, &id, limit, "").await;
+        assert_eq!(numbered(&paged), numbered(&before), "limit {limit}");
+    }
+
+    // A pair no side answered reads as a line; numbers outside the report do not.
+    let (status, first) = parts(
+        app.get(&format!("{path}/{}", pairs[0]), &planted.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        first,
+        before[usize::try_from(pairs[0] - 1).unwrap_or_default()]
+    );
+    assert_eq!(first["version"], 1);
+    for n in [0, 18] {
+        assert_problem(
+            app.get(&format!("{path}/{n}"), &planted.zunyi).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+
+    // The west explains the second pair; a stale version then loses.
+    let second = pairs[1];
+    let (status, line) = parts(
+        app.post_json(
+            &format!("{path}/{second}/steps"),
+            &planted.zunyi,
+            &json!({"action": "explain", "note": "同一凭证分两次入账"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+    assert_eq!(
+        (
+            &line["line_no"],
+            &line["resolution"],
+            &line["version"],
+            &line["rule"]
+        ),
+        (
+            &json!(second),
+            &json!("explained"),
+            &json!(2),
+            &json!("voucher")
+        )
+    );
+    let stale = app
+        .request(
+            reqwest::Method::POST,
+            &format!("{path}/{second}/steps"),
+            Some(&planted.zunyi),
+        )
+        .header("If-Match", "\"1\"")
+        .json(&json!({"action": "resolve"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(stale, 412, "precondition_failed").await;
+    let (status, read) = parts(app.get(&format!("{path}/{second}"), &planted.zunyi).await).await;
+    assert_eq!((status, &read), (StatusCode::OK, &line));
+    let (status, history) = parts(
+        app.get(&format!("{path}/{second}/history"), &planted.shanghai)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    // The east resolves the third: two answered pairs side by side.
+    let third = pairs[2];
+    let (status, line) = parts(
+        app.post_json(
+            &format!("{path}/{third}/steps"),
+            &planted.shanghai,
+            &json!({"action": "resolve", "note": "已核对"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{line}");
+
+    // Each line is read once, answered, in its place, whatever the page size.
+    let expected: Vec<(i64, String)> = numbered(&before)
+        .into_iter()
+        .map(|(n, r)| match n {
+            n if n == second => (n, "explained".into()),
+            n if n == third => (n, "resolved".into()),
+            _ => (n, r),
+        })
+        .collect();
+    for limit in [1, 2, 4, 100] {
+        let paged = lines_in_pages(&app, &planted.zunyi, &id, limit, "").await;
+        assert_eq!(numbered(&paged), expected, "limit {limit}");
+    }
+    // A filter that leaves it out still reads every pair after it, before the exchanges.
+    let open: Vec<(i64, String)> = expected
+        .iter()
+        .filter(|(n, _)| *n != second && *n != third)
+        .cloned()
+        .collect();
+    for limit in [1, 2, 100] {
+        let paged = lines_in_pages(&app, &planted.zunyi, &id, limit, "&resolution=open").await;
+        assert_eq!(numbered(&paged), open, "limit {limit}");
+    }
+    let explained = all_lines(&app, &planted.zunyi, &id, "&resolution=explained").await;
+    assert_eq!(
+        numbered(&explained),
+        vec![(second, "explained".to_string())]
+    );
+    let resolved = all_lines(&app, &planted.zunyi, &id, "&resolution=resolved").await;
+    assert_eq!(numbered(&resolved), vec![(third, "resolved".to_string())]);
+    let matched = lines_in_pages(&app, &planted.zunyi, &id, 1, "&status=matched").await;
+    let matched_pairs: Vec<i64> = matched
+        .iter()
+        .filter(|l| l["rule"] == "voucher")
+        .filter_map(|l| l["line_no"].as_i64())
+        .collect();
+    assert_eq!(matched_pairs, pairs);
+    // The pairs count in the totals once: the report's totals did not change.
+    let (_, again) = parts(
+        app.get(&format!("/api/v1/reconciliations/{id}"), &planted.zunyi)
+            .await,
+    )
+    .await;
+    assert_eq!(again["totals"], report["totals"]);
+    assert_eq!(again["line_count"], 17);
 }
 
 #[tokio::test]

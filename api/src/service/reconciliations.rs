@@ -17,8 +17,12 @@
 //!   start dates first.
 //! - What pairs with nothing is `east_only` or `west_only`.
 //!
-//! The whole comparison runs in the database (`INSERT … SELECT` through a temporary table), so a
-//! million records a side never pass through the service's memory. Records are compared within
+//! The whole comparison runs in the database (set-based statements), so a million records a
+//! side never pass through the service's memory. The voucher pairs that agree, most lines of a
+//! real pairing, are stored apart from the others in `reconciliation_pairs` (on PostgreSQL a
+//! partition per report, written by `CREATE TABLE … AS` and attached): narrow rows, written
+//! once, numbered as one stretch of the report's lines. Reads merge them with the stored lines;
+//! a pair a side answers is stored as a line, which then takes its place. Records are compared within
 //! the period: a transfer on 28 December that arrived on 5 January is `east_only` in the fourth
 //! quarter and `west_only` in the next year's first (money in transit, explained on its line).
 //!
@@ -33,8 +37,11 @@ use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{reconciliation, reconciliation_line, reconciliation_line_event};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -468,7 +475,8 @@ pub async fn lines(ctx: &AppCtx, actor: &Actor, id: Uuid, q: LineQuery) -> Resul
 }
 
 /// Up to `limit` lines of report `id` after line `after`, in line order: for a caller already
-/// known to read the report.
+/// known to read the report. The stored lines and the voucher-agreed pairs
+/// ([`pair_rows`]) are read apart and merged.
 pub async fn line_rows(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -489,14 +497,190 @@ pub async fn line_rows(
     if let Some(r) = filter.resolution {
         select = select.filter(C::Resolution.eq(r.as_str()));
     }
-    select
-        .order_by_asc(C::LineNo)
-        .limit(limit)
-        .all(db)
+    let stored = select.order_by_asc(C::LineNo).limit(limit).all(db).await?;
+    let pairs = pair_rows(db, id, filter, after, limit).await?;
+    let mut merged = Vec::with_capacity(stored.len() + pairs.len());
+    let (mut stored, mut pairs) = (stored.into_iter().peekable(), pairs.into_iter().peekable());
+    while (merged.len() as u64) < limit {
+        let next = match (stored.peek(), pairs.peek()) {
+            (Some(a), Some(b)) if a.line_no < b.line_no => stored.next(),
+            (Some(_), Some(_)) | (None, _) => pairs.next(),
+            (Some(_), None) => stored.next(),
+        };
+        let Some(line) = next else { break };
+        merged.push(line_view(line)?);
+    }
+    Ok(merged)
+}
+
+/// A pair of `reconciliation_pairs`.
+#[derive(FromQueryResult)]
+struct PairRow {
+    k: i64,
+    voucher_no: Option<String>,
+    east_id: Option<Uuid>,
+    west_id: Option<Uuid>,
+    east_owner: Option<Uuid>,
+    west_owner: Option<Uuid>,
+    east_amount: Option<i64>,
+    east_on: Option<NaiveDate>,
+    west_on: Option<NaiveDate>,
+}
+
+impl PairRow {
+    /// The line the pair is, before any side answered it.
+    fn line(self, id: Uuid, pairs_after: i64) -> reconciliation_line::Model {
+        reconciliation_line::Model {
+            reconciliation_id: id,
+            line_no: pairs_after + self.k,
+            record_type: LineRecordType::FundTransaction.as_str().into(),
+            status: LineStatus::Matched.as_str().into(),
+            rule: Some(MatchRule::Voucher.as_str().into()),
+            voucher_no: self.voucher_no,
+            east_record_id: self.east_id,
+            west_record_id: self.west_id,
+            east_owner_org_id: self.east_owner,
+            west_owner_org_id: self.west_owner,
+            east_amount_fen: self.east_amount,
+            west_amount_fen: self.east_amount,
+            east_on: self.east_on,
+            west_on: self.west_on,
+            resolution: Resolution::Open.as_str().into(),
+            note: None,
+            annotated_at: None,
+            annotated_by: None,
+            version: 1,
+            indicator: None,
+            org_id: None,
+            statement_id: None,
+            prefecture_value: None,
+            compared_value: None,
+        }
+    }
+}
+
+const PAIR_COLUMNS: &str = "k, voucher_no, east_id, west_id, east_owner, west_owner, \
+     east_amount, east_on, west_on";
+
+/// The `n`th bind parameter of `backend`.
+fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
+/// Up to `limit` voucher-agreed pairs of report `id` that are lines after `after` and pass
+/// `filter`, in line order; not those a side answered, which are stored lines. Pairs are
+/// numbered without gaps, so the read asks for one bounded stretch of `k` (which the BRIN index
+/// of a PostgreSQL partition serves), widened by the answered pairs in it.
+async fn pair_rows(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    filter: &LineFilter,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<reconciliation_line::Model>> {
+    use reconciliation_line::Column as C;
+    let shown = filter.status.is_none_or(|s| s == LineStatus::Matched)
+        && filter
+            .record_type
+            .is_none_or(|t| t == LineRecordType::FundTransaction)
+        && filter.resolution.is_none_or(|r| r == Resolution::Open);
+    if !shown {
+        return Ok(Vec::new());
+    }
+    let Some((pairs_after, pair_count)) = pair_stretch(db, id).await? else {
+        return Ok(Vec::new());
+    };
+    let from = after.saturating_sub(pairs_after).max(0);
+    if from >= pair_count {
+        return Ok(Vec::new());
+    }
+    let answered = reconciliation_line::Entity::find()
+        .filter(C::ReconciliationId.eq(id))
+        .filter(C::LineNo.gt(pairs_after + from))
+        .filter(C::LineNo.lte(pairs_after + pair_count))
+        .count(db)
+        .await?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let to = from
+        .saturating_add(limit)
+        .saturating_add(i64::try_from(answered).unwrap_or(i64::MAX))
+        .min(pair_count);
+    let backend = db.get_database_backend();
+    let p = |n| param(backend, n);
+    let sql = format!(
+        "SELECT {PAIR_COLUMNS} FROM reconciliation_pairs p WHERE p.reconciliation_id = {} \
+         AND p.k > {} AND p.k <= {} AND NOT EXISTS (SELECT 1 FROM reconciliation_lines l \
+         WHERE l.reconciliation_id = {} AND l.line_no = {} + p.k) ORDER BY p.k LIMIT {}",
+        p(1),
+        p(2),
+        p(3),
+        p(1),
+        p(4),
+        p(5)
+    );
+    let values = vec![
+        id.into(),
+        from.into(),
+        to.into(),
+        pairs_after.into(),
+        limit.into(),
+    ];
+    Ok(
+        PairRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.line(id, pairs_after))
+            .collect(),
+    )
+}
+
+/// Where report `id`'s pairs are among its lines: after which line, and how many.
+async fn pair_stretch(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(i64, i64)>> {
+    use reconciliation::Column as C;
+    Ok(reconciliation::Entity::find_by_id(id)
+        .select_only()
+        .column(C::PairsAfter)
+        .column(C::PairCount)
+        .into_tuple::<(i64, i64)>()
+        .one(db)
         .await?
-        .into_iter()
-        .map(line_view)
-        .collect()
+        .filter(|&(_, n)| n > 0))
+}
+
+/// Line `line_no` of report `report` if it is one of its pairs that no side answered yet.
+async fn pair_line(
+    db: &impl ConnectionTrait,
+    report: &reconciliation::Model,
+    line_no: i64,
+) -> Result<Option<reconciliation_line::Model>> {
+    let k = line_no - report.pairs_after;
+    if k < 1 || k > report.pair_count {
+        return Ok(None);
+    }
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT {PAIR_COLUMNS} FROM reconciliation_pairs WHERE reconciliation_id = {} AND k = {}",
+        param(backend, 1),
+        param(backend, 2)
+    );
+    Ok(PairRow::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        vec![report.id.into(), k.into()],
+    ))
+    .one(db)
+    .await?
+    .map(|r| r.line(report.id, report.pairs_after)))
+}
+
+/// A line, and whether it is a row of `reconciliation_lines` (or a pair no side answered yet).
+struct FoundLine {
+    row: reconciliation_line::Model,
+    stored: bool,
 }
 
 /// Line `line_no` of report `id`, for a caller who reads the report or, for a line comparing a
@@ -507,20 +691,29 @@ async fn readable_line(
     actor: &Actor,
     id: Uuid,
     line_no: i64,
-) -> Result<reconciliation_line::Model> {
-    let reads_report = match kernel::find::<Reconciliations>(db, actor.scope(), id).await {
-        Ok(_) => true,
-        Err(AppError::NotFound) => false,
+) -> Result<FoundLine> {
+    let report = match kernel::find::<Reconciliations>(db, actor.scope(), id).await {
+        Ok(report) => Some(report),
+        Err(AppError::NotFound) => None,
         Err(e) => return Err(e),
     };
-    let row = reconciliation_line::Entity::find_by_id((id, line_no))
+    let stored = reconciliation_line::Entity::find_by_id((id, line_no))
         .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if reads_report {
-        return Ok(row);
+        .await?;
+    let Some(row) = stored else {
+        let Some(report) = report else {
+            return Err(AppError::NotFound);
+        };
+        let row = pair_line(db, &report, line_no)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return Ok(FoundLine { row, stored: false });
+    };
+    let found = FoundLine { row, stored: true };
+    if report.is_some() {
+        return Ok(found);
     }
-    let Some(statement) = row.statement_id else {
+    let Some(statement) = found.row.statement_id else {
         return Err(AppError::NotFound);
     };
     let live = reconciliation::Entity::find_by_id(id)
@@ -532,13 +725,13 @@ async fn readable_line(
         return Err(AppError::NotFound);
     }
     kernel::find::<super::statements::Statements>(db, actor.scope(), statement).await?;
-    Ok(row)
+    Ok(found)
 }
 
 /// One line of a report the caller may read (or of a statement it reads: see
 /// [`readable_line`]).
 pub async fn line(ctx: &AppCtx, actor: &Actor, id: Uuid, line_no: i64) -> Result<LineView> {
-    line_view(readable_line(&ctx.db, actor, id, line_no).await?)
+    line_view(readable_line(&ctx.db, actor, id, line_no).await?.row)
 }
 
 /// The lines that compare statement `statement` with its prefecture's own figure, one per
@@ -659,11 +852,11 @@ pub async fn create(
     };
 
     let id = Uuid::now_v7();
-    let work = Work::open(&tx).await?;
+    let work = Work::open(&tx, id).await?;
     let agreed = work.fund_transactions(pairing.id, start, end).await?;
     work.exchanges(pairing.id, start, end).await?;
     work.pair_rounds(window).await?;
-    let line_count = work.store(id, agreed).await?;
+    let (line_count, pairs_after) = work.store(agreed).await?;
     let totals = work.totals().await?;
     work.close().await?;
 
@@ -679,6 +872,8 @@ pub async fn create(
         window_days: Set(window),
         totals: Set(totals),
         line_count: Set(line_count),
+        pairs_after: Set(pairs_after),
+        pair_count: Set(agreed),
         created_by: Set(actor.id),
         version: Set(1),
         // The report is the pairing's, kept with the western side's ledger.
@@ -704,7 +899,10 @@ pub async fn step(
 ) -> Result<LineView> {
     use reconciliation_line::Column as C;
     let (dir, tx) = kernel::begin(ctx).await?;
-    let current = readable_line(&tx, actor, id, line_no).await?;
+    let FoundLine {
+        row: current,
+        stored,
+    } = readable_line(&tx, actor, id, line_no).await?;
     let kind = match LineRecordType::from_db(&current.record_type)? {
         LineRecordType::FundTransaction => RecordKind::FundTransaction,
         LineRecordType::Exchange => RecordKind::Exchange,
@@ -756,6 +954,20 @@ pub async fn step(
     };
     let at = now();
     let before = line_view(current.clone())?;
+    if !stored {
+        // A pair's first answer stores it as a line, which from then on takes its place. Two
+        // sides answering at once both try; the second finds the row and loses on its version.
+        reconciliation_line::Entity::insert(
+            reconciliation_line::ActiveModel::from(current.clone()).reset_all(),
+        )
+        .on_conflict(
+            OnConflict::columns([C::ReconciliationId, C::LineNo])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&tx)
+        .await?;
+    }
     let result = reconciliation_line::Entity::update_many()
         .col_expr(C::Resolution, Expr::value(to.as_str()))
         .col_expr(
@@ -806,13 +1018,20 @@ pub async fn step(
     Ok(after)
 }
 
-/// The working tables of one run, created in the run's transaction and dropped with it.
-/// `recon_work` holds the voucher pairs whose amounts agree (most lines of a real pairing),
-/// narrow and numbered `k` = 1, 2, … as they formed; `recon_left` every other line, the rounds
-/// of [`Work::pair_rounds`] pairing its one-sided ones.
+/// The working tables of one run, created in the run's transaction and dropped with it:
+/// `recon_left` holds every line but the voucher pairs that agree, the rounds of
+/// [`Work::pair_rounds`] pairing its one-sided ones; `recon_pairs` a round's pairs.
+///
+/// The voucher pairs that agree (most lines of a real pairing) go to `reconciliation_pairs`,
+/// numbered `k` = 1, 2, … as they formed. On PostgreSQL the voucher join is written whole, as
+/// it comes, into a new table by `CREATE TABLE … AS` (the bulk path): its agreeing rows are
+/// numbered, the others copied to `recon_left`, and the table becomes the report's partition.
+/// SQLite collects the pairs in the temporary `recon_work` and inserts them.
 struct Work<'a> {
     tx: &'a WriteTx,
     backend: DbBackend,
+    /// The report being made.
+    id: Uuid,
 }
 
 /// The order of the lines of `recon_left`: money before exchanges, discrepancies first, then
@@ -822,16 +1041,15 @@ const LINE_ORDER: &str = "CASE record_type WHEN 'fund_transaction' THEN 0 ELSE 1
      CASE status WHEN 'amount_mismatch' THEN 0 WHEN 'east_only' THEN 1 \
      WHEN 'west_only' THEN 2 ELSE 3 END, COALESCE(east_on, west_on), k";
 
-/// Every line of the run, with what the totals count.
-const ALL_LINES: &str = "(SELECT record_type, status, east_id, west_id, east_amount, \
-     west_amount FROM recon_left UNION ALL SELECT 'fund_transaction', 'matched', east_id, \
-     west_id, amount, amount FROM recon_work) l";
-
 const WORK_COLUMNS: &str = "record_type, status, rule, voucher_no, match_key, east_id, west_id, \
      east_owner, west_owner, east_amount, west_amount, east_on, west_on, east_end, west_end";
 
-/// The line a voucher pass row `j` makes when its amounts agree.
-const AGREE: &str = "eid IS NOT NULL AND wid IS NOT NULL AND ea = wa";
+/// The columns of the voucher join and of `reconciliation_pairs`, but the report and `k`.
+const JOIN_COLUMNS: &str = "voucher_no, east_id, west_id, east_owner, west_owner, east_amount, \
+     west_amount, east_on, west_on";
+
+/// A row of the voucher join whose amounts agree.
+const AGREE: &str = "east_id IS NOT NULL AND west_id IS NOT NULL AND east_amount = west_amount";
 
 /// What the voucher pass counted: the records of each side, the rows of the join that hold one,
 /// and the pairs that agree.
@@ -852,20 +1070,16 @@ impl PassCounts {
 }
 
 impl<'a> Work<'a> {
-    async fn open(tx: &'a WriteTx) -> Result<Self> {
+    async fn open(tx: &'a WriteTx, id: Uuid) -> Result<Self> {
         let backend = tx.get_database_backend();
-        let work = Self { tx, backend };
-        // `k` numbers the rows as they are inserted. The pairs are only ever read whole, so on
-        // PostgreSQL their table has no index to maintain (an index on it costs a fifth of the
-        // voucher pass); SQLite numbers rows through its primary key.
-        let (key, pairs_key, id, tail) = match backend {
+        let work = Self { tx, backend, id };
+        let (key, id, tail) = match backend {
             DbBackend::Postgres => (
                 "k BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
-                "k BIGINT GENERATED BY DEFAULT AS IDENTITY",
                 "uuid",
                 " ON COMMIT DROP",
             ),
-            _ => ("k INTEGER PRIMARY KEY", "k INTEGER PRIMARY KEY", "BLOB", ""),
+            _ => ("k INTEGER PRIMARY KEY", "BLOB", ""),
         };
         if backend != DbBackend::Postgres {
             // A run that failed on this connection rolled its table back; this is a guard.
@@ -873,6 +1087,13 @@ impl<'a> Work<'a> {
                 work.run(&format!("DROP TABLE IF EXISTS temp.{table}"), vec![])
                     .await?;
             }
+            work.run(
+                "CREATE TEMPORARY TABLE recon_work (k INTEGER PRIMARY KEY, voucher_no TEXT, \
+                 east_id BLOB, west_id BLOB, east_owner BLOB, west_owner BLOB, amount BIGINT, \
+                 east_on DATE, west_on DATE)",
+                vec![],
+            )
+            .await?;
         } else {
             // A run hashes a million rows a side: in memory, not in temporary files, and by
             // hash rather than by sorting both sides for a merge join (which the planner picks
@@ -881,16 +1102,11 @@ impl<'a> Work<'a> {
             work.run("SET LOCAL work_mem = '256MB'", vec![]).await?;
             work.run("SET LOCAL enable_mergejoin = off", vec![]).await?;
             work.run("SET LOCAL jit = off", vec![]).await?;
+            // Numbers the pairs as the join makes them. Created in the run's transaction, it
+            // goes if the run fails; `close` drops it otherwise.
+            work.run("CREATE TEMPORARY SEQUENCE recon_k", vec![])
+                .await?;
         }
-        work.run(
-            &format!(
-                "CREATE TEMPORARY TABLE recon_work ({pairs_key}, voucher_no TEXT, \
-                 east_id {id}, west_id {id}, east_owner {id}, west_owner {id}, amount BIGINT, \
-                 east_on DATE, west_on DATE){tail}"
-            ),
-            vec![],
-        )
-        .await?;
         work.run(
             &format!(
                 "CREATE TEMPORARY TABLE recon_left ({key}, \
@@ -934,10 +1150,7 @@ impl<'a> Work<'a> {
 
     /// The `n`th bind parameter.
     fn p(&self, n: usize) -> String {
-        match self.backend {
-            DbBackend::Postgres => format!("${n}"),
-            _ => format!("?{n}"),
-        }
+        param(self.backend, n)
     }
 
     /// Whole days from `a` to `b`.
@@ -948,42 +1161,99 @@ impl<'a> Work<'a> {
         }
     }
 
+    /// PostgreSQL: the table of this run's voucher join, which becomes the report's partition
+    /// of `reconciliation_pairs`.
+    fn partition(&self) -> String {
+        format!("reconciliation_pairs_{}", self.id.simple())
+    }
+
     /// The pairing's transfers and arrivals in the period, paired by voucher number: the pairs
-    /// that agree go to `recon_work`, the rest (amount mismatches, one-sided records) to
+    /// that agree are numbered as pairs, the rest (amount mismatches, one-sided records) go to
     /// `recon_left`. A voucher number on at most one record of each side is a plain full outer
     /// join, hashed, as one would write it by hand; only when the pass finds a number repeated
     /// on a side does it run again with each side's records of a number ranked by date, to
-    /// pair up in order.
+    /// pair up in order. Returns how many pairs agree.
     async fn fund_transactions(
         &self,
         pairing: Uuid,
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<i64> {
-        let values = || vec![pairing.into(), start.into(), end.into()];
-        let plain = self.voucher_pass(false, values()).await?;
-        if !plain.repeated() {
-            return Ok(plain.agreed);
-        }
-        self.run("DELETE FROM recon_left", vec![]).await?;
-        self.run("DELETE FROM recon_work", vec![]).await?;
+        let plain = self.voucher_pass(false, pairing, start, end).await?;
+        let agreed = if plain.repeated() {
+            self.undo_voucher_pass().await?;
+            self.voucher_pass(true, pairing, start, end).await?.agreed
+        } else {
+            plain.agreed
+        };
         if self.backend == DbBackend::Postgres {
-            // The pairs are numbered 1, 2, … again (SQLite numbers an empty table so).
-            self.run("ALTER TABLE recon_work ALTER COLUMN k RESTART", vec![])
-                .await?;
+            let left = self.left_lines(&self.partition(), "k IS NULL");
+            self.run(&left, vec![]).await?;
         }
-        Ok(self.voucher_pass(true, values()).await?.agreed)
+        Ok(agreed)
+    }
+
+    /// The `INSERT` of the rows of `source` (the voucher join, or a table of it) that meet
+    /// `cond`, which do not agree, into `recon_left`.
+    fn left_lines(&self, source: &str, cond: &str) -> String {
+        format!(
+            "INSERT INTO recon_left ({WORK_COLUMNS}) SELECT 'fund_transaction', \
+             CASE WHEN east_id IS NULL THEN 'west_only' WHEN west_id IS NULL THEN 'east_only' \
+             ELSE 'amount_mismatch' END, \
+             CASE WHEN east_id IS NOT NULL AND west_id IS NOT NULL THEN 'voucher' END, \
+             voucher_no, CAST(COALESCE(east_amount, west_amount) AS TEXT), east_id, west_id, \
+             east_owner, west_owner, east_amount, west_amount, east_on, west_on, east_on, \
+             west_on FROM {source} WHERE {cond}"
+        )
+    }
+
+    /// Forgets a voucher pass, for another.
+    async fn undo_voucher_pass(&self) -> Result<()> {
+        if self.backend == DbBackend::Postgres {
+            self.run(&format!("DROP TABLE {}", self.partition()), vec![])
+                .await?;
+            self.run("ALTER SEQUENCE recon_k RESTART", vec![]).await?;
+        } else {
+            // SQLite numbers an empty table's rows 1, 2, … again.
+            self.run("DELETE FROM recon_left", vec![]).await?;
+            self.run("DELETE FROM recon_work", vec![]).await?;
+        }
+        Ok(())
     }
 
     /// One voucher pass: the join `j` of the two sides on the voucher number (and, `ranked`, on
-    /// the rank of each record among its side's records of that number), split between the
-    /// two tables. On PostgreSQL one statement reads both sides once and writes both tables.
-    async fn voucher_pass(&self, ranked: bool, values: Vec<Value>) -> Result<PassCounts> {
+    /// the rank of each record among its side's records of that number).
+    async fn voucher_pass(
+        &self,
+        ranked: bool,
+        pairing: Uuid,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<PassCounts> {
+        let postgres = self.backend == DbBackend::Postgres;
         // Voucher numbers compare byte for byte: the join hashes them without the database's
         // collation rules.
-        let v = match self.backend {
-            DbBackend::Postgres => "NULLIF(TRIM(voucher_no), '') COLLATE \"C\"",
-            _ => "NULLIF(TRIM(voucher_no), '')",
+        let v = if postgres {
+            "NULLIF(TRIM(voucher_no), '') COLLATE \"C\""
+        } else {
+            "NULLIF(TRIM(voucher_no), '')"
+        };
+        let bound: Vec<Value> = if postgres {
+            Vec::new()
+        } else {
+            vec![pairing.into(), start.into(), end.into()]
+        };
+        let values = || bound.clone();
+        // `CREATE TABLE … AS` takes no bind parameters: on PostgreSQL the pairing and the
+        // period are written in as literals (of a uuid and dates, which quote nothing).
+        let (pairing, start, end) = if postgres {
+            (
+                format!("CAST('{pairing}' AS uuid)"),
+                format!("DATE '{start}'"),
+                format!("DATE '{end}'"),
+            )
+        } else {
+            (self.p(1), self.p(2), self.p(3))
         };
         let side = |kind: &str| {
             let rank = if ranked {
@@ -993,11 +1263,8 @@ impl<'a> Work<'a> {
             };
             format!(
                 "SELECT id, owner_org_id, amount_fen, occurred_on, {v} AS v{rank} \
-                 FROM fund_transactions WHERE pairing_id = {} AND kind = '{kind}' \
-                 AND deleted_at IS NULL AND occurred_on BETWEEN {} AND {}",
-                self.p(1),
-                self.p(2),
-                self.p(3)
+                 FROM fund_transactions WHERE pairing_id = {pairing} AND kind = '{kind}' \
+                 AND deleted_at IS NULL AND occurred_on BETWEEN {start} AND {end}"
             )
         };
         let on = if ranked {
@@ -1005,55 +1272,67 @@ impl<'a> Work<'a> {
         } else {
             "e.v = w.v"
         };
+        let sides = format!("e AS ({}), w AS ({})", side("transfer"), side("arrival"));
         let with = format!(
-            "e AS ({}), w AS ({}), j AS (SELECT e.id AS eid, w.id AS wid, COALESCE(e.v, w.v) AS v, \
-             e.owner_org_id AS eo, w.owner_org_id AS wo, e.amount_fen AS ea, w.amount_fen AS wa, \
-             e.occurred_on AS eon, w.occurred_on AS won FROM e FULL OUTER JOIN w ON {on})",
-            side("transfer"),
-            side("arrival"),
-        );
-        let left = format!(
-            "INSERT INTO recon_left ({WORK_COLUMNS}) SELECT 'fund_transaction', \
-             CASE WHEN eid IS NULL THEN 'west_only' WHEN wid IS NULL THEN 'east_only' \
-             ELSE 'amount_mismatch' END, \
-             CASE WHEN eid IS NOT NULL AND wid IS NOT NULL THEN 'voucher' END, \
-             v, CAST(COALESCE(ea, wa) AS TEXT), eid, wid, eo, wo, ea, wa, eon, won, eon, won \
-             FROM j WHERE NOT ({AGREE})"
-        );
-        let agreed = format!(
-            "INSERT INTO recon_work (voucher_no, east_id, west_id, east_owner, west_owner, \
-             amount, east_on, west_on) SELECT v, eid, wid, eo, wo, ea, eon, won FROM j \
-             WHERE {AGREE}"
+            "{sides}, j AS (SELECT COALESCE(e.v, w.v) AS voucher_no, e.id AS east_id, \
+             w.id AS west_id, e.owner_org_id AS east_owner, w.owner_org_id AS west_owner, \
+             e.amount_fen AS east_amount, w.amount_fen AS west_amount, \
+             e.occurred_on AS east_on, w.occurred_on AS west_on \
+             FROM e FULL OUTER JOIN w ON {on})"
         );
         let counted = "CAST(COUNT(*) AS BIGINT)";
-        let [east, west, joined_east, joined_west, agreed] = if self.backend == DbBackend::Postgres
-        {
+        let [east, west, joined_east, joined_west, agreed] = if postgres {
+            let table = self.partition();
+            self.run(
+                &format!(
+                    "CREATE TABLE {table} AS WITH {with} SELECT CAST('{}' AS uuid) \
+                     AS reconciliation_id, CASE WHEN {AGREE} THEN nextval('recon_k') END AS k, \
+                     voucher_no COLLATE \"default\" AS voucher_no, east_id, west_id, \
+                     east_owner, west_owner, east_amount, west_amount, east_on, west_on FROM j",
+                    self.id
+                ),
+                vec![],
+            )
+            .await?;
             self.counts(
                 &format!(
-                    "WITH {with}, l AS ({left} RETURNING 1), m AS ({agreed} RETURNING 1) \
-                     SELECT (SELECT {counted} FROM e) AS c0, (SELECT {counted} FROM w) AS c1, \
-                     (SELECT CAST(COUNT(eid) AS BIGINT) FROM j) AS c2, \
-                     (SELECT CAST(COUNT(wid) AS BIGINT) FROM j) AS c3, \
-                     (SELECT {counted} FROM m) AS c4"
+                    "WITH {sides} SELECT (SELECT {counted} FROM e) AS c0, \
+                     (SELECT {counted} FROM w) AS c1, CAST(COUNT(east_id) AS BIGINT) AS c2, \
+                     CAST(COUNT(west_id) AS BIGINT) AS c3, CAST(COUNT(k) AS BIGINT) AS c4 \
+                     FROM {table}"
                 ),
-                values,
+                values(),
             )
             .await?
         } else {
-            self.run(&format!("WITH {with} {left}"), values.clone())
-                .await?;
+            self.run(
+                &format!(
+                    "WITH {with} {}",
+                    self.left_lines("j", &format!("NOT ({AGREE})"))
+                ),
+                values(),
+            )
+            .await?;
             let agreed = self
-                .run(&format!("WITH {with} {agreed}"), values.clone())
+                .run(
+                    &format!(
+                        "WITH {with} INSERT INTO recon_work (voucher_no, east_id, west_id, \
+                         east_owner, west_owner, amount, east_on, west_on) \
+                         SELECT voucher_no, east_id, west_id, east_owner, west_owner, \
+                         east_amount, east_on, west_on FROM j WHERE {AGREE}"
+                    ),
+                    values(),
+                )
                 .await?;
             let [east, west, joined_east, joined_west] = self
                 .counts(
                     &format!(
                         "WITH {with} SELECT (SELECT {counted} FROM e) AS c0, \
                          (SELECT {counted} FROM w) AS c1, \
-                         (SELECT CAST(COUNT(eid) AS BIGINT) FROM j) AS c2, \
-                         (SELECT CAST(COUNT(wid) AS BIGINT) FROM j) AS c3"
+                         (SELECT CAST(COUNT(east_id) AS BIGINT) FROM j) AS c2, \
+                         (SELECT CAST(COUNT(west_id) AS BIGINT) FROM j) AS c3"
                     ),
-                    values,
+                    values(),
                 )
                 .await?;
             [
@@ -1148,10 +1427,11 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// Writes the lines of report `id`: those of `recon_left` numbered in [`LINE_ORDER`], with
-    /// the `agreed` voucher pairs of `recon_work` after its money lines (in the order they
-    /// formed, which needs no sort) and before its exchanges; returns how many.
-    async fn store(&self, id: Uuid, agreed: i64) -> Result<i64> {
+    /// Writes the lines of the report: those of `recon_left` numbered in [`LINE_ORDER`], with
+    /// the `agreed` voucher pairs after its money lines (in the order they formed, which needs
+    /// no sort) and before its exchanges. Returns how many lines, and the number of the line
+    /// before the first pair.
+    async fn store(&self, agreed: i64) -> Result<(i64, i64)> {
         let [money] = self
             .counts(
                 "SELECT CAST(COUNT(*) AS BIGINT) AS c0 FROM recon_left \
@@ -1171,32 +1451,60 @@ impl<'a> Work<'a> {
             self.p(1),
             self.p(2),
         );
-        let pairs = format!(
-            "INSERT INTO reconciliation_lines ({columns}) \
-             SELECT {}, {} + k, 'fund_transaction', 'matched', 'voucher', voucher_no, east_id, \
-             west_id, east_owner, west_owner, amount, amount, east_on, west_on, 'open', 1 \
-             FROM recon_work",
-            self.p(1),
-            self.p(2),
-        );
-        let n = self.run(&left, vec![id.into(), agreed.into()]).await?
-            + self.run(&pairs, vec![id.into(), money.into()]).await?;
-        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+        let n = self.run(&left, vec![self.id.into(), agreed.into()]).await?;
+        if self.backend == DbBackend::Postgres {
+            // The CHECK spares `ATTACH` the scan that proves every row is the report's.
+            let (table, id) = (self.partition(), self.id);
+            for sql in [
+                format!(
+                    "ALTER TABLE {table} ADD CHECK (reconciliation_id IS NOT NULL \
+                     AND reconciliation_id = '{id}')"
+                ),
+                format!("CREATE INDEX ON {table} USING brin (k) WITH (pages_per_range = 32)"),
+                format!(
+                    "ALTER TABLE reconciliation_pairs ATTACH PARTITION {table} \
+                     FOR VALUES IN ('{id}')"
+                ),
+            ] {
+                self.run(&sql, vec![]).await?;
+            }
+        } else {
+            self.run(
+                &format!(
+                    "INSERT INTO reconciliation_pairs (reconciliation_id, k, {JOIN_COLUMNS}) \
+                     SELECT {}, k, voucher_no, east_id, west_id, east_owner, west_owner, \
+                     amount, amount, east_on, west_on FROM recon_work",
+                    self.p(1)
+                ),
+                vec![self.id.into()],
+            )
+            .await?;
+        }
+        let lines = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(agreed);
+        Ok((lines, money))
     }
 
-    /// The totals per side and status, from the working table.
+    /// The totals per side and status, from the working table and the stored pairs.
     async fn totals(&self) -> Result<Totals> {
         let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)");
         let sql = format!(
             "SELECT record_type, status, CAST(COUNT(*) AS BIGINT) AS lines, \
              CAST(COUNT(east_id) AS BIGINT) AS east_n, CAST(COUNT(west_id) AS BIGINT) AS west_n, \
-             {} AS east_fen, {} AS west_fen FROM {ALL_LINES} GROUP BY record_type, status",
+             {} AS east_fen, {} AS west_fen FROM (SELECT record_type, status, east_id, west_id, \
+             east_amount, west_amount FROM recon_left UNION ALL SELECT 'fund_transaction', \
+             'matched', east_id, west_id, east_amount, west_amount FROM reconciliation_pairs \
+             WHERE reconciliation_id = {} AND k IS NOT NULL) l GROUP BY record_type, status",
             sum("east_amount"),
-            sum("west_amount")
+            sum("west_amount"),
+            self.p(1)
         );
         let rows = self
             .tx
-            .query_all_raw(Statement::from_string(self.backend, sql))
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                vec![self.id.into()],
+            ))
             .await?;
         let mut totals = Totals::default();
         for row in rows {
@@ -1241,7 +1549,9 @@ impl<'a> Work<'a> {
     }
 
     async fn close(self) -> Result<()> {
-        if self.backend != DbBackend::Postgres {
+        if self.backend == DbBackend::Postgres {
+            self.run("DROP SEQUENCE recon_k", vec![]).await?;
+        } else {
             self.run("DROP TABLE temp.recon_pairs", vec![]).await?;
             self.run("DROP TABLE temp.recon_left", vec![]).await?;
             self.run("DROP TABLE temp.recon_work", vec![]).await?;

@@ -145,6 +145,8 @@ pub async fn create(
         window_days: Set(0),
         totals: Set(totals),
         line_count: Set(line_count),
+        pairs_after: Set(0),
+        pair_count: Set(0),
         created_by: Set(actor.id),
         version: Set(1),
         owner_org_id: Set(org.id),
