@@ -970,6 +970,25 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
         .filter_map(|l| l["line_no"].as_i64())
         .collect();
     assert_eq!(matched_pairs, pairs);
+    // The pairs are money lines, not exchanges.
+    for (record_type, limit) in [("fund_transaction", 1), ("exchange", 2)] {
+        let paged = lines_in_pages(
+            &app,
+            &planted.zunyi,
+            &id,
+            limit,
+            &format!("&record_type={record_type}"),
+        )
+        .await;
+        let want: Vec<(i64, String)> = before
+            .iter()
+            .zip(&expected)
+            .filter(|(l, _)| l["record_type"] == record_type)
+            .map(|(_, e)| e.clone())
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(numbered(&paged), want, "{record_type}");
+    }
     // The pairs count in the totals once: the report's totals did not change.
     let (_, again) = parts(
         app.get(&format!("/api/v1/reconciliations/{id}"), &planted.zunyi)

@@ -497,20 +497,12 @@ pub async fn line_rows(
     if let Some(r) = filter.resolution {
         select = select.filter(C::Resolution.eq(r.as_str()));
     }
-    let stored = select.order_by_asc(C::LineNo).limit(limit).all(db).await?;
-    let pairs = pair_rows(db, id, filter, after, limit).await?;
-    let mut merged = Vec::with_capacity(stored.len() + pairs.len());
-    let (mut stored, mut pairs) = (stored.into_iter().peekable(), pairs.into_iter().peekable());
-    while (merged.len() as u64) < limit {
-        let next = match (stored.peek(), pairs.peek()) {
-            (Some(a), Some(b)) if a.line_no < b.line_no => stored.next(),
-            (Some(_), Some(_)) | (None, _) => pairs.next(),
-            (Some(_), None) => stored.next(),
-        };
-        let Some(line) = next else { break };
-        merged.push(line_view(line)?);
-    }
-    Ok(merged)
+    let mut lines = select.order_by_asc(C::LineNo).limit(limit).all(db).await?;
+    // The first `limit` of either kind hold the page's: merged, in line order.
+    lines.extend(pair_rows(db, id, filter, after, limit).await?);
+    lines.sort_unstable_by_key(|l| l.line_no);
+    lines.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    lines.into_iter().map(line_view).collect()
 }
 
 /// A pair of `reconciliation_pairs`.
@@ -590,17 +582,17 @@ async fn pair_rows(
     if !shown {
         return Ok(Vec::new());
     }
-    let Some((pairs_after, pair_count)) = pair_stretch(db, id).await? else {
-        return Ok(Vec::new());
-    };
+    let (pairs_after, pair_count) = pair_stretch(db, id).await?;
     let from = after.saturating_sub(pairs_after).max(0);
     if from >= pair_count {
         return Ok(Vec::new());
     }
+    // The answered pairs after `after`: the stored money lines after the pairs' first number
+    // (the other money lines come before the pairs, the exchanges after them).
     let answered = reconciliation_line::Entity::find()
         .filter(C::ReconciliationId.eq(id))
-        .filter(C::LineNo.gt(pairs_after + from))
-        .filter(C::LineNo.lte(pairs_after + pair_count))
+        .filter(C::LineNo.gt(after.max(pairs_after)))
+        .filter(C::RecordType.eq(LineRecordType::FundTransaction.as_str()))
         .count(db)
         .await?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -639,16 +631,16 @@ async fn pair_rows(
 }
 
 /// Where report `id`'s pairs are among its lines: after which line, and how many.
-async fn pair_stretch(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(i64, i64)>> {
+async fn pair_stretch(db: &impl ConnectionTrait, id: Uuid) -> Result<(i64, i64)> {
     use reconciliation::Column as C;
-    Ok(reconciliation::Entity::find_by_id(id)
+    reconciliation::Entity::find_by_id(id)
         .select_only()
         .column(C::PairsAfter)
         .column(C::PairCount)
         .into_tuple::<(i64, i64)>()
         .one(db)
         .await?
-        .filter(|&(_, n)| n > 0))
+        .ok_or(AppError::NotFound)
 }
 
 /// Line `line_no` of report `report` if it is one of its pairs that no side answered yet.
@@ -657,10 +649,6 @@ async fn pair_line(
     report: &reconciliation::Model,
     line_no: i64,
 ) -> Result<Option<reconciliation_line::Model>> {
-    let k = line_no - report.pairs_after;
-    if k < 1 || k > report.pair_count {
-        return Ok(None);
-    }
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT {PAIR_COLUMNS} FROM reconciliation_pairs WHERE reconciliation_id = {} AND k = {}",
@@ -670,7 +658,10 @@ async fn pair_line(
     Ok(PairRow::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
-        vec![report.id.into(), k.into()],
+        vec![
+            report.id.into(),
+            line_no.saturating_sub(report.pairs_after).into(),
+        ],
     ))
     .one(db)
     .await?
@@ -1082,11 +1073,8 @@ impl<'a> Work<'a> {
             _ => ("k INTEGER PRIMARY KEY", "BLOB", ""),
         };
         if backend != DbBackend::Postgres {
-            // A run that failed on this connection rolled its table back; this is a guard.
-            for table in ["recon_work", "recon_pairs", "recon_left"] {
-                work.run(&format!("DROP TABLE IF EXISTS temp.{table}"), vec![])
-                    .await?;
-            }
+            // SQLite's temporary tables last as long as the connection: `close` drops them (a
+            // run that fails rolls their creation back).
             work.run(
                 "CREATE TEMPORARY TABLE recon_work (k INTEGER PRIMARY KEY, voucher_no TEXT, \
                  east_id BLOB, west_id BLOB, east_owner BLOB, west_owner BLOB, amount BIGINT, \
@@ -1102,10 +1090,6 @@ impl<'a> Work<'a> {
             work.run("SET LOCAL work_mem = '256MB'", vec![]).await?;
             work.run("SET LOCAL enable_mergejoin = off", vec![]).await?;
             work.run("SET LOCAL jit = off", vec![]).await?;
-            // Numbers the pairs as the join makes them. Created in the run's transaction, it
-            // goes if the run fails; `close` drops it otherwise.
-            work.run("CREATE TEMPORARY SEQUENCE recon_k", vec![])
-                .await?;
         }
         work.run(
             &format!(
@@ -1123,6 +1107,15 @@ impl<'a> Work<'a> {
             vec![],
         )
         .await?;
+        if backend == DbBackend::Postgres {
+            // Numbers the pairs as the join makes them. Owned by a column of a table dropped
+            // at commit, it goes with it (a sequence has no `ON COMMIT DROP` of its own).
+            work.run(
+                "CREATE TEMPORARY SEQUENCE recon_k OWNED BY recon_left.k",
+                vec![],
+            )
+            .await?;
+        }
         Ok(work)
     }
 
@@ -1549,9 +1542,7 @@ impl<'a> Work<'a> {
     }
 
     async fn close(self) -> Result<()> {
-        if self.backend == DbBackend::Postgres {
-            self.run("DROP SEQUENCE recon_k", vec![]).await?;
-        } else {
+        if self.backend != DbBackend::Postgres {
             self.run("DROP TABLE temp.recon_pairs", vec![]).await?;
             self.run("DROP TABLE temp.recon_left", vec![]).await?;
             self.run("DROP TABLE temp.recon_work", vec![]).await?;
