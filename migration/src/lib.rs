@@ -21,6 +21,7 @@ mod m20261203_000013_statements;
 mod m20261203_000014_owner_index_once;
 mod m20261203_000015_statement_lines;
 mod m20261204_000016_reconciliation_pairs;
+mod m20261204_000017_live_side_index;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_owner_index_once::Migration),
             Box::new(m20261203_000015_statement_lines::Migration),
             Box::new(m20261204_000016_reconciliation_pairs::Migration),
+            Box::new(m20261204_000017_live_side_index::Migration),
         ]
     }
 }
