@@ -431,7 +431,35 @@ async fn a_planted_quarter_is_reconciled_exactly() {
     )));
     assert_eq!(year["quarter"], Value::Null);
 
-    // The list finds the three reports of the pairing.
+    // A quarter with nothing recorded: a report with no lines and nothing in its totals.
+    let (status, empty) = reconcile(
+        &app,
+        &planted.zunyi,
+        json!({"kind": "horizontal", "pairing_id": planted.pairing, "year": 2021, "quarter": 4}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{empty}");
+    assert_eq!(empty["line_count"], 0, "{empty}");
+    assert_eq!(empty["totals"]["by_status"], json!([]), "{empty}");
+    assert_eq!(empty["totals"]["difference_fen"], 0, "{empty}");
+    let empty_id = empty["id"].as_str().unwrap_or_default();
+    assert!(
+        all_lines(&app, &planted.zunyi, empty_id, "")
+            .await
+            .is_empty()
+    );
+    assert_problem(
+        app.get(
+            &format!("/api/v1/reconciliations/{empty_id}/lines/1"),
+            &planted.zunyi,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // The list finds the four reports of the pairing.
     let (_, list) = parts(
         app.get(
             &format!("/api/v1/reconciliations?pairing_id={}", planted.pairing),
@@ -440,7 +468,7 @@ async fn a_planted_quarter_is_reconciled_exactly() {
         .await,
     )
     .await;
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(3), "{list}");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(4), "{list}");
 }
 
 /// A quarter whose voucher numbers are each on at most one record of a side that the other
