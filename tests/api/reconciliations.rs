@@ -903,13 +903,16 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
 
     // The west explains the second pair; a stale version then loses.
     let second = pairs[1];
-    let (status, line) = parts(
-        app.post_json(
-            &format!("{path}/{second}/steps"),
-            &planted.zunyi,
-            &json!({"action": "explain", "note": "同一凭证分两次入账"}),
-        )
-        .await,
+    let step = |token: &str, n: i64, body: Value| {
+        let path = format!("{path}/{n}/steps");
+        let token = token.to_string();
+        let app = &app;
+        async move { parts(app.post_json(&path, &token, &body).await).await }
+    };
+    let (status, line) = step(
+        &planted.zunyi,
+        second,
+        json!({"action": "explain", "note": "同一凭证分两次入账"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{line}");
@@ -950,13 +953,10 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
     assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
     // The east resolves the third: two answered pairs side by side.
     let third = pairs[2];
-    let (status, line) = parts(
-        app.post_json(
-            &format!("{path}/{third}/steps"),
-            &planted.shanghai,
-            &json!({"action": "resolve", "note": "已核对"}),
-        )
-        .await,
+    let (status, line) = step(
+        &planted.shanghai,
+        third,
+        json!({"action": "resolve", "note": "已核对"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{line}");
