@@ -171,6 +171,16 @@ pub fn s3_endpoint() -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+/// The tests' HTTP client. It drops a pooled connection after 2 s idle, before the server's
+/// keep-alive (5 s) closes it: a request sent on a connection the server is closing at that
+/// moment fails with `IncompleteMessage` (seen once, on a loaded machine).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap_or_else(|e| panic!("the test HTTP client: {e}"))
+}
+
 async fn new_bucket(endpoint: &str) -> String {
     let bucket = format!("xiezuo-test-{}", Uuid::new_v4().simple());
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -231,7 +241,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         orgs,
         users,
         address: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
+        client: http_client(),
         ctx,
         config,
         sql_statements,
@@ -291,7 +301,7 @@ impl TestApp {
             orgs: self.orgs.clone(),
             users: self.users.clone(),
             address: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
+            client: http_client(),
             ctx,
             config,
             sql_statements: Arc::new(AtomicUsize::new(0)),
