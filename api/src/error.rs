@@ -351,7 +351,14 @@ impl From<DbErr> for AppError {
             };
         }
         let text = err.to_string();
-        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
+        // Contention, not a fault: SQLite's busy writer, and PostgreSQL's serialization failure
+        // (40001, a snapshot transaction that would update a row changed since) and deadlock
+        // (40P01). The client retries.
+        if text.contains("database is locked")
+            || text.contains("SQLITE_BUSY")
+            || text.contains("could not serialize access")
+            || text.contains("deadlock detected")
+        {
             return Self::Unavailable;
         }
         // What the input checks should have stopped, answered as the client's mistake rather

@@ -10,7 +10,12 @@
 //! On PostgreSQL the table is partitioned by report: a run writes its pairs with `CREATE TABLE
 //! … AS` (the bulk path, which an `INSERT` into an indexed table is not) and attaches the table
 //! as its report's partition. Each partition has a BRIN index on `k`: a page of lines reads one
-//! stretch of `k`. SQLite keeps one table with its primary key.
+//! stretch of `k`. A partition is the whole voucher join as it came: its rows that do not agree
+//! (an amount mismatch, a record of one side) are there too, with `k` NULL and their owners and
+//! both amounts, and the run copies them into its working table; a read asks for a range of `k`
+//! and never sees them. A pair row leaves its owners and the western amount empty: the owners
+//! are the records', joined when it is read, and the amounts are equal. SQLite keeps one table
+//! with its primary key, of pairs only.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 

@@ -6,9 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app};
-use xiezuo::domain::Role;
+use xiezuo::{domain::Role, service::snapshot};
 
 /// Syncs `items` of `family` and returns external id → record id.
 async fn sync(app: &TestApp, token: &str, family: &str, items: Value) -> HashMap<String, String> {
@@ -1025,6 +1026,147 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
     .await;
     assert_eq!(again["totals"], report["totals"]);
     assert_eq!(again["line_count"], 17);
+}
+
+/// A report describes the ledgers at one moment (PostgreSQL): a pair of records committed
+/// while a run is under way is in none of its lines and none of its totals, although the run
+/// reads the ledgers in several statements, some of them on a second connection. The records
+/// are held back by a table lock until the run is waiting for them, then committed.
+#[tokio::test]
+async fn a_report_reads_the_ledgers_as_they_were_when_it_began() {
+    let app = spawn_app().await;
+    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
+        // SQLite runs one write transaction at a time: nothing commits during a run.
+        return;
+    }
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let p = pairing.as_str();
+    let shanghai = app.token(Role::Partner, Some("310000"));
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let e1 = money("E1", "transfer", 100_000, "2021-07-05", Some("V-1"), p);
+    sync(&app, &shanghai, "fund_transaction", json!([e1])).await;
+    let w1 = money("W1", "arrival", 100_000, "2021-07-06", Some("V-1"), p);
+    sync(&app, &zunyi, "fund_transaction", json!([w1])).await;
+    let body = json!({"kind": "horizontal", "pairing_id": pairing, "year": 2021, "quarter": 3});
+
+    let late = app.ctx.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let sql = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
+    late.execute_raw(sql(
+        "LOCK TABLE fund_transactions IN ACCESS EXCLUSIVE MODE".into()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (shanghai_id, zunyi_id) = (app.org_id("310000").await, app.org_id("520300").await);
+    for (owner, kind, side, on) in [
+        (shanghai_id, "transfer", "east", "2021-07-10"),
+        (zunyi_id, "arrival", "west", "2021-07-11"),
+    ] {
+        late.execute_raw(sql(format!(
+            "INSERT INTO fund_transactions (id, version, owner_org_id, created_at, updated_at, \
+             pairing_id, kind, side, amount_fen, occurred_on, voucher_no) VALUES \
+             ('{}', 1, '{owner}', now(), now(), '{p}', '{kind}', '{side}', 50000, \
+             DATE '{on}', 'V-2')",
+            uuid::Uuid::now_v7()
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let release = async {
+        // The run has begun, and waits for the table, when a backend waits for a lock.
+        let waiting = sql(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                .into(),
+        );
+        let mut waited = 0;
+        loop {
+            let n: i64 = app
+                .ctx
+                .db
+                .query_one_raw(waiting.clone())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get("", "n").ok())
+                .unwrap_or_default();
+            if n > 0 {
+                break;
+            }
+            waited += 1;
+            assert!(waited < 400, "the run never waited for the locked table");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        late.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    };
+    let ((status, report), ()) = tokio::join!(reconcile(&app, &shanghai, body.clone()), release);
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let totals = &report["totals"];
+    assert_eq!(report["line_count"], 1, "{report}");
+    assert_eq!(totals["east"]["fund_transactions"], 1, "{totals}");
+    assert_eq!(totals["west"]["fund_transactions"], 1, "{totals}");
+    assert_eq!(totals["east"]["amount_fen"], 100_000, "{totals}");
+    assert_eq!(totals["west"]["amount_fen"], 100_000, "{totals}");
+    assert_eq!(
+        totals["by_status"],
+        json!([{"record_type": "fund_transaction", "status": "matched", "lines": 1,
+                "east_amount_fen": 100_000, "west_amount_fen": 100_000}]),
+    );
+    let id = report["id"].as_str().unwrap_or_default();
+    let lines = all_lines(&app, &shanghai, id, "").await;
+    let vouchers: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["voucher_no"].as_str())
+        .collect();
+    assert_eq!(vouchers, ["V-1"], "{lines:?}");
+
+    // The records committed meanwhile are there for the next run.
+    let (status, next) = reconcile(&app, &shanghai, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{next}");
+    assert_eq!(next["line_count"], 2, "{next}");
+    assert_eq!(next["totals"]["east"]["amount_fen"], 150_000, "{next}");
+}
+
+/// The count a run makes on a second connection reads the run's snapshot (PostgreSQL): a record
+/// committed after the snapshot was exported is not counted, though the second connection's
+/// transaction begins after that commit.
+#[tokio::test]
+async fn a_read_beside_a_run_sees_the_runs_snapshot() {
+    let app = spawn_app().await;
+    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let pairing = app.pairing_id("310000", "520300").await.to_string();
+    let zunyi = app.token(Role::Editor, Some("520300"));
+    let count = "SELECT CAST(COUNT(*) AS BIGINT) AS c0 FROM fund_transactions";
+    let beside = |snapshot: String| {
+        let db = app.ctx.db.clone();
+        async move {
+            let counted = snapshot::counts_beside::<1>(&db, &snapshot, count).await;
+            counted.unwrap_or_else(|| panic!("no count beside the snapshot"))[0]
+        }
+    };
+    let run = app
+        .ctx
+        .begin_write_snapshot()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exported = snapshot::export(&run)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let before = beside(exported.clone()).await;
+    let w1 = money("W1", "arrival", 100, "2021-07-06", Some("V-1"), &pairing);
+    sync(&app, &zunyi, "fund_transaction", json!([w1])).await;
+    assert_eq!(beside(exported).await, before);
+    drop(run);
+    let now = app
+        .ctx
+        .db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, count))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|row| row.try_get::<i64>("", "c0").ok());
+    assert_eq!(now, Some(before + 1));
 }
 
 #[tokio::test]

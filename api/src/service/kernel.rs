@@ -565,6 +565,13 @@ pub async fn begin(ctx: &AppCtx) -> Result<(Arc<Directory>, WriteTx)> {
     Ok((dir, ctx.begin_write().await?))
 }
 
+/// [`begin`] for a write that computes a report over several statements: they all read one
+/// snapshot ([`AppCtx::begin_write_snapshot`]).
+pub async fn begin_snapshot(ctx: &AppCtx) -> Result<(Arc<Directory>, WriteTx)> {
+    let dir = ctx.directory.get(&ctx.db).await?;
+    Ok((dir, ctx.begin_write_snapshot().await?))
+}
+
 /// Closes a create: the view of the new row, the audit entry, the commit.
 pub async fn created<R: Record>(tx: WriteTx, actor: &Actor, row: R::Row) -> Result<R::View> {
     let id = id_of::<R>(&row);

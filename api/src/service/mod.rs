@@ -33,6 +33,7 @@ pub mod records;
 pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
+pub mod snapshot;
 pub mod spreadsheet;
 pub mod statements;
 pub mod sync;
@@ -45,8 +46,8 @@ use std::sync::Arc;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, ExecResult, QueryFilter, QueryResult, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, EntityTrait, ExecResult, IsolationLevel, QueryFilter, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -121,12 +122,32 @@ impl AppCtx {
     /// client would see a 503 for a write that only had to wait its turn. The immediate begin
     /// (with the busy timeout) also covers another process writing the same file.
     pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        self.begin_write_with(None).await
+    }
+
+    /// Opens a write transaction whose statements all read one snapshot of the database, taken
+    /// at its first (PostgreSQL's `REPEATABLE READ`; a SQLite transaction always reads one): a
+    /// report computed over several statements then describes one moment, whatever commits
+    /// while it runs. Only for writes that insert what they computed: one that updates a row
+    /// another transaction changed after the snapshot fails with a serialization error (a 503
+    /// the client retries).
+    pub async fn begin_write_snapshot(&self) -> Result<WriteTx, DbErr> {
+        let postgres = self.db.get_database_backend() == DbBackend::Postgres;
+        self.begin_write_with(postgres.then_some(IsolationLevel::RepeatableRead))
+            .await
+    }
+
+    async fn begin_write_with(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+    ) -> Result<WriteTx, DbErr> {
         let turn = match &self.writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
         let options = TransactionOptions {
             sqlite_transaction_mode: turn.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            isolation_level,
             ..TransactionOptions::default()
         };
         let tx = self.db.begin_with_options(options).await?;

@@ -55,7 +55,7 @@ pub async fn create(
     actor: &Actor,
     input: NewReconciliation,
 ) -> Result<ReconciliationView> {
-    let (dir, tx) = kernel::begin(ctx).await?;
+    let (dir, tx) = kernel::begin_snapshot(ctx).await?;
     let org = input
         .org_id
         .and_then(|id| dir.live_org(id))
