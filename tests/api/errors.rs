@@ -853,3 +853,40 @@ async fn every_bad_field_is_reported_at_once_with_a_code() {
         }
     }
 }
+
+/// Contention on PostgreSQL is a 503 the client retries, not a 500: a snapshot transaction
+/// (`REPEATABLE READ`) that updates a row another transaction changed after its snapshot fails
+/// with a serialization error (40001).
+#[tokio::test]
+async fn a_serialization_failure_is_a_retryable_503() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use xiezuo::error::AppError;
+    let app = spawn_app().await;
+    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let zunyi = app.org_id("520300").await;
+    let sql = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
+    let touch = format!("UPDATE organizations SET updated_at = now() WHERE id = '{zunyi}'");
+    let snapshot = app
+        .ctx
+        .begin_write_snapshot()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    snapshot
+        .execute_raw(sql("SELECT 1".into()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.ctx
+        .db
+        .execute_raw(sql(touch.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let failed = snapshot
+        .execute_raw(sql(touch))
+        .await
+        .err()
+        .map(AppError::from);
+    assert!(matches!(failed, Some(AppError::Unavailable)), "{failed:?}");
+    assert_eq!(failed.map(|e| e.status()), Some(503));
+}
