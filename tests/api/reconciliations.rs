@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use tests::{TestApp, assert_problem, parts, spawn_app};
-use xiezuo::{domain::Role, service::snapshot};
+use xiezuo::domain::Role;
 
 /// Syncs `items` of `family` and returns external id → record id.
 async fn sync(app: &TestApp, token: &str, family: &str, items: Value) -> HashMap<String, String> {
@@ -1030,7 +1030,7 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
 
 /// A report describes the ledgers at one moment (PostgreSQL): a pair of records committed
 /// while a run is under way is in none of its lines and none of its totals, although the run
-/// reads the ledgers in several statements, some of them on a second connection. The records
+/// reads the ledgers in several statements. The records
 /// are held back by a table lock until the run is waiting for them, then committed.
 #[tokio::test]
 async fn a_report_reads_the_ledgers_as_they_were_when_it_began() {
@@ -1124,49 +1124,6 @@ async fn a_report_reads_the_ledgers_as_they_were_when_it_began() {
     assert_eq!(status, StatusCode::CREATED, "{next}");
     assert_eq!(next["line_count"], 2, "{next}");
     assert_eq!(next["totals"]["east"]["amount_fen"], 150_000, "{next}");
-}
-
-/// The count a run makes on a second connection reads the run's snapshot (PostgreSQL): a record
-/// committed after the snapshot was exported is not counted, though the second connection's
-/// transaction begins after that commit.
-#[tokio::test]
-async fn a_read_beside_a_run_sees_the_runs_snapshot() {
-    let app = spawn_app().await;
-    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    let pairing = app.pairing_id("310000", "520300").await.to_string();
-    let zunyi = app.token(Role::Editor, Some("520300"));
-    let count = "SELECT CAST(COUNT(*) AS BIGINT) AS c0 FROM fund_transactions";
-    let beside = |snapshot: String| {
-        let db = app.ctx.db.clone();
-        async move {
-            let counted = snapshot::counts_beside::<1>(&db, &snapshot, count).await;
-            counted.unwrap_or_else(|| panic!("no count beside the snapshot"))[0]
-        }
-    };
-    let run = app
-        .ctx
-        .begin_write_snapshot()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let exported = snapshot::export(&run)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let before = beside(exported.clone()).await;
-    let w1 = money("W1", "arrival", 100, "2021-07-06", Some("V-1"), &pairing);
-    sync(&app, &zunyi, "fund_transaction", json!([w1])).await;
-    assert_eq!(beside(exported).await, before);
-    drop(run);
-    let now = app
-        .ctx
-        .db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, count))
-        .await
-        .ok()
-        .flatten()
-        .and_then(|row| row.try_get::<i64>("", "c0").ok());
-    assert_eq!(now, Some(before + 1));
 }
 
 #[tokio::test]

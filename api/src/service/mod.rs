@@ -33,7 +33,6 @@ pub mod records;
 pub mod scope;
 pub mod self_assessments;
 pub mod service_accounts;
-pub mod snapshot;
 pub mod spreadsheet;
 pub mod statements;
 pub mod sync;
