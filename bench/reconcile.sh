@@ -6,7 +6,8 @@
 # The reconciliation runs as 上海's partner account through `POST /api/v1/reconciliations`
 # and stores its report; the baseline joins the same rows on voucher number with psql, once
 # counted and once stored into a table (as the report stores its lines). The service's peak
-# resident memory is read from /proc (VmHWM) after the run.
+# resident memory is read from /proc (VmHWM) after the run. Then the report is read as a
+# client reads it: pages of 100 lines at its start, middle and end, and single lines.
 #
 #   bench/reconcile.sh            ROWS=1000000 PROFILE=release [BUILD=0] [LOG_MS=0]
 set -euo pipefail
@@ -101,6 +102,47 @@ t2=$(now)
 psql $PG -d $DB -qc "CREATE TABLE bench_join AS $JOIN"
 t3=$(now)
 psql $PG -d $DB -qc "DROP TABLE bench_join"
+
+# Reading the report as a client pages through it: a page of 100 lines at the start, in the
+# middle (among the voucher pairs), and at the end (the cursor after line N is the one the service
+# hands out with line N), and single lines; each the median of 9 requests, checked for its lines.
+python3 - "$WORK/report.json" "$BASE" "$PARTNER" <<'PY'
+import base64, json, statistics, sys, time, urllib.request
+report, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+rid, count = report["id"], report["line_count"]
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+def cursor(line_no):
+    return base64.urlsafe_b64encode(bytes(8) + line_no.to_bytes(8, "big")).decode().rstrip("=")
+def timed(what, path, check):
+    times = []
+    for _ in range(9):
+        t = time.perf_counter()
+        body = get(path)
+        times.append(time.perf_counter() - t)
+        check(body)
+    print(f"{what:<44} {statistics.median(times) * 1000:7.1f} ms (median of 9)")
+def page_from(after):
+    def check(body):
+        got = [l["line_no"] for l in body["items"]]
+        want = list(range(after + 1, min(after + 100, count) + 1))
+        assert got == want, f"after {after}: {got[:3]}…, want {want[:3]}…"
+    return check
+mid = count // 2
+for what, after in [("a page of 100 lines, the first", 0),
+                    (f"a page of 100 lines, from line {mid + 1:,}", mid),
+                    ("a page of 100 lines, the last", count - 100)]:
+    query = f"?limit=100" + (f"&cursor={cursor(after)}" if after else "")
+    timed(what, f"/api/v1/reconciliations/{rid}/lines{query}", page_from(after))
+def line(n):
+    def check(body):
+        assert body["line_no"] == n, body
+    return check
+for n in (1, mid, count):
+    timed(f"line {n:,}", f"/api/v1/reconciliations/{rid}/lines/{n}", line(n))
+PY
 
 python3 - "$WORK/report.json" "$t0" "$ts" "$t1" "$t2a" "$t2" "$t3" "$ROWS" "$PROFILE" "$RSS0" "$HWM" <<'PY'
 import json, sys
