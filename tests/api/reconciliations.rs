@@ -1030,8 +1030,8 @@ async fn an_answered_voucher_pair_keeps_its_place_among_the_lines() {
 
 /// A report describes the ledgers at one moment (PostgreSQL): a pair of records committed
 /// while a run is under way is in none of its lines and none of its totals, although the run
-/// reads the ledgers in several statements. The records
-/// are held back by a table lock until the run is waiting for them, then committed.
+/// reads the ledgers in several statements. The records are held back by a table lock until the
+/// run is waiting for them, then committed.
 #[tokio::test]
 async fn a_report_reads_the_ledgers_as_they_were_when_it_began() {
     let app = spawn_app().await;
