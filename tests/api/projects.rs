@@ -1158,6 +1158,21 @@ async fn project_fields_follow_their_rules() {
         .filter_map(|p| p["title"].as_str())
         .collect();
     assert_eq!(titles, ["独一无二的标题"], "{found}");
+
+    // A project created by a single write keeps the external id its client gave it, and the id
+    // is the owner's alone: a second project may not take it.
+    let mut body = base.clone();
+    body["code"] = json!("ZY-RULES-EXT");
+    body["external_id"] = json!("ZY-P-0042");
+    let (status, created) = post(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["external_id"], "ZY-P-0042", "{created}");
+    let path = format!("/api/v1/projects/{}", created["id"].as_str().unwrap_or(""));
+    let (_, read) = parts(app.get(&path, &s.zunyi).await).await;
+    assert_eq!(read["external_id"], "ZY-P-0042", "{read}");
+    body["code"] = json!("ZY-RULES-EXT-2");
+    let (status, answer) = post(body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
 }
 
 /// The ETag is the version plus a digest of what the caller receives: `If-None-Match` gets a 304

@@ -694,7 +694,6 @@ pub async fn create(ctx: &AppCtx, actor: &Actor, input: NewProject) -> Result<Pr
         external_id: Set(checked(external)?),
         created_at: Set(at),
         updated_at: Set(at),
-        deleted_at: Set(None),
         ..content_columns(&input, &content)
     })
     .exec_with_returning(&tx)

@@ -555,13 +555,28 @@ impl PairRow {
     }
 }
 
-/// The columns of a pair, from `reconciliation_pairs p`, and its records' owners, which a pair
-/// does not store.
-const PAIR_COLUMNS: &str = "p.k, p.voucher_no, p.east_id, p.west_id, \
-     fe.owner_org_id AS east_owner, fw.owner_org_id AS west_owner, p.east_amount, p.east_on, \
-     p.west_on FROM reconciliation_pairs p \
-     LEFT JOIN fund_transactions fe ON fe.id = p.east_id \
-     LEFT JOIN fund_transactions fw ON fw.id = p.west_id";
+/// The table that holds report `id`'s pairs. On PostgreSQL that is the report's own partition,
+/// named, not the partitioned parent: a statement on the parent makes the planner open every
+/// partition's metadata, so with 3,000 reports a backend grew from 1.4 MB to 38 MB and a page
+/// read took 231 ms, against 0.1 ms by name (psql, `EXPLAIN ANALYZE`).
+fn pairs_table(backend: DbBackend, id: Uuid) -> String {
+    match backend {
+        DbBackend::Postgres => format!("reconciliation_pairs_{}", id.simple()),
+        _ => "reconciliation_pairs".to_owned(),
+    }
+}
+
+/// The columns of report `id`'s pairs `p`, and their records' owners, which a pair does not
+/// store.
+fn pair_columns(backend: DbBackend, id: Uuid) -> String {
+    format!(
+        "p.k, p.voucher_no, p.east_id, p.west_id, fe.owner_org_id AS east_owner, \
+         fw.owner_org_id AS west_owner, p.east_amount, p.east_on, p.west_on FROM {} p \
+         LEFT JOIN fund_transactions fe ON fe.id = p.east_id \
+         LEFT JOIN fund_transactions fw ON fw.id = p.west_id",
+        pairs_table(backend, id)
+    )
+}
 
 /// The `n`th bind parameter of `backend`.
 fn param(backend: DbBackend, n: usize) -> String {
@@ -612,9 +627,10 @@ async fn pair_rows(
     let backend = db.get_database_backend();
     let p = |n| param(backend, n);
     let sql = format!(
-        "SELECT {PAIR_COLUMNS} WHERE p.reconciliation_id = {} \
+        "SELECT {} WHERE p.reconciliation_id = {} \
          AND p.k > {} AND p.k <= {} AND NOT EXISTS (SELECT 1 FROM reconciliation_lines l \
          WHERE l.reconciliation_id = {} AND l.line_no = {} + p.k) ORDER BY p.k LIMIT {}",
+        pair_columns(backend, id),
         p(1),
         p(2),
         p(3),
@@ -658,19 +674,22 @@ async fn pair_line(
     report: &reconciliation::Model,
     line_no: i64,
 ) -> Result<Option<reconciliation_line::Model>> {
+    let k = line_no.saturating_sub(report.pairs_after);
+    if !(1..=report.pair_count).contains(&k) {
+        // Not a pair; and a report without pairs may have no partition to ask.
+        return Ok(None);
+    }
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT {PAIR_COLUMNS} WHERE p.reconciliation_id = {} AND p.k = {}",
+        "SELECT {} WHERE p.reconciliation_id = {} AND p.k = {}",
+        pair_columns(backend, report.id),
         param(backend, 1),
         param(backend, 2)
     );
     Ok(PairRow::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
-        vec![
-            report.id.into(),
-            line_no.saturating_sub(report.pairs_after).into(),
-        ],
+        vec![report.id.into(), k.into()],
     ))
     .one(db)
     .await?
@@ -1173,7 +1192,7 @@ impl<'a> Work<'a> {
     /// PostgreSQL: the table of this run's voucher join, which becomes the report's partition
     /// of `reconciliation_pairs`.
     fn partition(&self) -> String {
-        format!("reconciliation_pairs_{}", self.id.simple())
+        pairs_table(self.backend, self.id)
     }
 
     /// The pairing's transfers and arrivals in the period, paired by voucher number: the pairs
