@@ -890,3 +890,48 @@ async fn a_serialization_failure_is_a_retryable_503() {
     assert!(matches!(failed, Some(AppError::Unavailable)), "{failed:?}");
     assert_eq!(failed.map(|e| e.status()), Some(503));
 }
+
+/// PostgreSQL's deadlock (40P01) is contention too: two writers that lock two rows in opposite
+/// orders, one of which the server aborts. The aborted one is a 503 to retry, not a 500; the
+/// other goes on.
+#[tokio::test]
+async fn a_deadlock_is_a_retryable_503() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use xiezuo::error::AppError;
+    let app = spawn_app().await;
+    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let (zunyi, shanghai) = (app.org_id("520300").await, app.org_id("310000").await);
+    let touch = |id: Uuid| {
+        Statement::from_string(
+            DbBackend::Postgres,
+            format!("UPDATE organizations SET updated_at = now() WHERE id = '{id}'"),
+        )
+    };
+    let begin = || async {
+        app.ctx
+            .begin_write()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (first, second) = (begin().await, begin().await);
+    for (tx, id) in [(&first, zunyi), (&second, shanghai)] {
+        tx.execute_raw(touch(id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Each now waits for the row the other holds, until the server's deadlock check (1 s).
+    let (a, b) = tokio::join!(
+        first.execute_raw(touch(shanghai)),
+        second.execute_raw(touch(zunyi))
+    );
+    let failed: Vec<AppError> = [a.err(), b.err()]
+        .into_iter()
+        .flatten()
+        .map(AppError::from)
+        .collect();
+    assert_eq!(failed.len(), 1, "one writer is aborted: {failed:?}");
+    assert!(matches!(failed[0], AppError::Unavailable), "{failed:?}");
+    assert_eq!(failed[0].status(), 503);
+}

@@ -765,3 +765,102 @@ async fn statements_are_one_per_period_and_their_organizations_and_bad_input_is_
         assert!(problem.to_string().contains(field), "{problem}");
     }
 }
+
+/// The prefecture's figure of `indicator` in vertical report `report`'s counties line.
+async fn prefecture_figure(app: &TestApp, token: &str, report: &Value, indicator: &str) -> i64 {
+    let id = report["id"].as_str().unwrap_or_default();
+    let path = format!("/api/v1/reconciliations/{id}/lines?limit=500");
+    let (status, page) = parts(app.get(&path, token).await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let found: Vec<i64> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["record_type"] == "counties" && l["indicator"] == indicator)
+        .filter_map(|l| l["prefecture_value"].as_i64())
+        .collect();
+    assert_eq!(found.len(), 1, "one counties line of {indicator}: {page}");
+    found[0]
+}
+
+/// A vertical report describes the ledgers at one moment too (PostgreSQL): an exchange that
+/// commits after the run summed the money, and before it counts the exchanges, is not counted.
+/// The exchange is held back by a table lock until the run waits for that table.
+#[tokio::test]
+async fn a_vertical_report_reads_the_ledgers_as_they_were_when_it_began() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let app = spawn_app().await;
+    if app.ctx.db.get_database_backend() != DbBackend::Postgres {
+        // SQLite runs one write transaction at a time: nothing commits during a run.
+        return;
+    }
+    let zunyi = app.org_id("520300").await;
+    let pairing = app.pairing_id("310000", "520300").await;
+    let editor = app.token(Role::Editor, Some("520300"));
+    let admin = app.admin_token();
+    let arrival = money("arrival", 100_000, "2019-07-05", &pairing.to_string());
+    created(&app, &admin, "/api/v1/fund-transactions", arrival).await;
+    let body = json!({"kind": "vertical", "org_id": zunyi, "year": 2019, "quarter": 3});
+
+    let late = app.ctx.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let sql = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
+    for statement in [
+        "LOCK TABLE exchanges IN ACCESS EXCLUSIVE MODE".to_owned(),
+        format!(
+            "INSERT INTO exchanges (id, kind, direction, pairing_id, host_org_id, start_on, \
+             end_on, leaders_present, version, owner_org_id, created_at, updated_at) VALUES \
+             ('{}', 'inspection_visit', 'east_to_west', '{pairing}', '{zunyi}', \
+             DATE '2019-09-10', DATE '2019-09-12', '[]', 1, '{zunyi}', now(), now())",
+            uuid::Uuid::now_v7()
+        ),
+    ] {
+        late.execute_raw(sql(statement))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let release = async {
+        // The run has summed the money, and waits for the exchanges, when a backend waits
+        // for a lock.
+        let waiting = sql(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                .into(),
+        );
+        for waited in 0.. {
+            let n: i64 = app
+                .ctx
+                .db
+                .query_one_raw(waiting.clone())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get("", "n").ok())
+                .unwrap_or_default();
+            if n > 0 {
+                break;
+            }
+            assert!(waited < 400, "the run never waited for the locked table");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        late.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    };
+    let post = app.post_json("/api/v1/reconciliations", &editor, &body);
+    let (response, ()) = tokio::join!(post, release);
+    let (status, during) = parts(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{during}");
+    assert_eq!(
+        prefecture_figure(&app, &editor, &during, "arrived_fen").await,
+        100_000
+    );
+    assert_eq!(
+        prefecture_figure(&app, &editor, &during, "exchanges").await,
+        0
+    );
+
+    // The exchange is the prefecture's: a run that begins after it counts it.
+    let after = created(&app, &editor, "/api/v1/reconciliations", body).await;
+    assert_eq!(
+        prefecture_figure(&app, &editor, &after, "exchanges").await,
+        1
+    );
+}
