@@ -1072,30 +1072,8 @@ async fn a_report_reads_the_ledgers_as_they_were_when_it_began() {
         .unwrap_or_else(|e| panic!("{e}"));
     }
     let release = async {
-        // The run has begun, and waits for the table, when a backend waits for a lock.
-        let waiting = sql(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                .into(),
-        );
-        let mut waited = 0;
-        loop {
-            let n: i64 = app
-                .ctx
-                .db
-                .query_one_raw(waiting.clone())
-                .await
-                .ok()
-                .flatten()
-                .and_then(|row| row.try_get("", "n").ok())
-                .unwrap_or_default();
-            if n > 0 {
-                break;
-            }
-            waited += 1;
-            assert!(waited < 400, "the run never waited for the locked table");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        // The run has begun, and waits for the table.
+        app.until_a_backend_waits_for_a_lock().await;
         late.commit().await.unwrap_or_else(|e| panic!("{e}"));
     };
     let ((status, report), ()) = tokio::join!(reconcile(&app, &shanghai, body.clone()), release);

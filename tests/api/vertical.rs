@@ -819,29 +819,8 @@ async fn a_vertical_report_reads_the_ledgers_as_they_were_when_it_began() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let release = async {
-        // The run has summed the money, and waits for the exchanges, when a backend waits
-        // for a lock.
-        let waiting = sql(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                .into(),
-        );
-        for waited in 0.. {
-            let n: i64 = app
-                .ctx
-                .db
-                .query_one_raw(waiting.clone())
-                .await
-                .ok()
-                .flatten()
-                .and_then(|row| row.try_get("", "n").ok())
-                .unwrap_or_default();
-            if n > 0 {
-                break;
-            }
-            assert!(waited < 400, "the run never waited for the locked table");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        // The run has summed the money, and waits for the exchanges.
+        app.until_a_backend_waits_for_a_lock().await;
         late.commit().await.unwrap_or_else(|e| panic!("{e}"));
     };
     let post = app.post_json("/api/v1/reconciliations", &editor, &body);

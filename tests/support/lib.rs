@@ -445,6 +445,33 @@ impl TestApp {
         org_id(&self.ctx, code).await
     }
 
+    /// Returns once a backend of this test's database waits for a lock (PostgreSQL): a request
+    /// under way has reached a table another transaction holds. Fails after 10 s.
+    pub async fn until_a_backend_waits_for_a_lock(&self) {
+        use sea_orm::{DbBackend, Statement};
+        let waiting = Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        for _ in 0..400 {
+            let n: i64 = self
+                .ctx
+                .db
+                .query_one_raw(waiting.clone())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get("", "n").ok())
+                .unwrap_or_default();
+            if n > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no backend waited for a lock");
+    }
+
     /// The id of the pairing between two organizations, by code.
     pub async fn pairing_id(&self, east_code: &str, west_code: &str) -> Uuid {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
