@@ -1524,6 +1524,12 @@ impl<'a> Work<'a> {
         let n = self.run(&left, vec![self.id.into(), agreed.into()]).await?;
         if self.backend == DbBackend::Postgres {
             // The CHECK spares `ATTACH` the scan that proves every row is the report's.
+            //
+            // A new table has no statistics until autovacuum gets to it, and without the
+            // correlation of `k` the planner reads a page of lines by scanning the whole
+            // table rather than through the BRIN index: 55 ms a page at a million pairs,
+            // against 0.3 ms with them (psql, `EXPLAIN ANALYZE`). `k` follows the rows'
+            // order exactly, so a sample of 300 rows (statistics target 1) tells it: 2 ms.
             let (table, id) = (self.partition(), self.id);
             for sql in [
                 format!(
@@ -1531,6 +1537,8 @@ impl<'a> Work<'a> {
                      AND reconciliation_id = '{id}')"
                 ),
                 format!("CREATE INDEX ON {table} USING brin (k) WITH (pages_per_range = 32)"),
+                format!("ALTER TABLE {table} ALTER COLUMN k SET STATISTICS 1"),
+                format!("ANALYZE {table} (k)"),
                 format!(
                     "ALTER TABLE reconciliation_pairs ATTACH PARTITION {table} \
                      FOR VALUES IN ('{id}')"
