@@ -7,9 +7,10 @@
 # and stores its report; the baseline joins the same rows on voucher number with psql, once
 # counted and once stored into a table (as the report stores its lines). The service's peak
 # resident memory is read from /proc (VmHWM) after the run. Then the report is read as a
-# client reads it: pages of 100 lines at its start, middle and end, and single lines.
+# client reads it: pages of 100 lines at its start, middle and end, and single lines; alone, and
+# again once REPORTS other reports exist.
 #
-#   bench/reconcile.sh            ROWS=1000000 PROFILE=release [BUILD=0] [LOG_MS=0]
+#   bench/reconcile.sh            ROWS=1000000 REPORTS=1000 PROFILE=release [BUILD=0] [LOG_MS=0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -106,9 +107,13 @@ psql $PG -d $DB -qc "DROP TABLE bench_join"
 # Reading the report as a client pages through it: a page of 100 lines at the start, in the
 # middle (among the voucher pairs), and at the end (the cursor after line N is the one the service
 # hands out with line N), and single lines; each the median of 9 requests, checked for its lines.
-python3 - "$WORK/report.json" "$BASE" "$PARTNER" <<'PY'
+# Read once with this report alone, and again once REPORTS other reports exist (each with its own
+# table of pairs on PostgreSQL): a read names its report's table, so it should not slow down.
+read_report() {
+python3 - "$WORK/report.json" "$BASE" "$PARTNER" "$1" <<'PY'
 import base64, json, statistics, sys, time, urllib.request
-report, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+report, base, token, label = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+print(f"-- reads, {label}")
 rid, count = report["id"], report["line_count"]
 def get(path):
     req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
@@ -143,6 +148,23 @@ def line(n):
 for n in (1, mid, count):
     timed(f"line {n:,}", f"/api/v1/reconciliations/{rid}/lines/{n}", line(n))
 PY
+}
+read_report "this report alone"
+
+# REPORTS other reports (of 上海–遵义's 2020, which holds no records), made through the API.
+REPORTS="${REPORTS:-1000}"
+python3 - "$BASE" "$PARTNER" "$PAIRING" "$REPORTS" <<'PY'
+import json, sys, urllib.request
+base, token, pairing, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+body = json.dumps({"kind": "horizontal", "pairing_id": pairing, "year": 2020}).encode()
+for _ in range(n):
+    req = urllib.request.Request(base + "/api/v1/reconciliations", data=body, method="POST",
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 201, r.status
+PY
+read_report "beside $REPORTS other reports"
 
 python3 - "$WORK/report.json" "$t0" "$ts" "$t1" "$t2a" "$t2" "$t3" "$ROWS" "$PROFILE" "$RSS0" "$HWM" <<'PY'
 import json, sys
