@@ -625,6 +625,27 @@ async fn validation_names_every_bad_field_and_codes_are_unique() {
     assert_eq!(status, StatusCode::OK, "{same}");
     assert_eq!(same["code"], "ZY-OTHER");
     assert_eq!(same["version"], 2);
+    // Renaming onto a free code is no conflict either: the project takes it and frees its old one.
+    let (status, renamed) = parts(
+        app.patch_json(&path, &s.zunyi, Some(2), &json!({"code": "ZY-RENAMED"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["code"], "ZY-RENAMED");
+    assert_eq!(renamed["version"], 3);
+    for (code, n) in [("ZY-RENAMED", 1), ("ZY-OTHER", 0)] {
+        let (_, list) = parts(
+            app.get(&format!("/api/v1/projects?code={code}"), &s.zunyi)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            list["items"].as_array().map(Vec::len),
+            Some(n),
+            "{code}: {list}"
+        );
+    }
 }
 
 #[tokio::test]
