@@ -5,12 +5,14 @@
 # side only each, 1 % without a voucher on the western side, which match by amount and date).
 # The reconciliation runs as 上海's partner account through `POST /api/v1/reconciliations`
 # and stores its report; the baseline joins the same rows on voucher number with psql, once
-# counted and once stored into a table (as the report stores its lines). The service's peak
-# resident memory is read from /proc (VmHWM) after the run. Then the report is read as a
-# client reads it: pages of 100 lines at its start, middle and end, and single lines; alone, and
-# again once REPORTS other reports exist.
+# counted and once stored into a table (as the report stores its lines). Both are timed in
+# RUNS interleaved rounds, and the ratio is that of the medians: on a shared 2-core machine a
+# single round of either varies by a third. The service's peak resident memory is read from
+# /proc (VmHWM) after the rounds. Then the last round's report is read as a client reads it:
+# pages of 100 lines at its start, middle and end, and single lines; beside the other rounds'
+# reports, and again once REPORTS more reports exist.
 #
-#   bench/reconcile.sh            ROWS=1000000 REPORTS=1000 PROFILE=release [BUILD=0] [LOG_MS=0]
+#   bench/reconcile.sh            ROWS=1000000 RUNS=5 REPORTS=1000 PROFILE=release [BUILD=0] [LOG_MS=0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,17 +78,17 @@ VACUUM ANALYZE fund_transactions;
 SQL
 
 now() { date +%s.%N; }
-# Each timed phase starts after a checkpoint, so that none pays for the WAL another wrote.
-checkpoint() { psql $PG -d $DB -qc CHECKPOINT; }
-checkpoint
-RSS0=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
-t0=$(now)
-curl -fsS -X POST "$BASE/api/v1/reconciliations" -H "Authorization: Bearer $PARTNER" \
-  -H 'Content-Type: application/json' -o "$WORK/report.json" \
-  -d "{\"kind\": \"horizontal\", \"pairing_id\": \"$PAIRING\", \"year\": 2021}"
-ts=$(now)
-HWM=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
-
+# Each timed phase starts once autovacuum has left the tables a phase wrote (a report's
+# million-row table of pairs is vacuumed just after it commits), and after a checkpoint, so
+# that none pays for the vacuum or the WAL of another.
+checkpoint() {
+  for _ in $(seq 1 600); do
+    [ "$(psql $PG -d $DB -Atc "SELECT count(*) FROM pg_stat_activity
+      WHERE backend_type = 'autovacuum worker' AND datname = current_database()")" = 0 ] && break
+    sleep 0.1
+  done
+  psql $PG -d $DB -qc CHECKPOINT
+}
 JOIN="SELECT e.id AS east_id, w.id AS west_id, e.amount_fen AS east_fen, w.amount_fen AS west_fen,
   e.occurred_on AS east_on, w.occurred_on AS west_on, COALESCE(e.voucher_no, w.voucher_no) AS voucher_no
   FROM (SELECT * FROM fund_transactions WHERE pairing_id = '$PAIRING' AND kind = 'transfer'
@@ -94,15 +96,37 @@ JOIN="SELECT e.id AS east_id, w.id AS west_id, e.amount_fen AS east_fen, w.amoun
   FULL OUTER JOIN (SELECT * FROM fund_transactions WHERE pairing_id = '$PAIRING' AND kind = 'arrival'
         AND deleted_at IS NULL AND occurred_on BETWEEN '2021-01-01' AND '2021-12-31') w
   ON e.voucher_no = w.voucher_no"
-checkpoint
-t1=$(now)
-psql $PG -d $DB -qAtc "SELECT count(*) FROM ($JOIN) j" >/dev/null
-t2a=$(now)
-checkpoint
-t2=$(now)
-psql $PG -d $DB -qc "CREATE TABLE bench_join AS $JOIN"
-t3=$(now)
-psql $PG -d $DB -qc "DROP TABLE bench_join"
+RSS0=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
+# RUNS rounds (default 5), each timing the reconciliation through the API, the join counted and
+# the join stored; a round's order alternates (the service first, then last), so that neither
+# always runs on the cache the other left. The figures are the medians of the rounds, and every
+# round's report is checked for the planted discrepancies.
+RUNS="${RUNS:-5}"
+TIMES="$WORK/times"
+reconcile() {
+  checkpoint
+  local t0; t0=$(now)
+  curl -fsS -X POST "$BASE/api/v1/reconciliations" -H "Authorization: Bearer $PARTNER" \
+    -H 'Content-Type: application/json' -o "$WORK/report-$1.json" \
+    -d "{\"kind\": \"horizontal\", \"pairing_id\": \"$PAIRING\", \"year\": 2021}"
+  echo "service $1 $(python3 -c "print($(now) - $t0)")" >>"$TIMES"
+}
+joins() {
+  checkpoint
+  local t; t=$(now)
+  psql $PG -d $DB -qAtc "SELECT count(*) FROM ($JOIN) j" >/dev/null
+  echo "counted $1 $(python3 -c "print($(now) - $t)")" >>"$TIMES"
+  checkpoint
+  t=$(now)
+  psql $PG -d $DB -qc "CREATE TABLE bench_join AS $JOIN"
+  echo "stored $1 $(python3 -c "print($(now) - $t)")" >>"$TIMES"
+  psql $PG -d $DB -qc "DROP TABLE bench_join"
+}
+for r in $(seq 1 "$RUNS"); do
+  if [ $((r % 2)) = 1 ]; then reconcile "$r"; joins "$r"; else joins "$r"; reconcile "$r"; fi
+done
+HWM=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+cp "$WORK/report-$RUNS.json" "$WORK/report.json"
 
 # Reading the report as a client pages through it: a page of 100 lines at the start, in the
 # middle (among the voucher pairs), and at the end (the cursor after line N is the one the service
@@ -149,7 +173,7 @@ for n in (1, mid, count):
     timed(f"line {n:,}", f"/api/v1/reconciliations/{rid}/lines/{n}", line(n))
 PY
 }
-read_report "this report alone"
+read_report "beside the other rounds' reports"
 
 # REPORTS other reports (of 上海–遵义's 2020, which holds no records), made through the API.
 REPORTS="${REPORTS:-1000}"
@@ -166,27 +190,37 @@ for _ in range(n):
 PY
 read_report "beside $REPORTS other reports"
 
-python3 - "$WORK/report.json" "$t0" "$ts" "$t1" "$t2a" "$t2" "$t3" "$ROWS" "$PROFILE" "$RSS0" "$HWM" <<'PY'
-import json, sys
-report = json.load(open(sys.argv[1]))
-t0, ts, t1, t2a, t2, t3 = map(float, sys.argv[2:8])
-rows, profile, rss0, hwm = int(sys.argv[8]), sys.argv[9], int(sys.argv[10]), int(sys.argv[11])
-by = {(s["record_type"], s["status"]): s["lines"] for s in report["totals"]["by_status"]}
+python3 - "$WORK" "$RUNS" "$ROWS" "$PROFILE" "$RSS0" "$HWM" <<'PY'
+import json, statistics, sys
+work, runs, rows, profile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rss0, hwm = int(sys.argv[5]), int(sys.argv[6])
 f = "fund_transaction"
 expect = {
     (f, "amount_mismatch"): rows // 100,
     (f, "east_only"): rows // 200,
     (f, "west_only"): rows // 200,
 }
-found = {k: by.get(k, 0) for k in expect}
-assert found == expect, f"planted {expect}, found {found}"
-matched = by.get((f, "matched"), 0)
-assert matched == rows - rows // 100 - rows // 100, f"matched {matched}"
-service, counted, stored = ts - t0, t2a - t1, t3 - t2
-print(f"{rows} transfers and {rows} arrivals less the planted one-sided ones, {profile} build; "
-      f"lines {report['line_count']}, planted discrepancies found exactly: {found}, matched {matched}")
-print(f"reconciliation through the API   {service:7.2f} s  {service / stored:5.2f}x the stored join  {service / counted:5.2f}x the counted join")
-print(f"hand-written full outer join, counted {counted:7.2f} s")
-print(f"hand-written full outer join, stored  {stored:7.2f} s")
+for r in range(1, runs + 1):
+    report = json.load(open(f"{work}/report-{r}.json"))
+    by = {(s["record_type"], s["status"]): s["lines"] for s in report["totals"]["by_status"]}
+    found = {k: by.get(k, 0) for k in expect}
+    assert found == expect, f"round {r}: planted {expect}, found {found}"
+    matched = by.get((f, "matched"), 0)
+    assert matched == rows - rows // 100 - rows // 100, f"round {r}: matched {matched}"
+times = {}
+for line in open(f"{work}/times"):
+    what, r, t = line.split()
+    times.setdefault(what, {})[int(r)] = float(t)
+print(f"{rows} transfers and {rows} arrivals less the planted one-sided ones, {profile} build, "
+      f"{runs} rounds; every report found the planted discrepancies exactly: {found}, "
+      f"matched {matched}, lines {report['line_count']}")
+for r in range(1, runs + 1):
+    s, c, j = times["service"][r], times["counted"][r], times["stored"][r]
+    print(f"round {r}: reconciliation {s:5.2f} s, join counted {c:5.2f} s, join stored {j:5.2f} s, "
+          f"{s / j:4.2f}x the stored join")
+s, c, j = (statistics.median(times[w].values()) for w in ("service", "counted", "stored"))
+print(f"median reconciliation through the API        {s:7.2f} s  {s / j:5.2f}x the stored join  {s / c:5.2f}x the counted join")
+print(f"median hand-written full outer join, counted {c:7.2f} s")
+print(f"median hand-written full outer join, stored  {j:7.2f} s")
 print(f"service memory: {rss0 / 1024:.0f} MB resident before, {hwm / 1024:.0f} MB peak (VmHWM)")
 PY
