@@ -89,10 +89,6 @@ impl ItemErrors {
         self.add(index, Some(external_id), f);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `Err(Validation)` listing every item's errors, in item order, when there are any.
     pub fn finish(mut self) -> Result<()> {
         if self.0.is_empty() {
